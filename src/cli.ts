@@ -1,0 +1,90 @@
+/**
+ * The command line: turns argv into options and calls the command. Nothing else lives here.
+ * Every failure of the user's input is one line on stderr and exit code 2.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { normaliseArgv } from './config/argv.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { SETTINGS, type SettingKey } from './config/schema.js';
+import { runGateway } from './node/run.js';
+import { VERSION } from './version.js';
+
+class UsageError extends Error {}
+
+function fail(message: string): never {
+  process.stderr.write(`aifwd: ${message}\n`);
+  process.exit(2);
+}
+
+function buildProgram(): Command {
+  const program = new Command('aifwd')
+    .description('OpenAI API forwarding gateway: key pool, forward keys, instant streaming, chat logs')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showHelpAfterError(false);
+
+  const run = program
+    .command('run')
+    .description('start the gateway')
+    .option('--config <file>', 'YAML or JSON config file');
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
+    const envs = spec.env.join(', ');
+    const flags = 'arg' in spec ? `--${spec.flag} <${spec.arg}>` : `--${spec.flag} [bool]`;
+    const option = new Option(flags, `${spec.description} (env ${envs})`);
+    if ('default' in spec) option.default(undefined, spec.default);
+    run.addOption(option);
+  }
+  run.action(async (options: Record<string, unknown>, command: Command) => {
+    const flags: Partial<Record<SettingKey, string | boolean>> = {};
+    for (const option of command.options) {
+      const key = option.attributeName();
+      const setting = (option.long ?? '').slice(2).replaceAll('-', '_') as SettingKey;
+      const value = options[key];
+      if (setting in SETTINGS && (typeof value === 'string' || typeof value === 'boolean')) flags[setting] = value;
+    }
+    const configFile = typeof options.config === 'string' ? options.config : undefined;
+    const config = loadConfig({ flags, configFile, env: process.env, cwd: process.cwd() });
+    await runGateway(config, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  });
+
+  program
+    .command('mock')
+    .description('start a fake OpenAI-compatible upstream (for trying aifwd offline, tests and benchmarks)')
+    .option('--port <port>', 'listen port', '9000')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .action(async (options: { port: string; host: string }) => {
+      const port = Number(options.port);
+      if (!/^\d+$/.test(options.port) || port > 65535) throw new UsageError(`--port "${options.port}": expected an integer from 0 to 65535`);
+      // Loaded on demand: `aifwd run` never pays for the mock's code.
+      const { startMock } = await import('./mock/server.js');
+      const mock = await startMock({ port, host: options.host });
+      process.stdout.write(`aifwd mock listening on ${mock.url}\n`);
+      const stop = (): void => {
+        mock.close().then(() => process.exit(0), () => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  return program;
+}
+
+/** Entry point of the `aifwd` / `openai-forward` binaries. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    process.stderr.write(program.helpInformation());
+    process.exit(2);
+  }
+  try {
+    await program.parseAsync(normaliseArgv(argv), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) process.exit(0);
+      fail(err.message.replace(/^error: /, ''));
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) fail(err.message);
+    throw err;
+  }
+}

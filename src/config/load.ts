@@ -1,0 +1,129 @@
+/**
+ * Builds the validated configuration from its sources, highest first:
+ * flags > environment > `./.env` > config file (`--config`, YAML or JSON) > defaults.
+ * Any bad value becomes a {@link ConfigError} whose one-line message names where the value came
+ * from (flag, variable or file key) and the value itself, never a secret's full text.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { maskSecret } from '../core/mask.js';
+import { configSchema, SETTINGS, type Config, type SettingKey, type SettingSpec } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  /** Values from the command line, by setting key (already parsed by the CLI, still raw strings). */
+  flags: Partial<Record<SettingKey, string | boolean>>;
+  /** Path given by `--config`, if any. */
+  configFile?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+interface RawValue {
+  value: unknown;
+  /** Where it came from, for messages: `--port`, `PORT`, `PORT (.env)`, `config.yaml: port`. */
+  source: string;
+}
+
+const KEYS = Object.keys(SETTINGS) as SettingKey[];
+const SECRET_KEYS = new Set<SettingKey>(['api_key', 'forward_key']);
+
+/** Maps every accepted config-file spelling (key or env name, any case) to its setting key. */
+const FILE_KEYS = new Map<string, SettingKey>();
+for (const key of KEYS) {
+  FILE_KEYS.set(key, key);
+  for (const env of SETTINGS[key].env) FILE_KEYS.set(env.toLowerCase(), key);
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`cannot read ${what} ${path} (${reason})`);
+  }
+}
+
+function loadConfigFile(path: string): Map<SettingKey, RawValue> {
+  const body = readText(path, 'config file');
+  let data: unknown;
+  try {
+    data = path.endsWith('.json') ? JSON.parse(body) : parseYaml(body);
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${first}`);
+  }
+  const out = new Map<SettingKey, RawValue>();
+  if (data === null || data === undefined) return out;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a mapping of settings, such as "base_url: https://..."`);
+  }
+  for (const [name, value] of Object.entries(data)) {
+    const key = FILE_KEYS.get(name.toLowerCase());
+    if (key === undefined) {
+      throw new ConfigError(`config file ${path}: unknown setting "${name}" (known: ${KEYS.join(', ')})`);
+    }
+    out.set(key, { value, source: `${path}: ${name}` });
+  }
+  return out;
+}
+
+function loadDotEnv(cwd: string): Record<string, string | undefined> {
+  const path = resolve(cwd, '.env');
+  let body: string;
+  try {
+    body = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  return parseEnv(body);
+}
+
+function fromEnv(key: SettingKey, env: Record<string, string | undefined>, suffix: string): RawValue | undefined {
+  for (const name of SETTINGS[key].env) {
+    const value = env[name];
+    if (value !== undefined) return { value, source: name + suffix };
+  }
+  return undefined;
+}
+
+function shown(key: SettingKey, value: unknown): string {
+  const s = typeof value === 'string' ? value : JSON.stringify(value);
+  if (SECRET_KEYS.has(key)) return maskSecret(s ?? '');
+  return s === undefined ? 'undefined' : s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+/** Loads and validates the configuration; throws {@link ConfigError} with a one-line message. */
+export function loadConfig({ flags, configFile, env, cwd }: LoadOptions): Config {
+  const dotEnv = loadDotEnv(cwd);
+  const filePath = configFile ?? env.AIFWD_CONFIG ?? dotEnv.AIFWD_CONFIG;
+  const file = filePath === undefined || filePath === '' ? new Map<SettingKey, RawValue>() : loadConfigFile(resolve(cwd, filePath));
+
+  const raw: Record<string, unknown> = {};
+  const sources = new Map<SettingKey, string>();
+  for (const key of KEYS) {
+    const flag = flags[key];
+    const chosen: RawValue | undefined =
+      (flag !== undefined ? { value: flag, source: `--${SETTINGS[key].flag}` } : undefined) ??
+      fromEnv(key, env, '') ??
+      fromEnv(key, dotEnv, ' (.env)') ??
+      file.get(key);
+    const spec: SettingSpec = SETTINGS[key];
+    raw[key] = chosen?.value ?? spec.default;
+    sources.set(key, chosen?.source ?? 'default');
+  }
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue.path[0] as SettingKey;
+    throw new ConfigError(`${sources.get(key)} "${shown(key, raw[key])}": ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,99 @@
+/**
+ * Parsers for the kinds of values settings take. Flags, environment variables and `.env` give
+ * strings; a YAML/JSON config file may give numbers, booleans and arrays. Each parser accepts both
+ * and throws a message saying what was expected.
+ */
+import { z } from 'zod';
+
+type Parser<T> = (value: unknown) => T;
+
+/** Wraps a parser as a zod schema whose failure message is the parser's. */
+export function setting<T>(parse: Parser<T>): z.ZodType<T, unknown> {
+  return z.unknown().transform((value, ctx): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  });
+}
+
+/** Lists are separated by spaces and/or commas (DESIGN §4). */
+export const list: Parser<string[]> = (value) => {
+  if (value === undefined || value === null) return [];
+  const items = Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' && typeof item !== 'number') throw new Error('expected a list of strings');
+    for (const part of String(item).split(/[\s,]+/)) if (part !== '') out.push(part);
+  }
+  return out;
+};
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off', '']);
+
+export const bool: Parser<boolean> = (value) => {
+  if (typeof value === 'boolean') return value;
+  const text = String(value).trim().toLowerCase();
+  if (TRUE.has(text)) return true;
+  if (FALSE.has(text)) return false;
+  throw new Error('expected true or false');
+};
+
+export function integer(min: number, max: number): Parser<number> {
+  return (value) => {
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (!/^-?\d+$/.test(text)) throw new Error(`expected an integer from ${min} to ${max}`);
+    const n = Number(text);
+    if (n < min || n > max) throw new Error(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Seconds as a non-negative number (`0` disables the limit); returned in milliseconds. */
+export const secondsAsMs: Parser<number> = (value) => {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text);
+  if (match === null) throw new Error('expected a duration in seconds such as 10, 0.5, 1500ms or 10m');
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+};
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** A byte size such as 1048576, 512kb, 20mb or 1gb (`0` = no limit). */
+export const byteSize: Parser<number> = (value) => {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim().toLowerCase() : '';
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?b?)$/.exec(text);
+  if (match === null) throw new Error('expected a size such as 1048576, 512kb, 20mb or 1gb');
+  return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]]);
+};
+
+export const text: Parser<string> = (value) => {
+  if (typeof value !== 'string' && typeof value !== 'number') throw new Error('expected a string');
+  return String(value).trim();
+};
+
+export const optionalText: Parser<string | undefined> = (value) => {
+  if (value === undefined || value === null) return undefined;
+  const s = text(value);
+  return s === '' ? undefined : s;
+};
+
+/** An http(s) URL; a trailing slash is dropped so `https://x/v1/` and `https://x/v1` are one. */
+export const httpUrl: Parser<URL> = (value) => {
+  const s = text(value);
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new Error('expected an http(s) URL such as https://api.openai.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http:// or https:// URL');
+  if (url.search !== '' || url.hash !== '') throw new Error('a base URL cannot carry a query or fragment');
+  if (url.username !== '' || url.password !== '') throw new Error('put credentials in OPENAI_API_KEY, not in the URL');
+  return url;
+};

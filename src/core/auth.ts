@@ -1,0 +1,77 @@
+/**
+ * The credential decision (DESIGN §5, seed semantics), pure: given the client's Authorization value,
+ * say which Authorization goes upstream.
+ *
+ * 1. pool set, no forward keys ("open mode"): always the next pool key;
+ * 2. forward keys set: a Bearer token equal to a forward key gets the next pool key, anything else
+ *    passes through unchanged;
+ * 3. no pool: passthrough.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { KeyPool } from './key-pool.js';
+
+export type AuthMode = 'open' | 'forward-key' | 'passthrough';
+
+export type AuthDecision =
+  /** Replace the client's Authorization with `Bearer <key>`. */
+  | { readonly kind: 'pool'; readonly key: string; readonly forwardKeyIndex: number }
+  /** Send the client's Authorization (or its absence) unchanged. */
+  | { readonly kind: 'passthrough' };
+
+const PASSTHROUGH: AuthDecision = { kind: 'passthrough' };
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Extracts the token of `Bearer <token>` (scheme case-insensitive), or `undefined`. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined || authorization.length < 8) return undefined;
+  const scheme = authorization.slice(0, 7);
+  if (scheme !== 'Bearer ' && scheme.toLowerCase() !== 'bearer ') return undefined;
+  return authorization.slice(7).trim();
+}
+
+export interface AuthOptions {
+  poolKeys: readonly string[];
+  forwardKeys: readonly string[];
+}
+
+export class Authenticator {
+  readonly mode: AuthMode;
+  readonly pool: KeyPool;
+  /** sha256 digests of the forward keys: equal length, so `timingSafeEqual` applies to any token. */
+  readonly #forwardDigests: readonly Buffer[];
+
+  constructor({ poolKeys, forwardKeys }: AuthOptions) {
+    this.pool = new KeyPool(poolKeys);
+    this.#forwardDigests = forwardKeys.map(digest);
+    this.mode = poolKeys.length === 0 ? 'passthrough' : forwardKeys.length === 0 ? 'open' : 'forward-key';
+  }
+
+  /** Index of the forward key equal to `token`, or -1. Compares against every key, in constant time. */
+  matchForwardKey(token: string): number {
+    const candidate = digest(token);
+    let found = -1;
+    for (let i = 0; i < this.#forwardDigests.length; i++) {
+      if (timingSafeEqual(candidate, this.#forwardDigests[i]) && found === -1) found = i;
+    }
+    return found;
+  }
+
+  decide(authorization: string | undefined): AuthDecision {
+    switch (this.mode) {
+      case 'passthrough':
+        return PASSTHROUGH;
+      case 'open':
+        return { kind: 'pool', key: this.pool.next() as string, forwardKeyIndex: -1 };
+      case 'forward-key': {
+        const token = bearerToken(authorization);
+        if (token === undefined) return PASSTHROUGH;
+        const index = this.matchForwardKey(token);
+        if (index === -1) return PASSTHROUGH;
+        return { kind: 'pool', key: this.pool.next() as string, forwardKeyIndex: index };
+      }
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one error class of aifwd. Every failure the gateway itself produces carries a stable `code`
+ * (callers and tests branch on it, never on message text) and the HTTP status it is answered with.
+ * Rendering into OpenAI's error shape happens in one place: {@link toOpenAIErrorBody}.
+ */
+
+/** Stable error codes, their HTTP status and OpenAI error `type`. */
+export const ERROR_CODES = {
+  bad_request_target: { status: 400, type: 'invalid_request_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  ip_forbidden: { status: 403, type: 'permission_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  upstream_connect_timeout: { status: 504, type: 'gateway_error' },
+  upstream_response_timeout: { status: 504, type: 'gateway_error' },
+  upstream_unreachable: { status: 502, type: 'gateway_error' },
+  upstream_error: { status: 502, type: 'gateway_error' },
+  shutting_down: { status: 503, type: 'gateway_error' },
+  internal_error: { status: 500, type: 'gateway_error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; param?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.type = ERROR_CODES[code].type;
+    this.param = options.param ?? null;
+  }
+}
+
+/** OpenAI's error body: `{"error": {"message", "type", "code", "param"}}`. */
+export function toOpenAIErrorBody(err: GatewayError): string {
+  return JSON.stringify({
+    error: { message: err.message, type: err.type, code: err.code, param: err.param },
+  });
+}

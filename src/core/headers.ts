@@ -1,0 +1,124 @@
+/**
+ * Header rules (DESIGN §5), pure, on Node's raw header arrays (`[name, value, name, value, …]`) so
+ * no header object is built per request. Hop-by-hop headers (RFC 9110 §7.6.1), and anything the
+ * client's `Connection` header names, never cross the gateway. Upstream-bound requests also lose
+ * `host`, `cookie`, `forwarded`, `x-real-ip` and `x-forwarded-*`, and `expect` (Node answers
+ * `100-continue` itself; undici refuses the header).
+ */
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const NOT_UPSTREAM = new Set([...HOP_BY_HOP, 'host', 'cookie', 'forwarded', 'x-real-ip', 'expect']);
+
+/** Names listed in a `Connection` header value (lower-case), or `null` when it lists none. */
+function connectionListed(value: string | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  let names: Set<string> | null = null;
+  for (const part of value.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '' || name === 'close' || name === 'keep-alive') continue;
+    (names ??= new Set()).add(name);
+  }
+  return names;
+}
+
+export interface ClientRequestHead {
+  /** Headers to send upstream, flat; `authorization` is not among them (see `authorization`). */
+  readonly headers: string[];
+  /** The client's Authorization value, if any. */
+  readonly authorization: string | undefined;
+  readonly forwardedFor: string | undefined;
+  /** Declared Content-Length, or -1 when absent. */
+  readonly contentLength: number;
+  /** True when the request declares a body (Content-Length > 0 or Transfer-Encoding). */
+  readonly hasBody: boolean;
+}
+
+/** One pass over the client's raw headers: what goes upstream, and the few values the pipeline reads. */
+export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
+  const headers: string[] = [];
+  let authorization: string | undefined;
+  let forwardedFor: string | undefined;
+  let connection: string | undefined;
+  let contentLength = -1;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    if (name === 'authorization') {
+      authorization = value;
+      continue;
+    }
+    if (name === 'content-length') {
+      contentLength = Number(value);
+    } else if (NOT_UPSTREAM.has(name) || name.startsWith('x-forwarded-')) {
+      if (name === 'transfer-encoding') chunked = true;
+      else if (name === 'connection') connection = value;
+      else if (name === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+      continue;
+    }
+    headers.push(name, value);
+  }
+  const listed = connectionListed(connection);
+  return {
+    headers: listed === null ? headers : dropNames(headers, listed),
+    authorization,
+    forwardedFor,
+    contentLength,
+    hasBody: chunked || contentLength > 0,
+  };
+}
+
+function dropNames(flat: string[], names: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i])) out.push(flat[i], flat[i + 1]);
+  return out;
+}
+
+export interface UpstreamResponseHead {
+  /** Headers to send to the client, flat, hop-by-hop removed. */
+  readonly headers: string[];
+  /** True for `text/event-stream`: `X-Accel-Buffering: no` has been added. */
+  readonly eventStream: boolean;
+  /** The upstream's Content-Encoding (lower-case), or undefined. */
+  readonly contentEncoding: string | undefined;
+  readonly contentType: string | undefined;
+}
+
+/** Converts undici's raw response headers (Buffers) into the client's flat header list. */
+export function readUpstreamHeaders(raw: readonly Buffer[]): UpstreamResponseHead {
+  const headers: string[] = [];
+  let connection: string | undefined;
+  let contentType: string | undefined;
+  let contentEncoding: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    const value = raw[i + 1].toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = value;
+      continue;
+    }
+    if (name === 'content-type') contentType = value;
+    else if (name === 'content-encoding') contentEncoding = value.trim().toLowerCase();
+    headers.push(name, value);
+  }
+  const eventStream = contentType !== undefined && contentType.toLowerCase().startsWith('text/event-stream');
+  if (eventStream) headers.push('x-accel-buffering', 'no');
+  const listed = connectionListed(connection);
+  return {
+    headers: listed === null ? headers : dropNames(headers, listed),
+    eventStream,
+    contentEncoding,
+    contentType,
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Masked forms of secrets. Every place that names a key (banner, logs, errors) goes through here,
+ * so a full key can never be printed by accident: `sk-abcd…wxyz`.
+ */
+export function maskSecret(secret: string): string {
+  if (secret.length <= 8) return '*'.repeat(Math.max(secret.length, 3));
+  const head = secret.startsWith('sk-') ? secret.slice(0, 5) : secret.slice(0, 2);
+  return `${head}…${secret.slice(-4)}`;
+}

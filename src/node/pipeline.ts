@@ -1,0 +1,98 @@
+/**
+ * The request pipeline: every stage a request passes, in order, in one place.
+ *
+ *   1. route      origin-form target only; health check; prefix → upstream path   (core/route)
+ *   2. client ip  socket peer, X-Forwarded-For only from trusted proxies          (core/ip-filter)
+ *   3. access     IP whitelist / blacklist → 403                                  (core/ip-filter)
+ *   4. headers    hop-by-hop and identifying headers dropped                      (core/headers)
+ *   5. auth       forward key / open mode → next pool key; else passthrough        (core/auth)
+ *   6. body size  declared Content-Length over the limit → 413                     (here)
+ *   7. tap        an exchange hook (chat log) may watch; it gets the request body  (core/exchange)
+ *   8. forward    undici dispatch, response streamed back with backpressure       (forward-handler)
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Authenticator } from '../core/auth.js';
+import { GatewayError } from '../core/errors.js';
+import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
+import { readClientHeaders } from '../core/headers.js';
+import type { IpFilter } from '../core/ip-filter.js';
+import type { Router } from '../core/route.js';
+import { bodyTooLarge, limitBody, readBody } from './body.js';
+import { ForwardHandler } from './forward-handler.js';
+import { sendError, sendHealth } from './respond.js';
+import type { Upstream } from './upstream.js';
+import type { UpstreamErrorContext } from './upstream-error.js';
+
+export interface PipelineOptions {
+  router: Router;
+  ipFilter: IpFilter;
+  auth: Authenticator;
+  upstream: Upstream;
+  /** Largest request body in bytes; 0 = no limit. */
+  maxBodySize: number;
+  connectTimeoutMs: number;
+  hook?: ExchangeHook;
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createPipeline({ router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook }: PipelineOptions): RequestListener {
+  const { dispatcher, origin } = upstream;
+  const errorContext: UpstreamErrorContext = { origin, connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout };
+  const checkIp = !ipFilter.allowsAll;
+
+  function forward(res: ServerResponse, opts: Dispatcher.DispatchOptions, tap: ExchangeTap | undefined): void {
+    dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext));
+  }
+
+  return function handleRequest(req, res) {
+    const method = req.method ?? 'GET';
+
+    // 1. route
+    const routed = router.route(method, req.url ?? '');
+    if (routed.kind === 'health') return sendHealth(res, method === 'HEAD');
+    if (routed.kind === 'error') return sendError(res, routed.error, true);
+
+    // 2–3. client ip and access
+    const head = readClientHeaders(req.rawHeaders);
+    const ip = ipFilter.clientIp(req.socket.remoteAddress ?? '', head.forwardedFor);
+    if (checkIp) {
+      const denied = ipFilter.check(ip);
+      if (denied !== null) return sendError(res, denied, true);
+    }
+
+    // 4–5. headers and credentials
+    const headers = head.headers;
+    const decision = auth.decide(head.authorization);
+    if (decision.kind === 'pool') headers.push('authorization', `Bearer ${decision.key}`);
+    else if (head.authorization !== undefined) headers.push('authorization', head.authorization);
+
+    // 6. body size
+    if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true);
+
+    const opts: Dispatcher.DispatchOptions = { origin, path: routed.path, method, headers, body: null };
+
+    // 7. tap
+    const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
+    if (tap !== undefined && head.hasBody) {
+      readBody(req, maxBodySize, (err, body) => {
+        if (err !== null) {
+          if (err instanceof GatewayError) sendError(res, err, true);
+          tap.end(err instanceof GatewayError
+            ? { kind: 'error', message: err.message, code: err.code, status: err.status }
+            : { kind: 'aborted' });
+          return;
+        }
+        tap.requestBody(body);
+        opts.body = body;
+        forward(res, opts, tap);
+      });
+      return;
+    }
+
+    // 8. forward
+    if (head.hasBody) opts.body = maxBodySize > 0 && head.contentLength < 0 ? limitBody(req, maxBodySize) : req;
+    forward(res, opts, tap);
+  };
+}

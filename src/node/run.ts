@@ -1,0 +1,139 @@
+/**
+ * Runs the gateway as a long-lived process: one process, or with `--workers N` a node:cluster primary
+ * that forks N workers on one port and replaces any that crash. SIGTERM/SIGINT stop accepting, let
+ * in-flight requests finish (bounded by SHUTDOWN_TIMEOUT), flush logs and exit 0.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { AuthMode } from '../core/auth.js';
+import { VERSION } from '../version.js';
+import { renderBanner, useColour } from './banner.js';
+import { createGateway } from './gateway.js';
+
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function listenUrl(tls: boolean, host: string, port: number): string {
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
+}
+
+function authModeOf(config: Config): AuthMode {
+  if (config.api_key.length === 0) return 'passthrough';
+  return config.forward_key.length === 0 ? 'open' : 'forward-key';
+}
+
+function printBanner(config: Config, port: number, tls: boolean, proxy: string | undefined, opts: RunOptions): void {
+  const banner = renderBanner(
+    {
+      config,
+      version: VERSION,
+      prefix: config.route_prefix === undefined ? '' : config.route_prefix,
+      authMode: authModeOf(config),
+      listenUrl: listenUrl(tls, config.host, port),
+      proxy,
+      chatLogPath: undefined,
+    },
+    useColour(opts.stdout, opts.env),
+  );
+  opts.stdout.write(banner);
+}
+
+function listenFailure(err: unknown, config: Config): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code ?? String(err);
+  return new ConfigError(`cannot listen on ${config.host}:${config.port}: ${why}`);
+}
+
+/** One serving process (the only one, or a cluster worker). Resolves once listening. */
+async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
+  const gateway = createGateway(config, { env: opts.env });
+  let address: AddressInfo;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    throw listenFailure(err, config);
+  }
+  if (announce) printBanner(config, address.port, gateway.tls, gateway.upstream.proxy, opts);
+
+  const stop = (): void => {
+    gateway.close(config.shutdown_timeout).then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+/** The cluster primary: forks, supervises, relays shutdown. */
+function supervise(config: Config, opts: RunOptions): Promise<void> {
+  // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
+  const probe = createGateway(config, { env: opts.env });
+  void probe.upstream.close();
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    let announced = false;
+    let restartDelay = 0;
+    const startedAt = new Map<Worker, number>();
+
+    const fork = (): void => {
+      const worker = cluster.fork();
+      startedAt.set(worker, Date.now());
+    };
+
+    cluster.on('listening', (_worker, address) => {
+      restartDelay = 0;
+      if (announced) return;
+      announced = true;
+      printBanner(config, address.port, probe.tls, probe.upstream.proxy, opts);
+      resolve();
+    });
+
+    cluster.on('exit', (worker, code, signal) => {
+      const lived = Date.now() - (startedAt.get(worker) ?? 0);
+      startedAt.delete(worker);
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
+      }
+      if (!announced) {
+        // A worker that dies before any worker listened has a start-up problem; it already said which.
+        reject(new ConfigError(`worker exited during start-up (${signal ?? `code ${code}`})`));
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+        return;
+      }
+      // Crash loops back off (1 s doubling to 30 s) instead of spinning.
+      restartDelay = lived < 2000 ? Math.min(Math.max(restartDelay * 2, 1000), 30_000) : 0;
+      opts.stderr.write(
+        `aifwd: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting a replacement${restartDelay ? ` in ${restartDelay / 1000} s` : ''}\n`,
+      );
+      setTimeout(fork, restartDelay).unref();
+    });
+
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {});
+      if (workers.length === 0) process.exit(0);
+      for (const worker of workers) worker?.process.kill(signal);
+      // Workers bound their own drain; this only guards against one that hangs.
+      setTimeout(() => process.exit(0), config.shutdown_timeout + 5000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGTERM'));
+
+    for (let i = 0; i < config.workers; i++) fork();
+  });
+}
+
+/** Starts serving per `config`; resolves once listening (the process then lives until a signal). */
+export async function runGateway(config: Config, opts: RunOptions): Promise<void> {
+  if (config.workers > 1 && cluster.isPrimary) return supervise(config, opts);
+  return serve(config, opts, !cluster.isWorker);
+}

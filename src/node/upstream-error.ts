@@ -1,0 +1,65 @@
+/**
+ * Turns a failure of the upstream call into the gateway's error, pure. undici's errors carry stable
+ * codes (`UND_ERR_CONNECT_TIMEOUT`, ...), and system errors carry errno codes (`ECONNREFUSED`), either
+ * on the error or on its `cause`; we branch on those, never on message text.
+ */
+import { GatewayError } from '../core/errors.js';
+
+function codeOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR' && code !== 'UND_ERR_SOCKET') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  const top = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof top === 'string' ? top : undefined;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+export interface UpstreamErrorContext {
+  origin: string;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+/** The error the client gets for an upstream failure before any response byte was sent. */
+export function toGatewayError(err: unknown, ctx: UpstreamErrorContext): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = codeOf(err);
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return new GatewayError(
+        'upstream_connect_timeout',
+        `Upstream ${ctx.origin} did not accept a connection within ${seconds(ctx.connectTimeoutMs)} (CONNECT_TIMEOUT)`,
+        { cause: err },
+      );
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new GatewayError(
+        'upstream_response_timeout',
+        `Upstream ${ctx.origin} sent no response headers within ${seconds(ctx.responseTimeoutMs)} (RESPONSE_TIMEOUT)`,
+        { cause: err },
+      );
+    case 'ECONNREFUSED':
+      return new GatewayError('upstream_unreachable', `Upstream ${ctx.origin} refused the connection`, { cause: err });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new GatewayError('upstream_unreachable', `Upstream host of ${ctx.origin} could not be resolved`, { cause: err });
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return new GatewayError('upstream_unreachable', `Upstream ${ctx.origin} closed the connection`, { cause: err });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new GatewayError('upstream_unreachable', `Upstream ${ctx.origin} is unreachable`, { cause: err });
+    default: {
+      const detail = err instanceof Error ? `${code ?? err.name}: ${err.message}` : String(err);
+      return new GatewayError('upstream_error', `Upstream ${ctx.origin} request failed (${detail})`, { cause: err });
+    }
+  }
+}

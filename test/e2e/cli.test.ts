@@ -1,0 +1,166 @@
+/** The command line and process behaviour: flags, env, .env, exit codes, banner, workers, signals, HTTPS. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { sleep, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+
+const upstreams: FakeUpstream[] = [];
+async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
+  const u = await startUpstream(...args);
+  upstreams.push(u);
+  return u;
+}
+afterEach(stopAll);
+afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
+
+const tmp = (files: Record<string, string> = {}): string => {
+  const d = mkdtempSync(join(tmpdir(), 'aifwd-cli-'));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(d, name), body);
+  return d;
+};
+
+describe('bad input exits 2 with one line', () => {
+  it.each([
+    [['run', '--port', 'eighty'], '--port "eighty": expected an integer from 0 to 65535'],
+    [['run', '--frobnicate'], "unknown option '--frobnicate'"],
+    [['run', '--base-url', 'not a url'], '--base-url "not a url": expected an http(s) URL'],
+    [['run', '--ip-whitelist', '10.0.0.0/99'], 'IP_WHITELIST: "10.0.0.0/99" is not an IP address or CIDR range'],
+    [['run', '--config', 'nope.yaml'], 'cannot read config file'],
+    [['run', '--ssl-keyfile', 'k.pem', '--ssl-certfile', 'c.pem'], 'cannot read ssl_keyfile'],
+    [['run', '--log-chat', 'perhaps'], '--log-chat "perhaps": expected true or false'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
+  ])('%j', async (args, message) => {
+    const run = runCli(args);
+    expect(await run.exited).toBe(2);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(message);
+    expect(lines[0]).toMatch(/^aifwd: /);
+  });
+
+  it('names an environment variable and masks secrets in messages', async () => {
+    const run = runCli(['run'], { env: { OPENAI_BASE_URL: 'gopher://x', OPENAI_API_KEY: 'sk-fake-secret-value-123456' } });
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('OPENAI_BASE_URL "gopher://x"');
+  });
+});
+
+describe('configuration sources', () => {
+  it('reads .env, and underscore flags override it', async () => {
+    const up = await upstream();
+    const cwd = tmp({ '.env': `OPENAI_BASE_URL=http://127.0.0.1:1\nROUTE_PREFIX=/fromenv\nOPENAI_API_KEY=sk-fake-dotenv\n` });
+    const gw = await startGateway([`--base_url=${up.url}`], { cwd });
+    const res = await fetch(`${gw.url}/fromenv/v1/models`);
+    expect(res.status).toBe(200);
+    expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-dotenv');
+    expect(gw.stdout()).toContain('/fromenv');
+  });
+
+  it('reads a YAML config file; the environment wins over it', async () => {
+    const up = await upstream();
+    const cwd = tmp({ 'aifwd.yaml': `base_url: http://127.0.0.1:1\nroute_prefix: /cfg\napi_key:\n  - sk-fake-file\n` });
+    const gw = await startGateway(['--config', 'aifwd.yaml'], { cwd, env: { OPENAI_BASE_URL: up.url } });
+    await fetch(`${gw.url}/cfg/v1/models`);
+    expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-file');
+  });
+
+  it('npm start and the openai-forward name run the same program', async () => {
+    const { ROOT } = await import('../helpers/gateway.js');
+    const pkg = JSON.parse(execFileSync('cat', [join(ROOT, 'package.json')]).toString()) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(pkg.bin.aifwd).toBe(pkg.bin['openai-forward']);
+    expect(pkg.scripts.start).toContain('run');
+  });
+});
+
+describe('banner and secrets', () => {
+  it('shows the setup, no key, no colour without a TTY', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-banner-key-1 sk-fake-banner-key-2', '--forward-key', 'fk-fake-banner']);
+    const out = gw.stdout();
+    expect(out).toContain(`upstream     ${up.url}`);
+    expect(out).toMatch(/key pool\s+2 keys/);
+    expect(out).toMatch(/forward keys\s+1 key/);
+    expect(out).toMatch(/chat log\s+off/);
+    expect(out).toMatch(/listening\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).not.toMatch(/\x1b\[/);
+    await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer fk-fake-banner' } });
+    await gw.stop();
+    for (const secret of ['sk-fake-banner-key-1', 'sk-fake-banner-key-2', 'fk-fake-banner']) {
+      expect(gw.stdout() + gw.stderr()).not.toContain(secret);
+    }
+  });
+});
+
+describe('process lifecycle', () => {
+  it('SIGTERM lets an in-flight stream finish, refuses new connections, exits 0', async () => {
+    const up = await upstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 5; i++) {
+        res.write(`data: {"i":${i}}\n\n`);
+        await sleep(150);
+      }
+      res.end('data: [DONE]\n\n');
+    });
+    const gw = await startGateway(['--base-url', up.url]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{"stream":true}' });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const exited = gw.stop('SIGTERM');
+    await sleep(100);
+    await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    expect(text).toContain('data: [DONE]');
+    expect(await exited).toBe(0);
+  });
+
+  it('--workers 2 serves from two processes on one port and replaces a crashed worker', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--workers', '2']);
+    for (let i = 0; i < 40; i++) {
+      // A new connection each time, so the cluster primary spreads them over the workers.
+      const res = await fetch(`${gw.url}/v1/pid`, { headers: { connection: 'close' } });
+      await res.text();
+    }
+    expect(up.requests).toHaveLength(40);
+    const workers = execFileSync('pgrep', ['-P', String(gw.pid)]).toString().trim().split('\n');
+    expect(workers).toHaveLength(2);
+    process.kill(Number(workers[0]), 'SIGKILL');
+    for (let i = 0; i < 40; i++) {
+      await sleep(100);
+      const now = execFileSync('pgrep', ['-P', String(gw.pid)]).toString().trim().split('\n');
+      if (now.length === 2 && !now.includes(workers[0])) break;
+    }
+    const replaced = execFileSync('pgrep', ['-P', String(gw.pid)]).toString().trim().split('\n');
+    expect(replaced).toHaveLength(2);
+    expect(replaced).not.toContain(workers[0]);
+    expect(gw.stderr()).toContain('starting a replacement');
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    expect(await gw.stop('SIGTERM')).toBe(0);
+  });
+
+  it('serves HTTPS with ssl_keyfile / ssl_certfile', async () => {
+    const up = await upstream();
+    const dir = tmp();
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=127.0.0.1',
+    ], { stdio: 'ignore' });
+    const gw = await startGateway(['--base-url', up.url], { env: { ssl_keyfile: join(dir, 'key.pem'), SSL_CERTFILE: join(dir, 'cert.pem') } });
+    expect(gw.stdout()).toMatch(/listening\s+https:\/\//);
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const { request } = await import('undici');
+    const res = await request(`https://127.0.0.1:${gw.port}/v1/models`, { dispatcher });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    await dispatcher.close();
+  });
+});

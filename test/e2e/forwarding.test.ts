@@ -1,0 +1,265 @@
+/**
+ * Forwarding end to end: the real CLI between the official OpenAI SDK and a fake upstream.
+ * Each test asserts what the client got and what the upstream saw.
+ */
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { Readable } from 'node:stream';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startGateway, stopAll } from '../helpers/gateway.js';
+import { sha256, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+
+const POOL = 'sk-fake-pool-one,sk-fake-pool-two';
+const FORWARD = 'fk-fake-forward';
+
+const upstreams: FakeUpstream[] = [];
+async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
+  const u = await startUpstream(...args);
+  upstreams.push(u);
+  return u;
+}
+afterEach(stopAll);
+afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
+
+const chatReply = JSON.stringify({
+  id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'hi there' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+});
+const chatUpstream = () =>
+  upstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_123', 'openai-processing-ms': '7' });
+    res.end(chatReply);
+  });
+
+function client(url: string, apiKey: string): OpenAI {
+  return new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
+}
+
+describe('credentials', () => {
+  it('maps a forward key to the pool, round-robin, and never sends the forward key upstream', async () => {
+    const up = await chatUpstream();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL, '--forward-key', FORWARD]);
+    const openai = client(gw.url, FORWARD);
+    for (let i = 0; i < 4; i++) {
+      const reply = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+      expect(reply.choices[0].message.content).toBe('hi there');
+    }
+    expect(up.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer sk-fake-pool-one', 'Bearer sk-fake-pool-two', 'Bearer sk-fake-pool-one', 'Bearer sk-fake-pool-two',
+    ]);
+    expect(JSON.parse(up.requests[0].body.toString())).toEqual({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(up.requests[0].url).toBe('/v1/chat/completions');
+  });
+
+  it('passes an unknown token through unchanged when forward keys are set', async () => {
+    const up = await chatUpstream();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL, '--forward-key', FORWARD]);
+    await client(gw.url, 'sk-fake-client-own').models.list().catch(() => undefined);
+    expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-client-own');
+  });
+
+  it('passthrough without a pool', async () => {
+    const up = await chatUpstream();
+    const gw = await startGateway(['--base-url', up.url, '--forward-key', FORWARD]);
+    await client(gw.url, FORWARD).chat.completions.create({ model: 'm', messages: [] });
+    await fetch(`${gw.url}/v1/models`);
+    expect(up.requests[0].headers.authorization).toBe(`Bearer ${FORWARD}`);
+    expect(up.requests[1].headers.authorization).toBeUndefined();
+    expect(gw.stdout()).toContain('passthrough');
+  });
+
+  it('open mode: every request gets a pool key and the banner warns', async () => {
+    const up = await chatUpstream();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-only']);
+    await client(gw.url, 'anything').chat.completions.create({ model: 'm', messages: [] });
+    await fetch(`${gw.url}/v1/models`);
+    expect(up.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-fake-only', 'Bearer sk-fake-only']);
+    expect(gw.stdout()).toMatch(/WARNING: open mode/);
+    expect(gw.stdout() + gw.stderr()).not.toContain('sk-fake-only');
+  });
+});
+
+describe('forwarding', () => {
+  it('forwards any method and path, keeps the query, honours a base path and route prefix', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', `${up.url}/proxy/openai/`, '--route-prefix', 'gw/']);
+    for (const method of ['GET', 'DELETE', 'PATCH', 'PUT', 'OPTIONS']) {
+      const res = await fetch(`${gw.url}/gw/v1/brand-new/endpoint?limit=3&after=x%2Fy`, { method });
+      expect(res.status).toBe(200);
+    }
+    expect(up.requests.map((r) => `${r.method} ${r.url}`)).toEqual(
+      ['GET', 'DELETE', 'PATCH', 'PUT', 'OPTIONS'].map((m) => `${m} /proxy/openai/v1/brand-new/endpoint?limit=3&after=x%2Fy`),
+    );
+    const outside = await fetch(`${gw.url}/v1/models`);
+    expect(outside.status).toBe(404);
+    expect((await outside.json()).error.code).toBe('not_found');
+    expect(up.requests).toHaveLength(5);
+  });
+
+  it('relays status, body and headers of upstream errors untouched', async () => {
+    const body = '{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded","param":null}}';
+    const up = await upstream((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3', 'x-ratelimit-remaining-requests': '0' });
+      res.end(body);
+    });
+    const gw = await startGateway(['--base-url', up.url]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('3');
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(await res.text()).toBe(body);
+
+    const sdkError = await client(gw.url, 'sk-fake').chat.completions.create({ model: 'm', messages: [] }).catch((e: unknown) => e);
+    expect(sdkError).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
+  it('relays a 500 with its body', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('upstream broke');
+    });
+    const gw = await startGateway(['--base-url', up.url]);
+    const res = await fetch(`${gw.url}/v1/x`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('upstream broke');
+  });
+
+  it('sends no hop-by-hop or identifying headers upstream, and relays response headers', async () => {
+    const up = await chatUpstream();
+    const gw = await startGateway(['--base-url', up.url]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: 'session=1',
+        'x-forwarded-for': '203.0.113.1',
+        'x-real-ip': '203.0.113.1',
+        forwarded: 'for=203.0.113.1',
+        'openai-organization': 'org-fake',
+        'x-custom': 'kept',
+      },
+      body: '{"model":"m","messages":[]}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('req_123');
+    expect(res.headers.get('openai-processing-ms')).toBe('7');
+    const seen = up.requests[0].headers;
+    expect(seen.host).toBe(`127.0.0.1:${up.port}`);
+    for (const name of ['cookie', 'x-forwarded-for', 'x-real-ip', 'forwarded']) expect(seen[name]).toBeUndefined();
+    expect(seen['openai-organization']).toBe('org-fake');
+    expect(seen['x-custom']).toBe('kept');
+    expect(seen['content-type']).toBe('application/json');
+  });
+
+  it('uploads a multipart file byte for byte (SDK files.create)', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'file-1', object: 'file', bytes: 3, created_at: 1, filename: 'train.jsonl', purpose: 'fine-tune' }));
+    });
+    const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-a', '--forward-key', FORWARD]);
+    const content = Buffer.from('{"messages":[{"role":"user","content":"hé"}]}\n'.repeat(100));
+    const file = await client(gw.url, FORWARD).files.create({ file: await toFile(content, 'train.jsonl'), purpose: 'fine-tune' });
+    expect(file.id).toBe('file-1');
+    const seen = up.requests[0];
+    expect(seen.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(seen.body.includes(content)).toBe(true);
+    expect(seen.headers.authorization).toBe('Bearer sk-fake-a');
+  });
+
+  it('streams a 20 MB upload through unchanged, with backpressure instead of buffering', async () => {
+    // The upstream holds off reading for a second. A gateway that buffered bodies would swallow all
+    // 20 MB meanwhile; a streaming one lets only socket buffers' worth leave the client.
+    let pulledWhenUpstreamStarted = 0;
+    let rssWhileWaiting = 0;
+    const size = 20 * 1024 * 1024;
+    const payload = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) payload.writeUInt32LE((i * 2654435761) >>> 0, i);
+    let pulled = 0;
+    const { memoryOf } = await import('../helpers/gateway.js');
+    let gwPid = 0;
+    const up = await upstream(
+      (req, res) => {
+        req.pause();
+        setTimeout(() => {
+          pulledWhenUpstreamStarted = pulled;
+          rssWhileWaiting = memoryOf(gwPid).rss;
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const body = Buffer.concat(chunks);
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ bytes: body.length, sha256: sha256(body) }));
+          });
+          req.resume();
+        }, 1000);
+      },
+      { bufferBody: false },
+    );
+    const gw = await startGateway(['--base-url', up.url]);
+    gwPid = gw.pid;
+    const idle = memoryOf(gw.pid).rss;
+    const body = new Readable({
+      read() {
+        if (pulled >= size) return void this.push(null);
+        const piece = payload.subarray(pulled, pulled + 65536);
+        pulled += piece.length;
+        this.push(piece);
+      },
+    });
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/v1/uploads/part`, { method: 'POST', headers: { 'content-length': size } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      body.pipe(req);
+    });
+    expect(JSON.parse(reply)).toEqual({ bytes: size, sha256: sha256(payload) });
+    expect(pulledWhenUpstreamStarted).toBeGreaterThan(0);
+    expect(pulledWhenUpstreamStarted).toBeLessThan(size * 0.75);
+    expect(rssWhileWaiting - idle).toBeLessThan(size / 2);
+  });
+
+  it('answers /healthz with and without the prefix, without calling the upstream', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--route-prefix', '/openai']);
+    for (const path of ['/healthz', '/openai/healthz']) {
+      const res = await fetch(gw.url + path);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('OK');
+    }
+    expect(up.requests).toHaveLength(0);
+  });
+});
+
+describe('request targets', () => {
+  /** Sends a raw HTTP/1.1 request (fetch cannot send absolute-form targets) and returns the response text. */
+  function raw(port: number, request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(request));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+  }
+
+  it.each([
+    'GET http://127.0.0.1:{evil}/v1/models HTTP/1.1\r\nHost: 127.0.0.1:{evil}\r\nConnection: close\r\n\r\n',
+    'GET //127.0.0.1:{evil}/v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'GET /v1/../../secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  ])('refuses %j with 400 and reaches no other origin', async (template) => {
+    const up = await upstream();
+    const evil = await upstream();
+    const gw = await startGateway(['--base-url', up.url]);
+    const text = await raw(gw.port, template.replaceAll('{evil}', String(evil.port)));
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toContain('"code":"bad_request_target"');
+    expect(up.requests).toHaveLength(0);
+    expect(evil.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Streaming, aborts and upstream failures end to end. Timing is asserted by ordering (a chunk reached
+ * the client before the upstream wrote the next one), never by absolute speed.
+ */
+import { request } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startGateway, stopAll } from '../helpers/gateway.js';
+import { sleep, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+
+const upstreams: FakeUpstream[] = [];
+async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
+  const u = await startUpstream(...args);
+  upstreams.push(u);
+  return u;
+}
+afterEach(stopAll);
+afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
+
+const chunk = (i: number, content: string) =>
+  `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+
+/** An SSE upstream that writes `count` events `gapMs` apart and records when it wrote each. */
+function sseUpstream(count: number, gapMs: number, sentAt: number[], options: { resetAfter?: number } = {}) {
+  return upstream(async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    for (let i = 0; i < count; i++) {
+      if (res.destroyed) return;
+      if (options.resetAfter === i) {
+        res.socket?.destroy();
+        return;
+      }
+      sentAt.push(Date.now());
+      res.write(chunk(i, `tok${i} `));
+      await sleep(gapMs);
+    }
+    res.end('data: [DONE]\n\n');
+  });
+}
+
+describe('streaming', () => {
+  it('delivers each SSE event while the upstream is still sending (SDK stream)', async () => {
+    const sentAt: number[] = [];
+    const up = await sseUpstream(6, 150, sentAt);
+    const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-a', '--forward-key', 'fk-fake']);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'fk-fake', maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const arrivedAt: number[] = [];
+    const text: string[] = [];
+    for await (const part of stream) {
+      arrivedAt.push(Date.now());
+      text.push(part.choices[0]?.delta.content ?? '');
+    }
+    expect(text.join('')).toBe('tok0 tok1 tok2 tok3 tok4 tok5 ');
+    // Event i reached the client before the upstream even wrote event i+1: nothing was held back.
+    for (let i = 0; i < 5; i++) expect(arrivedAt[i]).toBeLessThan(sentAt[i + 1]);
+    expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-a');
+  });
+
+  it('adds X-Accel-Buffering: no to event streams only', async () => {
+    const up = await sseUpstream(1, 0, []);
+    const gw = await startGateway(['--base-url', up.url]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{"stream":true}' });
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    await res.text();
+    const json = await fetch(`${gw.url}/healthz`);
+    expect(json.headers.get('x-accel-buffering')).toBeNull();
+  });
+
+  it('aborts the upstream request within a second of the client leaving', async () => {
+    const up = await sseUpstream(100, 100, []);
+    const gw = await startGateway(['--base-url', up.url]);
+    const controller = new AbortController();
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'sk-fake', maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'm', messages: [], stream: true }, { signal: controller.signal });
+    let abortedAt = 0;
+    // The SDK ends the iteration quietly on its own abort; what matters is what the upstream saw.
+    await (async () => {
+      for await (const _part of stream) {
+        abortedAt = Date.now();
+        controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(abortedAt).toBeGreaterThan(0);
+    for (let i = 0; i < 40 && !up.requests[0].aborted; i++) await sleep(25);
+    expect(up.requests[0].aborted).toBe(true);
+    expect(up.requests[0].abortedAt! - abortedAt).toBeLessThan(1000);
+  });
+
+  it('surfaces an upstream reset mid-stream as an error, never as a clean end', async () => {
+    const up = await sseUpstream(10, 20, [], { resetAfter: 3 });
+    const gw = await startGateway(['--base-url', up.url]);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'sk-fake', maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'm', messages: [], stream: true });
+    const got: string[] = [];
+    await expect(
+      (async () => {
+        for await (const part of stream) got.push(part.choices[0]?.delta.content ?? '');
+      })(),
+    ).rejects.toThrow();
+    expect(got).toEqual(['tok0 ', 'tok1 ', 'tok2 ']);
+  });
+});
+
+describe('upstream failures before the response', () => {
+  it('502 when the upstream refuses the connection', async () => {
+    const up = await upstream();
+    const port = up.port;
+    await up.close();
+    const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`]);
+    const res = await fetch(`${gw.url}/v1/models`);
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { code: string; message: string; type: string } };
+    expect(body.error.code).toBe('upstream_unreachable');
+    expect(body.error.message).toContain('refused');
+  });
+
+  it('504 when response headers do not come within the response timeout', async () => {
+    const up = await upstream(async (_req, res) => {
+      await sleep(1500);
+      if (!res.destroyed) res.end('late');
+    });
+    const gw = await startGateway(['--base-url', up.url, '--response-timeout', '0.3']);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_response_timeout');
+  });
+
+  it('cuts the client connection when the upstream goes idle mid-body', async () => {
+    const up = await upstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk(0, 'a'));
+      await sleep(2000);
+      if (!res.destroyed) res.end('data: [DONE]\n\n');
+    });
+    const gw = await startGateway(['--base-url', up.url, '--idle-timeout', '0.3']);
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(`clean end: ${body}`));
+        res.on('error', () => resolve('error'));
+        res.on('aborted', () => resolve('error'));
+      });
+      req.on('error', () => resolve('error'));
+      req.end('{}');
+    });
+    expect(outcome).toBe('error');
+  });
+});

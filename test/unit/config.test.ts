@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { normaliseArgv } from '../../src/config/argv.js';
+
+const dir = (files: Record<string, string> = {}): string => {
+  const d = mkdtempSync(join(tmpdir(), 'aifwd-config-'));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(d, name), body);
+  return d;
+};
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({ flags: {}, env: {}, cwd: dir() });
+    expect(c.base_url.href).toBe('https://api.openai.com/');
+    expect(c.port).toBe(8000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.workers).toBe(1);
+    expect(c.log_chat).toBe(false);
+    expect(c.log_dir).toBe('./Log');
+    expect(c.log_rotate_size).toBe(20 * 1024 * 1024);
+    expect(c.connect_timeout).toBe(10_000);
+    expect(c.response_timeout).toBe(600_000);
+    expect(c.idle_timeout).toBe(600_000);
+    expect(c.api_key).toEqual([]);
+  });
+
+  it('precedence: flags > environment > .env > config file > defaults', () => {
+    const cwd = dir({
+      '.env': 'PORT=8003\nROUTE_PREFIX=/dotenv\nLOG_CHAT=TRUE\nFORWARD_KEY=fk-dotenv\n',
+      'aifwd.yaml': 'port: 8004\nroute_prefix: /file\nworkers: 3\nforward_key: [fk-file]\nOPENAI_API_KEY: "sk-fake-file1 sk-fake-file2"\n',
+    });
+    const c = loadConfig({
+      flags: { port: '8001' },
+      configFile: 'aifwd.yaml',
+      env: { PORT: '8002', ROUTE_PREFIX: '/env' },
+      cwd,
+    });
+    expect(c.port).toBe(8001);
+    expect(c.route_prefix).toBe('/env');
+    expect(c.log_chat).toBe(true);
+    expect(c.forward_key).toEqual(['fk-dotenv']);
+    expect(c.workers).toBe(3);
+    expect(c.api_key).toEqual(['sk-fake-file1', 'sk-fake-file2']);
+  });
+
+  it('splits lists on spaces and commas', () => {
+    const c = loadConfig({ flags: { api_key: 'sk-fake-a, sk-fake-b,sk-fake-c  sk-fake-d' }, env: {}, cwd: dir() });
+    expect(c.api_key).toEqual(['sk-fake-a', 'sk-fake-b', 'sk-fake-c', 'sk-fake-d']);
+  });
+
+  it('reads JSON config files and ssl variables in either case', () => {
+    const cwd = dir({ 'c.json': JSON.stringify({ base_url: 'http://127.0.0.1:9/v1', log_chat: true }) });
+    const c = loadConfig({ flags: {}, configFile: 'c.json', env: { SSL_KEYFILE: 'k.pem', ssl_certfile: 'c.pem' }, cwd });
+    expect(c.base_url.pathname).toBe('/v1');
+    expect(c.log_chat).toBe(true);
+    expect(c.ssl_keyfile).toBe('k.pem');
+    expect(c.ssl_certfile).toBe('c.pem');
+  });
+
+  it.each([
+    [{ flags: { port: 'abc' } }, '--port "abc": expected an integer from 0 to 65535'],
+    [{ env: { PORT: '70000' } }, 'PORT "70000": expected an integer from 0 to 65535'],
+    [{ env: { LOG_CHAT: 'maybe' } }, 'LOG_CHAT "maybe": expected true or false'],
+    [{ env: { OPENAI_BASE_URL: 'ftp://x' } }, 'OPENAI_BASE_URL "ftp://x": expected an http:// or https:// URL'],
+    [{ flags: { workers: '0' } }, '--workers "0": expected an integer from 1 to 256'],
+    [{ flags: { connect_timeout: 'soon' } }, '--connect-timeout "soon": expected a duration'],
+  ])('rejects %j with a message naming the source', (input, message) => {
+    expect(() => loadConfig({ flags: {}, env: {}, cwd: dir(), ...input })).toThrow(message);
+  });
+
+  it('rejects unknown config-file keys and unreadable files', () => {
+    const cwd = dir({ 'bad.yaml': 'prot: 1\n', 'broken.yaml': 'a: [\n' });
+    expect(() => loadConfig({ flags: {}, configFile: 'bad.yaml', env: {}, cwd })).toThrow('unknown setting "prot"');
+    expect(() => loadConfig({ flags: {}, configFile: 'broken.yaml', env: {}, cwd })).toThrow('is not valid YAML');
+    expect(() => loadConfig({ flags: {}, configFile: 'missing.yaml', env: {}, cwd })).toThrow(ConfigError);
+  });
+});
+
+describe('normaliseArgv', () => {
+  it('accepts the seed underscore spellings', () => {
+    expect(normaliseArgv(['run', '--base_url=http://a_b', '--route_prefix', '/x_y', '-v'])).toEqual([
+      'run', '--base-url=http://a_b', '--route-prefix', '/x_y', '-v',
+    ]);
+  });
+});
