@@ -29,11 +29,9 @@ function buildProgram(): Command {
     .description('start the gateway')
     .option('--config <file>', 'YAML or JSON config file');
   for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
-    const envs = spec.env.join(', ');
     const flags = 'arg' in spec ? `--${spec.flag} <${spec.arg}>` : `--${spec.flag} [bool]`;
-    const option = new Option(flags, `${spec.description} (env ${envs})`);
-    if ('default' in spec) option.default(undefined, spec.default);
-    run.addOption(option);
+    const shownDefault = 'default' in spec ? `; default ${spec.default}` : '';
+    run.addOption(new Option(flags, `${spec.description} (env ${spec.env.join(', ')}${shownDefault})`));
   }
   run.action(async (options: Record<string, unknown>, command: Command) => {
     const flags: Partial<Record<SettingKey, string | boolean>> = {};

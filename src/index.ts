@@ -9,7 +9,7 @@
  * ```
  */
 export { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
-export { configSchema, SETTINGS, type Config } from './config/schema.js';
+export { SETTINGS, type Config } from './config/schema.js';
 export { GatewayError, ERROR_CODES, type ErrorCode } from './core/errors.js';
 export type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from './core/exchange.js';
 export { createGateway, type Gateway, type StartOptions } from './node/gateway.js';

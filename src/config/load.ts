@@ -5,11 +5,18 @@
  * from (flag, variable or file key) and the value itself, never a secret's full text.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { maskSecret } from '../core/mask.js';
-import { configSchema, SETTINGS, type Config, type SettingKey, type SettingSpec } from './schema.js';
+import { SETTINGS, type Config, type SettingKey, type SettingSpec } from './schema.js';
+
+const require = createRequire(import.meta.url);
+
+/** YAML is parsed only when a YAML config file is given: the parser costs ~9 MB of RSS to load. */
+function parseYaml(text: string): unknown {
+  return (require('yaml') as typeof import('yaml')).parse(text);
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -105,25 +112,20 @@ export function loadConfig({ flags, configFile, env, cwd }: LoadOptions): Config
   const filePath = configFile ?? env.AIFWD_CONFIG ?? dotEnv.AIFWD_CONFIG;
   const file = filePath === undefined || filePath === '' ? new Map<SettingKey, RawValue>() : loadConfigFile(resolve(cwd, filePath));
 
-  const raw: Record<string, unknown> = {};
-  const sources = new Map<SettingKey, string>();
+  const config: Record<string, unknown> = {};
   for (const key of KEYS) {
     const flag = flags[key];
-    const chosen: RawValue | undefined =
-      (flag !== undefined ? { value: flag, source: `--${SETTINGS[key].flag}` } : undefined) ??
+    const spec: SettingSpec = SETTINGS[key];
+    const chosen: RawValue =
+      (flag !== undefined ? { value: flag, source: `--${spec.flag}` } : undefined) ??
       fromEnv(key, env, '') ??
       fromEnv(key, dotEnv, ' (.env)') ??
-      file.get(key);
-    const spec: SettingSpec = SETTINGS[key];
-    raw[key] = chosen?.value ?? spec.default;
-    sources.set(key, chosen?.source ?? 'default');
+      file.get(key) ?? { value: spec.default, source: 'default' };
+    try {
+      config[key] = spec.parse(chosen.value);
+    } catch (err) {
+      throw new ConfigError(`${chosen.source} "${shown(key, chosen.value)}": ${(err as Error).message}`);
+    }
   }
-
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = issue.path[0] as SettingKey;
-    throw new ConfigError(`${sources.get(key)} "${shown(key, raw[key])}": ${issue.message}`);
-  }
-  return result.data;
+  return config as Config;
 }

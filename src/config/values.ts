@@ -3,21 +3,9 @@
  * strings; a YAML/JSON config file may give numbers, booleans and arrays. Each parser accepts both
  * and throws a message saying what was expected.
  */
-import { z } from 'zod';
 
-type Parser<T> = (value: unknown) => T;
-
-/** Wraps a parser as a zod schema whose failure message is the parser's. */
-export function setting<T>(parse: Parser<T>): z.ZodType<T, unknown> {
-  return z.unknown().transform((value, ctx): T => {
-    try {
-      return parse(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
-      return z.NEVER;
-    }
-  });
-}
+/** Raw value in, typed value out; throws an Error whose message says what was expected. */
+export type Parser<T> = (value: unknown) => T;
 
 /** Lists are separated by spaces and/or commas (DESIGN §4). */
 export const list: Parser<string[]> = (value) => {

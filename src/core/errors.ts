@@ -14,8 +14,6 @@ export const ERROR_CODES = {
   upstream_response_timeout: { status: 504, type: 'gateway_error' },
   upstream_unreachable: { status: 502, type: 'gateway_error' },
   upstream_error: { status: 502, type: 'gateway_error' },
-  shutting_down: { status: 503, type: 'gateway_error' },
-  internal_error: { status: 500, type: 'gateway_error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

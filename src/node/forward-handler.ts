@@ -122,12 +122,14 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (!this.#started) {
       const error = toGatewayError(err, this.#errorContext);
+      this.#errorContext.report(error, false);
       sendError(res, error, true);
       this.#end({ kind: 'error', message: error.message, code: error.code, status: error.status });
       return;
     }
     // Mid-response failure: cut the connection so the client cannot mistake it for a full answer.
     res.destroy(err);
+    this.#errorContext.report(toGatewayError(err, this.#errorContext), true);
     const code = (err as { code?: unknown }).code;
     this.#end({
       kind: 'error',

@@ -25,7 +25,13 @@ export interface GatewayParts {
 }
 
 /** Everything but the server; throws {@link ConfigError} for values only checkable here. */
-export function createGatewayParts(config: Config, options: { env: NodeJS.ProcessEnv; hook?: ExchangeHook }): GatewayParts {
+export interface PartsOptions {
+  env: NodeJS.ProcessEnv;
+  hook?: ExchangeHook;
+  log?: (line: string) => void;
+}
+
+export function createGatewayParts(config: Config, options: PartsOptions): GatewayParts {
   const ranges = (list: string[], what: string) => {
     try {
       return parseIpRanges(list, what);
@@ -55,8 +61,13 @@ export function createGatewayParts(config: Config, options: { env: NodeJS.Proces
     maxBodySize: config.max_body_size,
     connectTimeoutMs: config.connect_timeout,
     hook: options.hook,
+    log: options.log,
   });
   return { auth, ipFilter, upstream, prefix, listener };
+}
+
+function stderrLine(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
@@ -86,12 +97,14 @@ export interface Gateway extends GatewayParts {
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   hook?: ExchangeHook;
+  /** One line per operational event (upstream failures); default: standard error. */
+  log?: (line: string) => void;
 }
 
 /** Builds a gateway (not yet listening). */
-export function createGateway(config: Config, { env = process.env, hook }: StartOptions = {}): Gateway {
+export function createGateway(config: Config, { env = process.env, hook, log = stderrLine }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
-  const parts = createGatewayParts(config, { env, hook });
+  const parts = createGatewayParts(config, { env, hook, log });
   const serverOptions = {
     noDelay: true,
     // Behind a load balancer the gateway must outlive the balancer's idle timeout (often 60 s).

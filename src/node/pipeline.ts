@@ -33,13 +33,23 @@ export interface PipelineOptions {
   maxBodySize: number;
   connectTimeoutMs: number;
   hook?: ExchangeHook;
+  /** Receives one line per upstream failure (stderr in the CLI). */
+  log?: (line: string) => void;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createPipeline({ router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook }: PipelineOptions): RequestListener {
+export function createPipeline(options: PipelineOptions): RequestListener {
+  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, log } = options;
   const { dispatcher, origin } = upstream;
-  const errorContext: UpstreamErrorContext = { origin, connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout };
+  const errorContext: UpstreamErrorContext = {
+    origin,
+    connectTimeoutMs,
+    responseTimeoutMs: upstream.headersTimeout,
+    report(error, mid) {
+      log?.(`aifwd: upstream failure${mid ? ' mid-response (client connection cut)' : ''}: ${error.code}: ${error.message}`);
+    },
+  };
   const checkIp = !ipFilter.allowsAll;
 
   function forward(res: ServerResponse, opts: Dispatcher.DispatchOptions, tap: ExchangeTap | undefined): void {

@@ -24,6 +24,8 @@ export interface UpstreamErrorContext {
   origin: string;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** Told of every upstream failure (for the operator's log); never given secrets. */
+  report(error: GatewayError, mid: boolean): void;
 }
 
 /** The error the client gets for an upstream failure before any response byte was sent. */

@@ -3,8 +3,9 @@
  * `HTTPS_PROXY` / `HTTP_PROXY` variables are set, an `EnvHttpProxyAgent` that also honours `NO_PROXY`.
  * The origin is fixed here, once, at start-up: requests only ever carry a path.
  */
-import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { normaliseBasePath } from '../core/route.js';
+import { createEnvProxyAgent, Pool } from './undici-parts.js';
 
 export interface UpstreamOptions {
   baseUrl: URL;
@@ -58,7 +59,7 @@ export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, i
     keepAliveMaxTimeout: 600_000,
   };
   const proxy = proxyFromEnv(env, baseUrl.protocol === 'https:');
-  const dispatcher: Dispatcher = proxy === undefined ? new Pool(origin, common) : new EnvHttpProxyAgent(common);
+  const dispatcher: Dispatcher = proxy === undefined ? new Pool(origin, common) : createEnvProxyAgent(common);
   return {
     dispatcher,
     origin,

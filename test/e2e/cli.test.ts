@@ -149,12 +149,11 @@ describe('process lifecycle', () => {
 
   it('serves HTTPS with ssl_keyfile / ssl_certfile', async () => {
     const up = await upstream();
-    const dir = tmp();
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=127.0.0.1',
-    ], { stdio: 'ignore' });
-    const gw = await startGateway(['--base-url', up.url], { env: { ssl_keyfile: join(dir, 'key.pem'), SSL_CERTFILE: join(dir, 'cert.pem') } });
+    const { ROOT } = await import('../helpers/gateway.js');
+    const fixtures = join(ROOT, 'test/fixtures');
+    const gw = await startGateway(['--base-url', up.url], {
+      env: { ssl_keyfile: join(fixtures, 'localhost-key.pem'), SSL_CERTFILE: join(fixtures, 'localhost-cert.pem') },
+    });
     expect(gw.stdout()).toMatch(/listening\s+https:\/\//);
     const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     const { request } = await import('undici');

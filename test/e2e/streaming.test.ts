@@ -108,12 +108,16 @@ describe('upstream failures before the response', () => {
     const up = await upstream();
     const port = up.port;
     await up.close();
-    const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`]);
-    const res = await fetch(`${gw.url}/v1/models`);
+    const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`, '--api-key', 'sk-fake-pool-secret', '--forward-key', 'fk-fake-secret']);
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer fk-fake-secret' } });
     expect(res.status).toBe(502);
-    const body = (await res.json()) as { error: { code: string; message: string; type: string } };
+    const text = await res.text();
+    const body = JSON.parse(text) as { error: { code: string; message: string; type: string } };
     expect(body.error.code).toBe('upstream_unreachable');
     expect(body.error.message).toContain('refused');
+    // The operator is told, in one line; nobody is told a key.
+    expect(gw.stderr()).toMatch(/upstream failure: upstream_unreachable: /);
+    for (const secret of ['sk-fake-pool-secret', 'fk-fake-secret']) expect(gw.stderr() + gw.stdout() + text).not.toContain(secret);
   });
 
   it('504 when response headers do not come within the response timeout', async () => {
