@@ -3,6 +3,7 @@
  * Every failure of the user's input is one line on stderr and exit code 2.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { SETTINGS, type SettingKey } from './config/schema.js';
@@ -65,6 +66,18 @@ function buildProgram(): Command {
       process.once('SIGINT', stop);
     });
 
+  program
+    .command('convert')
+    .description("turn the chat log into JSON Lines: OpenAI's fine-tuning chat format, or the seed's pairs")
+    .option('--log-path <path>', 'chat log (its rotated siblings are read too)', './Log/chat.log')
+    .option('--target-path <path>', 'output file', './Log/chat.jsonl')
+    .option('--format <format>', 'openai or seed', 'openai')
+    .action(async (options: { logPath: string; targetPath: string; format: string }) => {
+      // Loaded on demand, like the mock.
+      const { runConvert } = await import('./chat-log/convert-command.js');
+      await runConvert({ ...options, stderr: process.stderr });
+    });
+
   return program;
 }
 
@@ -82,7 +95,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (err.exitCode === 0) process.exit(0);
       fail(err.message.replace(/^error: /, ''));
     }
-    if (err instanceof ConfigError || err instanceof UsageError) fail(err.message);
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ConvertError) fail(err.message);
     throw err;
   }
 }

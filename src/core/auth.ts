@@ -7,7 +7,7 @@
  *    passes through unchanged;
  * 3. no pool: passthrough.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { KeyPool } from './key-pool.js';
 
 export type AuthMode = 'open' | 'forward-key' | 'passthrough';
@@ -20,8 +20,11 @@ export type AuthDecision =
 
 const PASSTHROUGH: AuthDecision = { kind: 'passthrough' };
 
+/** One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object per request. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return oneShot !== undefined ? oneShot('sha256', value, 'buffer') : crypto.createHash('sha256').update(value).digest();
 }
 
 /** Extracts the token of `Bearer <token>` (scheme case-insensitive), or `undefined`. */
@@ -54,7 +57,7 @@ export class Authenticator {
     const candidate = digest(token);
     let found = -1;
     for (let i = 0; i < this.#forwardDigests.length; i++) {
-      if (timingSafeEqual(candidate, this.#forwardDigests[i]) && found === -1) found = i;
+      if (crypto.timingSafeEqual(candidate, this.#forwardDigests[i]) && found === -1) found = i;
     }
     return found;
   }

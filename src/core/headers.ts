@@ -22,7 +22,7 @@ const NOT_UPSTREAM = new Set([...HOP_BY_HOP, 'host', 'cookie', 'forwarded', 'x-r
 
 /** Names listed in a `Connection` header value (lower-case), or `null` when it lists none. */
 function connectionListed(value: string | undefined): Set<string> | null {
-  if (value === undefined) return null;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return null;
   let names: Set<string> | null = null;
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();

@@ -7,7 +7,7 @@
  *   4. headers    hop-by-hop and identifying headers dropped                      (core/headers)
  *   5. auth       forward key / open mode → next pool key; else passthrough        (core/auth)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
- *   7. tap        an exchange hook (chat log) may watch; it gets the request body  (core/exchange)
+ *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    undici dispatch, response streamed back with backpressure       (forward-handler)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,6 +36,9 @@ export interface PipelineOptions {
   /** Receives one line per upstream failure (stderr in the CLI). */
   log?: (line: string) => void;
 }
+
+/** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
+const WHOLE_BODY_LIMIT = 64 * 1024;
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -82,19 +85,22 @@ export function createPipeline(options: PipelineOptions): RequestListener {
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true);
 
     const opts: Dispatcher.DispatchOptions = { origin, path: routed.path, method, headers, body: null };
-
-    // 7. tap
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
-    if (tap !== undefined && head.hasBody) {
+    if (!head.hasBody) return forward(res, opts, tap);
+
+    // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
+    //    one write with the request head (a chat request is a few KB that arrive with the headers);
+    //    anything else streams through with backpressure.
+    if (tap !== undefined || (head.contentLength > 0 && head.contentLength <= WHOLE_BODY_LIMIT)) {
       readBody(req, maxBodySize, (err, body) => {
         if (err !== null) {
           if (err instanceof GatewayError) sendError(res, err, true);
-          tap.end(err instanceof GatewayError
+          tap?.end(err instanceof GatewayError
             ? { kind: 'error', message: err.message, code: err.code, status: err.status }
             : { kind: 'aborted' });
           return;
         }
-        tap.requestBody(body);
+        tap?.requestBody(body);
         opts.body = body;
         forward(res, opts, tap);
       });
@@ -102,7 +108,7 @@ export function createPipeline(options: PipelineOptions): RequestListener {
     }
 
     // 8. forward
-    if (head.hasBody) opts.body = maxBodySize > 0 && head.contentLength < 0 ? limitBody(req, maxBodySize) : req;
+    opts.body = maxBodySize > 0 && head.contentLength < 0 ? limitBody(req, maxBodySize) : req;
     forward(res, opts, tap);
   };
 }

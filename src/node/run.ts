@@ -5,6 +5,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { attachChatLogPrimary, createChatLog } from '../chat-log/index.js';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AuthMode } from '../core/auth.js';
@@ -28,7 +29,14 @@ function authModeOf(config: Config): AuthMode {
   return config.forward_key.length === 0 ? 'open' : 'forward-key';
 }
 
-function printBanner(config: Config, port: number, tls: boolean, proxy: string | undefined, opts: RunOptions): void {
+interface Listening {
+  port: number;
+  tls: boolean;
+  proxy: string | undefined;
+  chatLogPath: string | undefined;
+}
+
+function printBanner(config: Config, { port, tls, proxy, chatLogPath }: Listening, opts: RunOptions): void {
   const banner = renderBanner(
     {
       config,
@@ -37,7 +45,7 @@ function printBanner(config: Config, port: number, tls: boolean, proxy: string |
       authMode: authModeOf(config),
       listenUrl: listenUrl(tls, config.host, port),
       proxy,
-      chatLogPath: undefined,
+      chatLogPath,
     },
     useColour(opts.stdout, opts.env),
   );
@@ -52,20 +60,27 @@ function listenFailure(err: unknown, config: Config): ConfigError {
 
 /** One serving process (the only one, or a cluster worker). Resolves once listening. */
 async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
-  const gateway = createGateway(config, { env: opts.env });
+  // In a cluster worker the primary owns the log file; this process hands it its lines.
+  const chatLog = config.log_chat
+    ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
+    : undefined;
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook });
   let address: AddressInfo;
   try {
     address = await gateway.listen();
   } catch (err) {
     throw listenFailure(err, config);
   }
-  if (announce) printBanner(config, address.port, gateway.tls, gateway.upstream.proxy, opts);
+  if (announce) {
+    printBanner(config, { port: address.port, tls: gateway.tls, proxy: gateway.upstream.proxy, chatLogPath: chatLog?.path }, opts);
+  }
 
+  // Order matters: in-flight exchanges still write their response records while the server drains.
   const stop = (): void => {
-    gateway.close(config.shutdown_timeout).then(
-      () => process.exit(0),
-      () => process.exit(0),
-    );
+    gateway
+      .close(config.shutdown_timeout)
+      .then(() => chatLog?.close())
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -76,6 +91,12 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
   // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
+  const chatLog = config.log_chat
+    ? attachChatLogPrimary({ dir: config.log_dir, rotateSize: config.log_rotate_size, stderr: opts.stderr })
+    : undefined;
+  const exit = (): void => {
+    void (chatLog?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+  };
   return new Promise((resolve, reject) => {
     let stopping = false;
     let announced = false;
@@ -91,15 +112,22 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
       restartDelay = 0;
       if (announced) return;
       announced = true;
-      printBanner(config, address.port, probe.tls, probe.upstream.proxy, opts);
+      printBanner(config, { port: address.port, tls: probe.tls, proxy: probe.upstream.proxy, chatLogPath: chatLog?.path }, opts);
       resolve();
     });
+
+    // A worker leaves `cluster.workers` only after both 'exit' and 'disconnect', in either order; all
+    // its chat-log lines have arrived by its 'disconnect'. So the last one out ends the primary.
+    const exitWhenAllGone = (): void => {
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) exit();
+    };
+    cluster.on('disconnect', () => setImmediate(exitWhenAllGone));
 
     cluster.on('exit', (worker, code, signal) => {
       const lived = Date.now() - (startedAt.get(worker) ?? 0);
       startedAt.delete(worker);
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        setImmediate(exitWhenAllGone);
         return;
       }
       if (!announced) {
@@ -120,10 +148,10 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
       if (stopping) return;
       stopping = true;
       const workers = Object.values(cluster.workers ?? {});
-      if (workers.length === 0) process.exit(0);
+      if (workers.length === 0) return exit();
       for (const worker of workers) worker?.process.kill(signal);
       // Workers bound their own drain; this only guards against one that hangs.
-      setTimeout(() => process.exit(0), config.shutdown_timeout + 5000).unref();
+      setTimeout(exit, config.shutdown_timeout + 5000).unref();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGTERM'));

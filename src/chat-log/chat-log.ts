@@ -1,0 +1,85 @@
+/**
+ * One process's chat log: the exchange hook plus the sink its lines go to — the file itself
+ * (`mode: 'file'`, a single process) or the cluster primary (`mode: 'worker'`).
+ */
+import { resolve } from 'node:path';
+import type { ExchangeHook } from '../core/exchange.js';
+import { processSend, type SendMessage, WorkerSink } from './ipc.js';
+import { ACTIVE_LOG_NAME } from './log-files.js';
+import type { LineSink } from './sink.js';
+import { createChatLogHook } from './tap.js';
+import { ChatLogWriter } from './writer.js';
+
+export interface ChatLogStats {
+  /** Lines written (file mode) or delivered to the primary (worker mode). */
+  readonly written: number;
+  /** Lines lost to write/IPC errors, a full queue, or arriving after close. */
+  readonly dropped: number;
+  /** Tap calls that failed internally (a bug, never a failed request). */
+  readonly tapFailures: number;
+}
+
+export interface ChatLog {
+  /** Pass to the gateway (`createGateway(config, { hook })`). */
+  readonly hook: ExchangeHook;
+  /** Absolute path of the active log file (for the banner). */
+  readonly path: string;
+  readonly stats: ChatLogStats;
+  /** Resolves once every ended exchange's records are written (or handed to the primary). */
+  flush(): Promise<void>;
+  /** Flushes and releases the file or channel. Call after the server stopped serving. */
+  close(): Promise<void>;
+}
+
+export interface ChatLogOptions {
+  /** Log directory (`log_dir`); the file is `{dir}/chat.log`. */
+  dir: string;
+  /** `log_rotate_size` in bytes; 0 = never rotate. Unused in worker mode (the primary rotates). */
+  rotateSize: number;
+  /** `file`: this process owns the file. `worker`: a cluster worker; lines go to the primary. */
+  mode: 'file' | 'worker';
+  stderr?: NodeJS.WritableStream;
+  /** Worker mode: how to reach the primary (default `process.send`). */
+  send?: SendMessage;
+}
+
+/** Creates the chat log of this process. Throws if `worker` mode has no IPC channel. */
+export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send }: ChatLogOptions): ChatLog {
+  const path = resolve(dir, ACTIVE_LOG_NAME);
+  let sink: LineSink;
+  if (mode === 'file') {
+    sink = new ChatLogWriter({ path, rotateSize, stderr });
+  } else {
+    const channel = send ?? processSend();
+    if (channel === undefined) throw new Error('chat log: worker mode needs an IPC channel (run as a cluster worker)');
+    sink = new WorkerSink({ send: channel, stderr });
+  }
+  const hook = createChatLogHook({ append: (line) => sink.append(line) });
+  let closing: Promise<void> | undefined;
+  return {
+    hook,
+    path,
+    stats: {
+      get written() {
+        return sink.written;
+      },
+      get dropped() {
+        return sink.dropped;
+      },
+      get tapFailures() {
+        return hook.failures;
+      },
+    },
+    async flush() {
+      await hook.settled();
+      await sink.flush();
+    },
+    close() {
+      closing ??= (async () => {
+        await hook.settled();
+        await sink.close();
+      })();
+      return closing;
+    },
+  };
+}

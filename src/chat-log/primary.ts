@@ -1,0 +1,62 @@
+/**
+ * The cluster primary's side of the chat log: it owns the file and its rotation, and appends the
+ * line batches its workers send (ipc.ts) in the order they arrive.
+ */
+import cluster from 'node:cluster';
+import { resolve } from 'node:path';
+import { isChatLogMessage } from './ipc.js';
+import { ACTIVE_LOG_NAME } from './log-files.js';
+import type { SinkStats } from './sink.js';
+import { ChatLogWriter } from './writer.js';
+
+/** What delivers worker messages: `node:cluster` itself, or a stand-in in tests. */
+export interface WorkerMessageSource {
+  on(event: 'message', listener: (worker: unknown, message: unknown) => void): unknown;
+  off(event: 'message', listener: (worker: unknown, message: unknown) => void): unknown;
+}
+
+export interface ChatLogPrimaryOptions {
+  /** Log directory (`log_dir`); the file is `{dir}/chat.log`. */
+  dir: string;
+  /** `log_rotate_size` in bytes; 0 = never rotate. */
+  rotateSize: number;
+  stderr?: NodeJS.WritableStream;
+  /** Defaults to `node:cluster`. */
+  source?: WorkerMessageSource;
+}
+
+export interface ChatLogPrimary {
+  /** Absolute path of the active log file (for the banner). */
+  readonly path: string;
+  readonly stats: SinkStats;
+  /** Resolves once everything received so far is written. */
+  flush(): Promise<void>;
+  /**
+   * Stops listening and writes everything received. Call it after every worker has disconnected
+   * (cluster `disconnect`): a worker's messages are all delivered before its channel closes.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts receiving and writing worker lines in the cluster primary. */
+export function attachChatLogPrimary({ dir, rotateSize, stderr = process.stderr, source = cluster }: ChatLogPrimaryOptions): ChatLogPrimary {
+  const writer = new ChatLogWriter({ path: resolve(dir, ACTIVE_LOG_NAME), rotateSize, stderr });
+  const onMessage = (_worker: unknown, message: unknown): void => {
+    if (!isChatLogMessage(message)) return;
+    for (const line of message.lines) if (typeof line === 'string' && !line.includes('\n')) writer.append(line);
+  };
+  source.on('message', onMessage);
+  let closing: Promise<void> | undefined;
+  return {
+    path: writer.path,
+    stats: writer,
+    flush: () => writer.flush(),
+    close() {
+      closing ??= (async () => {
+        source.off('message', onMessage);
+        await writer.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChatLog } from '../../src/chat-log/chat-log.js';
+import { type ChatLogMessage, isChatLogMessage, type SendMessage, WorkerSink } from '../../src/chat-log/ipc.js';
+import { attachChatLogPrimary, type WorkerMessageSource } from '../../src/chat-log/primary.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aifwd-ipc-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function stderrCapture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream, text: () => text };
+}
+
+/** A fake IPC channel: messages are delivered to the primary's source on a later tick, like process.send. */
+function fakeCluster(): { source: WorkerMessageSource & EventEmitter; sendFrom: (worker: string) => SendMessage; sent: ChatLogMessage[] } {
+  const source = new EventEmitter() as WorkerMessageSource & EventEmitter;
+  const sent: ChatLogMessage[] = [];
+  return {
+    source,
+    sent,
+    sendFrom: (worker) => (message, done) => {
+      // Structured like the real channel: serialised, so no shared references.
+      const copy = JSON.parse(JSON.stringify(message)) as ChatLogMessage;
+      sent.push(copy);
+      setImmediate(() => {
+        source.emit('message', { id: worker }, copy);
+        done(null);
+      });
+    },
+  };
+}
+
+describe('isChatLogMessage', () => {
+  it.each([
+    [{ type: 'aifwd:chat-log', lines: [] }, true],
+    [{ type: 'aifwd:chat-log', lines: 'x' }, false],
+    [{ type: 'other', lines: [] }, false],
+    ['aifwd:chat-log', false],
+    [null, false],
+  ])('%j → %s', (message, expected) => {
+    expect(isChatLogMessage(message)).toBe(expected);
+  });
+});
+
+describe('WorkerSink', () => {
+  it('sends one message per turn of the event loop, not one per line', async () => {
+    const { sendFrom, sent } = fakeCluster();
+    const sink = new WorkerSink({ send: sendFrom('w1'), stderr: stderrCapture().stream });
+    for (let i = 0; i < 50; i++) sink.append(`{"i":${i}}`);
+    await sink.flush();
+    expect(sent).toHaveLength(1);
+    expect(sent[0].lines).toHaveLength(50);
+    expect(sink.written).toBe(50);
+  });
+
+  it('splits a large backlog into messages of bounded size', async () => {
+    const { sendFrom, sent } = fakeCluster();
+    const sink = new WorkerSink({ send: sendFrom('w1'), stderr: stderrCapture().stream, maxMessageChars: 100 });
+    for (let i = 0; i < 30; i++) sink.append(`{"pad":"${'x'.repeat(20)}","i":${i}}`);
+    await sink.flush();
+    expect(sent.length).toBeGreaterThan(5);
+    expect(sent.flatMap((m) => m.lines)).toHaveLength(30);
+  });
+
+  it('flush waits for the send callbacks', async () => {
+    const pending: (() => void)[] = [];
+    const sink = new WorkerSink({ send: (_m, done) => pending.push(() => done(null)), stderr: stderrCapture().stream });
+    sink.append('{"a":1}');
+    let flushed = false;
+    const flushing = sink.flush().then(() => (flushed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(false);
+    pending.forEach((release) => release());
+    await flushing;
+    expect(flushed).toBe(true);
+  });
+
+  it('a closed channel: lines counted as dropped, reported once', async () => {
+    const stderr = stderrCapture();
+    const sink = new WorkerSink({
+      send: (_m, done) => setImmediate(() => done(Object.assign(new Error('Channel closed'), { code: 'ERR_IPC_CHANNEL_CLOSED' }))),
+      stderr: stderr.stream,
+    });
+    for (let round = 0; round < 3; round++) {
+      sink.append('{"a":1}');
+      await sink.flush();
+    }
+    expect(sink.dropped).toBe(3);
+    expect(stderr.text().trim().split('\n')).toEqual(['aifwd: chat log: cannot send records to the cluster primary (ERR_IPC_CHANNEL_CLOSED); records are dropped until it works again']);
+  });
+
+  it('a send that throws synchronously is counted too', async () => {
+    const sink = new WorkerSink({ send: () => { throw new Error('no channel'); }, stderr: stderrCapture().stream });
+    sink.append('{"a":1}');
+    await sink.close();
+    expect(sink.dropped).toBe(1);
+  });
+});
+
+describe('worker → primary', () => {
+  it('two workers, one file: every line whole, each worker in order, flushed on close', async () => {
+    const dir = tempDir();
+    const cluster = fakeCluster();
+    const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderrCapture().stream, source: cluster.source });
+    const workers = ['w1', 'w2'].map((id) => ({ id, log: createChatLog({ dir, rotateSize: 0, mode: 'worker', send: cluster.sendFrom(id), stderr: stderrCapture().stream }) }));
+
+    for (let round = 0; round < 20; round++) {
+      for (const { id, log } of workers) {
+        const tap = log.hook.open({ method: 'POST', route: '/v1/chat/completions', ip: id, startedAt: Date.now() })!;
+        tap.requestBody(Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `${id}-${round}` }] })));
+        tap.responseStart(200, { headers: [], eventStream: false, contentEncoding: undefined, contentType: 'application/json' });
+        tap.responseData(Buffer.from(JSON.stringify({ choices: [{ message: { content: `reply ${id}-${round}` } }] })));
+        tap.end({ kind: 'complete' });
+      }
+      if (round % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Shutdown order: workers flush (all sends acknowledged), then the primary closes.
+    await Promise.all(workers.map(({ log }) => log.close()));
+    await primary.close();
+
+    const records = readFileSync(join(dir, 'chat.log'), 'utf8').trimEnd().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(records).toHaveLength(80);
+    expect(primary.stats.written).toBe(80);
+    for (const { id, log } of workers) {
+      expect(log.stats.written).toBe(40);
+      const mine = records.filter((r) => r.type === 'request' && r.ip === id).map((r) => (r.messages as { content: string }[])[0].content);
+      expect(mine).toEqual(Array.from({ length: 20 }, (_, round) => `${id}-${round}`));
+    }
+    const byUid = new Map<unknown, string[]>();
+    for (const r of records) byUid.set(r.uid, [...(byUid.get(r.uid) ?? []), r.type as string]);
+    for (const types of byUid.values()) expect(types).toEqual(['request', 'response']);
+  });
+
+  it('the primary ignores foreign messages and lines with newlines', async () => {
+    const dir = tempDir();
+    const cluster = fakeCluster();
+    const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderrCapture().stream, source: cluster.source });
+    cluster.source.emit('message', {}, { cmd: 'something else' });
+    cluster.source.emit('message', {}, { type: 'aifwd:chat-log', lines: ['{"ok":1}', 'a\nb', 42] });
+    await primary.close();
+    expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"ok":1}\n');
+    expect(cluster.source.listenerCount('message')).toBe(0);
+  });
+
+  it('worker mode without an IPC channel fails at creation', () => {
+    // The test runner may itself be an IPC child: hide its channel for this synchronous check.
+    const original = process.send;
+    process.send = undefined;
+    try {
+      expect(() => createChatLog({ dir: tempDir(), rotateSize: 0, mode: 'worker' })).toThrow(/IPC channel/);
+    } finally {
+      process.send = original;
+    }
+  });
+});

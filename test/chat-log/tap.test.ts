@@ -1,0 +1,210 @@
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { ExchangeEnd, ExchangeInfo } from '../../src/core/exchange.js';
+import type { UpstreamResponseHead } from '../../src/core/headers.js';
+import { type ChatLogHook, createChatLogHook } from '../../src/chat-log/tap.js';
+import { sse } from './helpers.js';
+
+type Json = Record<string, unknown>;
+
+function setup(options: { maxBodyBytes?: number } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[] } {
+  const lines: string[] = [];
+  let clock = 1_000;
+  let n = 0;
+  const hook = createChatLogHook({ append: (line) => lines.push(line), now: () => (clock += 10), newUid: () => `uid-${++n}`, ...options });
+  return { hook, lines, records: () => lines.map((line) => JSON.parse(line) as Json) };
+}
+
+const info = (route = '/v1/chat/completions', method = 'POST'): ExchangeInfo => ({ method, route, ip: '10.0.0.7', startedAt: 1_000 });
+const head = (eventStream: boolean, contentEncoding?: string): UpstreamResponseHead => ({
+  headers: [],
+  eventStream,
+  contentEncoding,
+  contentType: eventStream ? 'text/event-stream' : 'application/json',
+});
+
+interface Exchange {
+  route?: string;
+  body?: unknown;
+  status?: number;
+  eventStream?: boolean;
+  encoding?: string;
+  response?: Buffer;
+  chunkSize?: number;
+  outcome?: ExchangeEnd;
+}
+
+async function exchange(hook: ChatLogHook, x: Exchange): Promise<void> {
+  const tap = hook.open(info(x.route));
+  if (tap === undefined) throw new Error('no tap');
+  if (x.body !== undefined) tap.requestBody(Buffer.isBuffer(x.body) ? x.body : Buffer.from(JSON.stringify(x.body)));
+  if (x.response !== undefined) {
+    tap.responseStart(x.status ?? 200, head(x.eventStream ?? false, x.encoding));
+    const size = x.chunkSize ?? 5;
+    for (let i = 0; i < x.response.length; i += size) tap.responseData(x.response.subarray(i, i + size));
+  }
+  tap.end(x.outcome ?? { kind: 'complete' });
+  await hook.settled();
+}
+
+const CHAT_BODY = { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Say hi' }], api_key: 'sk-in-body' };
+const CHAT_STREAM = sse([
+  { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' } }] },
+  { choices: [{ index: 0, delta: { content: ' there' }, finish_reason: 'stop' }] },
+  { choices: [], usage: { total_tokens: 9 } },
+]);
+const CHAT_JSON = { choices: [{ index: 0, message: { role: 'assistant', content: 'Hello JSON' }, finish_reason: 'stop' }], usage: { total_tokens: 4 } };
+
+describe('chat log hook: which exchanges', () => {
+  it.each([
+    ['POST', '/v1/chat/completions', true],
+    ['POST', '/v1/completions', true],
+    ['POST', '/v1/responses', true],
+    ['GET', '/v1/chat/completions', false],
+    ['POST', '/v1/embeddings', false],
+    ['POST', '/v1/chat/completions/', false],
+    ['POST', '/v1/responses/resp_1/cancel', false],
+  ])('%s %s → tap: %s', (method, route, tapped) => {
+    expect(setup().hook.open(info(route, method)) !== undefined).toBe(tapped);
+  });
+});
+
+describe('chat log hook: records', () => {
+  it('SSE exchange: request then response record, joined by uid', async () => {
+    const { hook, records, lines } = setup();
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM) });
+    const [request, response] = records();
+    expect(request).toEqual({ type: 'request', uid: 'uid-1', time: new Date(1_000).toISOString(), ip: '10.0.0.7', route: '/v1/chat/completions', model: 'gpt-4o-mini', stream: true, messages: CHAT_BODY.messages });
+    expect(response).toMatchObject({ type: 'response', uid: 'uid-1', status: 200, assistant: 'Hi there', finish_reason: 'stop', usage: { total_tokens: 9 }, tool_calls: null, reasoning: null });
+    expect(response.ttft_ms).toBeTypeOf('number');
+    expect(response.duration_ms as number).toBeGreaterThanOrEqual(response.ttft_ms as number);
+    expect(lines.join('\n')).not.toContain('sk-in-body');
+  });
+
+  it('JSON exchange', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    expect(records()[1]).toMatchObject({ assistant: 'Hello JSON', usage: { total_tokens: 4 }, status: 200 });
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['br', brotliCompressSync],
+    ['deflate', deflateSync],
+    ['deflate', deflateRawSync],
+  ] as const)('decodes a %s stream on a copy', async (encoding, compress) => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, encoding, response: compress(Buffer.from(CHAT_STREAM)), chunkSize: 3 });
+    expect(records()[1]).toMatchObject({ assistant: 'Hi there', usage: { total_tokens: 9 } });
+  });
+
+  it('decodes a gzip JSON body', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, encoding: 'gzip', response: gzipSync(JSON.stringify(CHAT_JSON)) });
+    expect(records()[1]).toMatchObject({ assistant: 'Hello JSON' });
+  });
+
+  it('a truncated gzip stream keeps what was decodable', async () => {
+    const { hook, records } = setup();
+    const full = gzipSync(Buffer.from(CHAT_STREAM));
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, encoding: 'gzip', response: full.subarray(0, full.length - 12), outcome: { kind: 'aborted' } });
+    expect(records()[1]).toMatchObject({ aborted: true, assistant: 'Hi there' });
+  });
+
+  it('unsupported encoding: recorded as unparsed', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, encoding: 'zstd', response: Buffer.from('xxxx') });
+    expect(records()[1]).toMatchObject({ unparsed: true, reason: 'content-encoding "zstd" is not decoded' });
+  });
+
+  it('non-JSON request body: request unparsed, response still recorded', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: Buffer.from('not json'), status: 400, response: Buffer.from('{"error":{"message":"We could not parse the JSON body"}}') });
+    const [request, response] = records();
+    expect(request).toMatchObject({ unparsed: true, raw: 'not json', model: null });
+    expect(response).toMatchObject({ status: 400, error: { message: 'We could not parse the JSON body' } });
+  });
+
+  it('non-JSON response body: unparsed with an excerpt', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, status: 502, response: Buffer.from('<html>Bad gateway</html>') });
+    expect(records()[1]).toMatchObject({ status: 502, unparsed: true, raw: '<html>Bad gateway</html>' });
+  });
+
+  it('a body over the limit: truncated', async () => {
+    const { hook, records } = setup({ maxBodyBytes: 64 });
+    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, pad: 'x'.repeat(200) })), chunkSize: 50 });
+    expect(records()[1]).toMatchObject({ truncated: true, unparsed: true, assistant: null });
+  });
+
+  it('a stream labelled as JSON is still read', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, eventStream: false, response: Buffer.from(CHAT_STREAM) });
+    expect(records()[1]).toMatchObject({ assistant: 'Hi there' });
+  });
+
+  it('client abort mid-stream: aborted with the partial reply', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM.slice(0, 90)), outcome: { kind: 'aborted' } });
+    expect(records()[1]).toMatchObject({ aborted: true, assistant: 'Hi', status: 200 });
+  });
+
+  it('gateway error before the response: status and error', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, outcome: { kind: 'error', message: 'connect timeout', code: 'upstream_connect_timeout', status: 504 } });
+    expect(records()[1]).toMatchObject({ status: 504, error: { code: 'upstream_connect_timeout' }, ttft_ms: null, assistant: null });
+  });
+
+  it('client gone before the body arrived: both records anyway', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { outcome: { kind: 'aborted' } });
+    const [request, response] = records();
+    expect(request).toMatchObject({ type: 'request', unparsed: true, raw: '' });
+    expect(response).toMatchObject({ type: 'response', aborted: true, status: null, uid: request.uid });
+  });
+
+  it('responses API stream', async () => {
+    const { hook, records } = setup();
+    const stream = sse([
+      { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', delta: 'Yo' } },
+      { event: 'response.completed', data: { type: 'response.completed', response: { status: 'completed', usage: { total_tokens: 2 } } } },
+    ], false);
+    await exchange(hook, { route: '/v1/responses', body: { model: 'o4-mini', input: 'hey', stream: true }, eventStream: true, response: Buffer.from(stream) });
+    expect(records()).toMatchObject([{ input: 'hey' }, { assistant: 'Yo', finish_reason: 'completed', usage: { total_tokens: 2 } }]);
+  });
+
+  it('the request record is written before the response record even when deferred', async () => {
+    const { hook, records } = setup();
+    const tap = hook.open(info())!;
+    tap.requestBody(Buffer.from(JSON.stringify(CHAT_BODY)));
+    tap.end({ kind: 'error', message: 'x', code: 'upstream_error', status: 502 });
+    await hook.settled();
+    expect(records().map((r) => r.type)).toEqual(['request', 'response']);
+  });
+
+  it('never throws, whatever order the calls come in', async () => {
+    const { hook, records } = setup();
+    const tap = hook.open(info())!;
+    expect(() => {
+      tap.responseData(Buffer.from('data: x\n\n'));
+      tap.end({ kind: 'complete' });
+      tap.end({ kind: 'complete' });
+      tap.responseData(Buffer.from('late'));
+    }).not.toThrow();
+    await hook.settled();
+    expect(records()).toHaveLength(2);
+    expect(hook.failures).toBe(0);
+  });
+
+  it('a failing sink is counted, not thrown', async () => {
+    const hook = createChatLogHook({ append: () => { throw new Error('disk on fire'); } });
+    const tap = hook.open(info())!;
+    expect(() => {
+      tap.requestBody(Buffer.from('{}'));
+      tap.responseStart(200, head(false));
+      tap.end({ kind: 'complete' });
+    }).not.toThrow();
+    await hook.settled();
+    expect(hook.failures).toBeGreaterThan(0);
+  });
+});

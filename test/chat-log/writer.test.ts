@@ -1,0 +1,194 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listRotated } from '../../src/chat-log/log-files.js';
+import { BatchQueue } from '../../src/chat-log/sink.js';
+import { ChatLogWriter } from '../../src/chat-log/writer.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aifwd-writer-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+/** A record line of varying size (20–300 bytes, some multi-byte). */
+const line = (i: number): string => JSON.stringify({ type: 'request', uid: `u${i}`, text: 'é'.repeat((i * 37) % 140) });
+
+/** Every line of the log and its siblings, oldest first. */
+async function readAll(path: string): Promise<{ lines: string[]; files: string[] }> {
+  const files = [...(await listRotated(path)).map((f) => f.path), path].filter((file) => {
+    try {
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+  const lines: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    lines.push(...text.slice(0, -1).split('\n'));
+  }
+  return { lines, files };
+}
+
+describe('BatchQueue', () => {
+  it('hands everything appended in one turn to one write, and the rest to the next', async () => {
+    const batches: string[][] = [];
+    let release: () => void = () => {};
+    const queue = new BatchQueue({
+      write: (lines) => {
+        batches.push(lines);
+        return batches.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+    });
+    for (let i = 0; i < 100; i++) queue.append(`a${i}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toHaveLength(1);
+    for (let i = 0; i < 50; i++) queue.append(`b${i}`);
+    const flushed = queue.flush();
+    release();
+    await flushed;
+    expect(batches.map((b) => b.length)).toEqual([100, 50]);
+  });
+
+  it('flush waits for the lines accepted so far, not for later ones', async () => {
+    const releases: (() => void)[] = [];
+    const written: string[] = [];
+    const queue = new BatchQueue({
+      write: (lines) =>
+        new Promise<void>((resolve) =>
+          releases.push(() => {
+            written.push(...lines);
+            resolve();
+          }),
+        ),
+    });
+    queue.append('a');
+    const flushed = queue.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    queue.append('b');
+    releases[0]();
+    await flushed;
+    expect(written).toEqual(['a']);
+    await new Promise((resolve) => setImmediate(resolve));
+    releases[1]();
+    await queue.flush();
+    expect(written).toEqual(['a', 'b']);
+  });
+
+  it('refuses lines beyond maxQueuedChars', () => {
+    const queue = new BatchQueue({ write: async () => {}, maxQueuedChars: 10 });
+    expect(queue.append('12345')).toBe(true);
+    expect(queue.append('123456')).toBe(false);
+  });
+});
+
+describe('ChatLogWriter', () => {
+  it('creates the directory and appends whole lines; flush writes everything accepted', async () => {
+    const dir = join(tempDir(), 'nested', 'Log');
+    const path = join(dir, 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+    for (let i = 0; i < 10; i++) writer.append(line(i));
+    await writer.flush();
+    expect(readFileSync(path, 'utf8')).toBe(`${Array.from({ length: 10 }, (_, i) => line(i)).join('\n')}\n`);
+    expect(writer.written).toBe(10);
+    await writer.close();
+  });
+
+  it('rotates into chat.N.log, highest newest, never splitting or losing a line', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const rotateSize = 2000;
+    const writer = new ChatLogWriter({ path, rotateSize, stderr: capture().stream });
+    const expected: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      expected.push(line(i));
+      writer.append(line(i));
+      // Many batches of different sizes.
+      if (i % 97 === 0) await writer.flush();
+    }
+    await writer.close();
+    const { lines, files } = await readAll(path);
+    expect(lines).toEqual(expected);
+    expect(files.length).toBeGreaterThan(20);
+    expect(files[0]).toBe(join(path, '..', 'chat.1.log'));
+    for (const file of files) expect(statSync(file).size).toBeLessThanOrEqual(rotateSize);
+    for (const text of lines) expect(() => JSON.parse(text)).not.toThrow();
+    expect(writer.written).toBe(1000);
+    expect(writer.dropped).toBe(0);
+  });
+
+  it('continues numbering after existing siblings and keeps a line larger than the limit whole', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    writeFileSync(join(dir, 'chat.7.log'), '{"old":1}\n');
+    writeFileSync(path, '{"current":1}\n');
+    const writer = new ChatLogWriter({ path, rotateSize: 100, stderr: capture().stream });
+    const big = JSON.stringify({ big: 'x'.repeat(500) });
+    writer.append(big);
+    writer.append('{"after":1}');
+    await writer.close();
+    expect(readdirSync(dir).sort()).toEqual(['chat.7.log', 'chat.8.log', 'chat.9.log', 'chat.log']);
+    expect(readFileSync(join(dir, 'chat.8.log'), 'utf8')).toBe('{"current":1}\n');
+    expect(readFileSync(join(dir, 'chat.9.log'), 'utf8')).toBe(`${big}\n`);
+    expect(readFileSync(path, 'utf8')).toBe('{"after":1}\n');
+  });
+
+  it('ends a torn last line left by a crashed process before appending', async () => {
+    const path = join(tempDir(), 'chat.log');
+    writeFileSync(path, '{"ok":1}\n{"torn":');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+    writer.append('{"next":1}');
+    await writer.close();
+    expect(readFileSync(path, 'utf8')).toBe('{"ok":1}\n{"torn":\n{"next":1}\n');
+  });
+
+  it('a write error is reported once, counted, and later batches retry', async () => {
+    const root = tempDir();
+    const dir = join(root, 'Log');
+    writeFileSync(dir, 'a file where the directory should be');
+    const stderr = capture();
+    const writer = new ChatLogWriter({ path: join(dir, 'chat.log'), rotateSize: 0, stderr: stderr.stream });
+    for (let round = 0; round < 3; round++) {
+      writer.append(line(round));
+      writer.append(line(round + 10));
+      await writer.flush();
+    }
+    expect(writer.dropped).toBe(6);
+    expect(writer.written).toBe(0);
+    const reported = stderr.text().trim().split('\n');
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toContain(join(dir, 'chat.log'));
+    expect(reported[0]).toMatch(/\((ENOTDIR|EEXIST)\)/);
+
+    rmSync(dir);
+    writer.append('{"back":1}');
+    await writer.close();
+    expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"back":1}\n');
+    expect(writer.written).toBe(1);
+  });
+
+  it('close flushes; lines after close are dropped and counted', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+    writer.append('{"a":1}');
+    await writer.close();
+    writer.append('{"b":1}');
+    await writer.flush();
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
+    expect(writer.dropped).toBe(1);
+  });
+});

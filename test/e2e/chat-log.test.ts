@@ -1,0 +1,252 @@
+/**
+ * The chat log end to end: the real CLI with --log-chat, the official openai SDK as the client and
+ * `aifwd mock` (in process) as the upstream. Asserts the client's bytes and the records on disk.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startMock, type MockServer } from '../../src/mock/server.js';
+import { runCli, startGateway, stopAll, type RunningGateway } from '../helpers/gateway.js';
+import { sleep } from '../helpers/upstream.js';
+
+const POOL = 'sk-fake-chatlog-pool-0123456789';
+const FORWARD = 'fk-fake-chatlog-forward-987654';
+
+type LogRecord = Record<string, unknown> & { type: string; uid: string };
+
+let mock: MockServer;
+beforeAll(async () => {
+  mock = await startMock();
+});
+afterAll(async () => mock.close());
+afterEach(stopAll);
+
+function logDir(): string {
+  return mkdtempSync(join(tmpdir(), 'aifwd-chatlog-'));
+}
+
+/** Every record in the log directory, rotated siblings first (chat.1.log … chat.log). */
+function readLog(dir: string): LogRecord[] {
+  const files = readdirSync(dir)
+    .filter((f) => /^chat(\.\d+)?\.log$/.test(f))
+    .sort((a, b) => (/\d+/.exec(a)?.[0] ? Number(/\d+/.exec(a)![0]) : Infinity) - (/\d+/.exec(b)?.[0] ? Number(/\d+/.exec(b)![0]) : Infinity));
+  const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+  return lines.map((l) => JSON.parse(l) as LogRecord);
+}
+
+/** Waits until `count` records are on disk (the writer batches asynchronously). */
+async function records(dir: string, count: number): Promise<LogRecord[]> {
+  for (let i = 0; i < 100; i++) {
+    const got = readLog(dir);
+    if (got.length >= count) return got;
+    await sleep(50);
+  }
+  return readLog(dir);
+}
+
+function pair(all: LogRecord[], uid: string): { request: LogRecord; response: LogRecord } {
+  return {
+    request: all.find((r) => r.type === 'request' && r.uid === uid)!,
+    response: all.find((r) => r.type === 'response' && r.uid === uid)!,
+  };
+}
+
+async function gatewayWithLog(dir: string, extra: string[] = []): Promise<{ gw: RunningGateway; openai: OpenAI }> {
+  const gw = await startGateway(['--base-url', mock.url, '--api-key', POOL, '--forward-key', FORWARD, '--log-chat', '--log-dir', dir, ...extra]);
+  return { gw, openai: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: FORWARD, maxRetries: 0 }) };
+}
+
+describe('chat log', () => {
+  it('records a non-stream and a stream exchange, and the banner says where', async () => {
+    const dir = logDir();
+    const { gw, openai } = await gatewayWithLog(dir);
+    expect(gw.stdout()).toContain(`chat log     on → ${join(dir, 'chat.log')}`);
+    const reply = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], temperature: 0.3 });
+    const stream = await openai.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true } },
+      { headers: { 'x-mock-chunks': '5' } },
+    );
+    let streamed = '';
+    for await (const part of stream) streamed += part.choices[0]?.delta.content ?? '';
+    expect(streamed).toBe('tok0 tok1 tok2 tok3 tok4 ');
+
+    const all = await records(dir, 4);
+    const requests = all.filter((r) => r.type === 'request');
+    expect(requests).toHaveLength(2);
+    const first = pair(all, requests[0].uid);
+    expect(first.request).toMatchObject({ route: '/v1/chat/completions', model: 'gpt-4o-mini', stream: false, ip: '127.0.0.1', temperature: 0.3, messages: [{ role: 'user', content: 'hi' }] });
+    expect(first.response).toMatchObject({ status: 200, assistant: reply.choices[0].message.content, finish_reason: 'stop' });
+    expect(first.response.usage).toMatchObject({ total_tokens: expect.any(Number) });
+    expect(typeof first.response.ttft_ms).toBe('number');
+    expect(typeof first.response.duration_ms).toBe('number');
+    const second = pair(all, requests[1].uid);
+    expect(second.request).toMatchObject({ stream: true, messages: [{ role: 'user', content: 'stream please' }] });
+    expect(second.response).toMatchObject({ status: 200, assistant: streamed, finish_reason: 'stop' });
+    expect(second.response.usage).toMatchObject({ total_tokens: expect.any(Number) });
+  });
+
+  it('decodes a gzip stream on a copy, records tool calls and reasoning, and passes the client the original bytes', async () => {
+    const dir = logDir();
+    const { gw } = await gatewayWithLog(dir);
+    const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'weather?' }] });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json', 'x-mock-encoding': 'gzip', 'x-mock-tool-calls': 'get_weather', 'x-mock-reasoning': 'true', 'accept-encoding': 'gzip' },
+    });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    const text = await res.text(); // fetch decodes gzip for us: the client got the gzip bytes
+    expect(text).toContain('data: [DONE]');
+    const all = await records(dir, 2);
+    const { response } = pair(all, all[0].uid);
+    expect(response.finish_reason).toBe('tool_calls');
+    expect(response.tool_calls).toEqual([expect.objectContaining({ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } })]);
+    expect(typeof response.reasoning).toBe('string');
+    expect((response.reasoning as string).length).toBeGreaterThan(0);
+  });
+
+  it('records the Responses API and completions', async () => {
+    const dir = logDir();
+    const { openai } = await gatewayWithLog(dir);
+    const stream = await openai.responses.create({ model: 'gpt-4o-mini', input: 'Say hi', stream: true });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    const completion = await openai.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon' });
+    const all = await records(dir, 4);
+    const [r1, r2] = all.filter((r) => r.type === 'request');
+    expect(r1).toMatchObject({ route: '/v1/responses', input: 'Say hi', stream: true });
+    expect(pair(all, r1.uid).response).toMatchObject({ assistant: text, status: 200 });
+    expect(r2).toMatchObject({ route: '/v1/completions', prompt: 'Once upon' });
+    expect(pair(all, r2.uid).response).toMatchObject({ assistant: completion.choices[0].text });
+  });
+
+  it('forwards an invalid JSON body untouched and records it as unparsed; records upstream errors', async () => {
+    const dir = logDir();
+    const { gw, openai } = await gatewayWithLog(dir);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{not json', headers: { authorization: `Bearer ${FORWARD}` } });
+    expect(res.status).toBe(400); // the mock's own answer to bad JSON, relayed
+    const failure = await openai.chat.completions
+      .create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-status': '500' } })
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.InternalServerError);
+    const all = await records(dir, 4);
+    const [bad, errored] = all.filter((r) => r.type === 'request');
+    expect(bad).toMatchObject({ unparsed: true, raw: '{not json' });
+    expect(pair(all, bad.uid).response).toMatchObject({ status: 400 });
+    expect(pair(all, errored.uid).response).toMatchObject({ status: 500 });
+  });
+
+  it('records a client abort', async () => {
+    const dir = logDir();
+    const { openai } = await gatewayWithLog(dir);
+    const controller = new AbortController();
+    const stream = await openai.chat.completions.create(
+      { model: 'm', messages: [{ role: 'user', content: 'long' }], stream: true },
+      { signal: controller.signal, headers: { 'x-mock-chunks': '50', 'x-mock-delay-ms': '50' } },
+    );
+    await (async () => {
+      for await (const _part of stream) controller.abort();
+    })().catch(() => undefined);
+    const all = await records(dir, 2);
+    expect(pair(all, all[0].uid).response).toMatchObject({ aborted: true });
+  });
+
+  it('50 concurrent requests then SIGTERM: every answered request is in the log, and no key is', async () => {
+    const dir = logDir();
+    const { gw, openai } = await gatewayWithLog(dir);
+    const answered = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        openai.chat.completions.create(
+          { model: 'm', messages: [{ role: 'user', content: `question ${i}` }], stream: i % 2 === 0 },
+          { headers: { 'x-mock-delay-ms': '5', 'x-mock-chunks': '4' } },
+        ).then(async (r) => {
+          if (Symbol.asyncIterator in r) for await (const _ of r);
+          return i;
+        }),
+      ),
+    );
+    expect(answered).toHaveLength(50);
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    const all = readLog(dir);
+    const questions = all.filter((r) => r.type === 'request').map((r) => (r.messages as { content: string }[])[0].content);
+    expect(new Set(questions).size).toBe(50);
+    expect(all.filter((r) => r.type === 'response' && r.status === 200)).toHaveLength(50);
+    const raw = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    expect(raw).not.toContain(POOL);
+    expect(raw).not.toContain(FORWARD);
+    expect(raw.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('rotates into numbered files, and convert reads all of them in both formats', async () => {
+    const dir = logDir();
+    const { gw, openai } = await gatewayWithLog(dir, ['--log-rotate-size', '4kb']);
+    for (let i = 0; i < 30; i++) {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `q${i} ${'x'.repeat(200)}` }] });
+    }
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(4096);
+    expect(readLog(dir)).toHaveLength(60);
+
+    const target = join(dir, 'out.jsonl');
+    const convert = runCli(['convert', '--log-path', join(dir, 'chat.log'), '--target-path', target]);
+    expect(await convert.exited).toBe(0);
+    const lines = readFileSync(target, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { role: string; content: string }[] });
+    expect(lines).toHaveLength(30);
+    expect(lines[0].messages[0]).toEqual({ role: 'user', content: `q0 ${'x'.repeat(200)}` });
+    expect(lines[29].messages.at(-1)).toEqual({ role: 'assistant', content: 'Hello from the aifwd mock upstream!' });
+
+    const seedTarget = join(dir, 'seed.jsonl');
+    const seed = runCli(['convert', '--log-path', join(dir, 'chat.log'), '--target-path', seedTarget, '--format', 'seed']);
+    expect(await seed.exited).toBe(0);
+    const seedLines = readFileSync(seedTarget, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown[]);
+    expect(seedLines).toHaveLength(30);
+    expect(seedLines[0]).toEqual([{ messages: [{ user: `q0 ${'x'.repeat(200)}` }], model: 'gpt-4o-mini' }, { assistant: 'Hello from the aifwd mock upstream!' }]);
+  });
+
+  it('convert: a missing log is one line and exit 2', async () => {
+    const run = runCli(['convert', '--log-path', join(logDir(), 'nope.log')]);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr().trim().split('\n')).toHaveLength(1);
+    expect(run.stderr()).toMatch(/^aifwd: /);
+  });
+
+  it('--workers 2: lines from both workers, none corrupt, all flushed on SIGTERM', async () => {
+    const dir = logDir();
+    const { gw } = await gatewayWithLog(dir, ['--workers', '2', '--log-rotate-size', '16kb']);
+    await Promise.all(
+      Array.from({ length: 80 }, (_, i) =>
+        fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          // New connections so both workers get requests.
+          headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify({ model: 'm', stream: i % 2 === 0, messages: [{ role: 'user', content: `w${i} ${'y'.repeat(300)}` }] }),
+        }).then((r) => r.text()),
+      ),
+    );
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
+    expect(files.length).toBeGreaterThan(1);
+    const all = readLog(dir); // JSON.parse of every line: throws on a corrupt one
+    expect(all.filter((r) => r.type === 'request')).toHaveLength(80);
+    expect(all.filter((r) => r.type === 'response')).toHaveLength(80);
+  });
+
+  it('a full or unwritable log is reported once and the gateway keeps serving', async () => {
+    const dir = logDir();
+    const blocked = join(dir, 'not-a-dir');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(blocked, 'a file where the log directory should be');
+    const { gw, openai } = await gatewayWithLog(blocked);
+    for (let i = 0; i < 5; i++) {
+      const reply = await openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'still serving?' }] });
+      expect(reply.choices[0].message.content).toBeTruthy();
+    }
+    await sleep(300);
+    const complaints = gw.stderr().split('\n').filter((l) => l.includes('chat log'));
+    expect(complaints).toHaveLength(1);
+  });
+});
