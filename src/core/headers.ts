@@ -95,15 +95,17 @@ export interface UpstreamResponseHead {
   readonly contentType: string | undefined;
 }
 
-/** Converts undici's raw response headers (Buffers) into the client's flat header list. */
-export function readUpstreamHeaders(raw: readonly Buffer[]): UpstreamResponseHead {
+/** Converts raw response headers (strings, or undici's latin1 Buffers) into the client's flat list. */
+export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): UpstreamResponseHead {
   const headers: string[] = [];
   let connection: string | undefined;
   let contentType: string | undefined;
   let contentEncoding: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
-    const value = raw[i + 1].toString('latin1');
+    const rawName = raw[i];
+    const rawValue = raw[i + 1];
+    const name = (typeof rawName === 'string' ? rawName : rawName.toString('latin1')).toLowerCase();
+    const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1');
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection') connection = value;
       continue;

@@ -1,8 +1,8 @@
 /**
  * The undici dispatch handler of one forwarded request: relays the upstream response to the client
  * chunk by chunk with backpressure both ways, feeds the exchange tap, and turns failures into the
- * right ending. It uses undici's raw-header handler interface (`onHeaders` with Buffers), the one
- * undici's own client calls, so no header object is parsed per response.
+ * right ending. It implements undici's raw-header handler interface (h1/types.ts), which both the
+ * gateway's HTTP/1.1 pool and undici's proxy agent call, so no header object is built per response.
  *
  * Endings (DESIGN §5):
  * - upstream fails before the response started → the gateway's JSON error (502/504);
@@ -10,10 +10,10 @@
  * - the client goes away → the upstream request is aborted at once (`res` 'close', not `req`'s).
  */
 import type { ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
 import { readUpstreamHeaders } from '../core/headers.js';
+import type { UpstreamHandler } from './h1/types.js';
 import { sendError } from './respond.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
@@ -22,7 +22,7 @@ class ClientGoneError extends Error {
   readonly code = 'AIFWD_CLIENT_GONE';
 }
 
-export class ForwardHandler implements Dispatcher.DispatchHandler {
+export class ForwardHandler implements UpstreamHandler {
   readonly #res: ServerResponse;
   readonly #tap: ExchangeTap | undefined;
   readonly #errorContext: UpstreamErrorContext;
@@ -56,7 +56,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.#clientGone) abort(new ClientGoneError('client closed the connection'));
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: informational, not relayed
     const head = readUpstreamHeaders(rawHeaders);
     const res = this.#res;

@@ -8,10 +8,9 @@
  *   5. auth       forward key / open mode → next pool key; else passthrough        (core/auth)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
- *   8. forward    undici dispatch, response streamed back with backpressure       (forward-handler)
+ *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { Authenticator } from '../core/auth.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
@@ -20,6 +19,7 @@ import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
 import { bodyTooLarge, limitBody, readBody } from './body.js';
 import { ForwardHandler } from './forward-handler.js';
+import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth } from './respond.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamErrorContext } from './upstream-error.js';
@@ -55,7 +55,7 @@ export function createPipeline(options: PipelineOptions): RequestListener {
   };
   const checkIp = !ipFilter.allowsAll;
 
-  function forward(res: ServerResponse, opts: Dispatcher.DispatchOptions, tap: ExchangeTap | undefined): void {
+  function forward(res: ServerResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined): void {
     dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext));
   }
 
@@ -84,7 +84,7 @@ export function createPipeline(options: PipelineOptions): RequestListener {
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true);
 
-    const opts: Dispatcher.DispatchOptions = { origin, path: routed.path, method, headers, body: null };
+    const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
     if (!head.hasBody) return forward(res, opts, tap);
 

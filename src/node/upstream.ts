@@ -1,11 +1,13 @@
 /**
- * The upstream connection: one keep-alive undici `Pool` per upstream origin, or, when the standard
- * `HTTPS_PROXY` / `HTTP_PROXY` variables are set, an `EnvHttpProxyAgent` that also honours `NO_PROXY`.
- * The origin is fixed here, once, at start-up: requests only ever carry a path.
+ * The upstream connection: a keep-alive HTTP/1.1 pool per upstream origin (h1/pool.ts), or, when
+ * the standard `HTTPS_PROXY` / `HTTP_PROXY` variables are set, undici's `EnvHttpProxyAgent` (which
+ * also honours `NO_PROXY`). The origin is fixed here, once, at start-up: requests only carry a path.
  */
 import type { Dispatcher } from 'undici';
 import { normaliseBasePath } from '../core/route.js';
-import { createEnvProxyAgent, Pool } from './undici-parts.js';
+import { H1Pool } from './h1/pool.js';
+import type { UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './h1/types.js';
+import { createEnvProxyAgent } from './undici-parts.js';
 
 export interface UpstreamOptions {
   baseUrl: URL;
@@ -18,7 +20,7 @@ export interface UpstreamOptions {
 }
 
 export interface Upstream {
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: UpstreamDispatcher;
   /** `https://api.openai.com` */
   readonly origin: string;
   /** Path of the base URL, normalised (`/v1` or `''`). */
@@ -48,18 +50,34 @@ function withoutCredentials(url: string): string {
   }
 }
 
+/** undici's agents as an {@link UpstreamDispatcher}: they need the origin on every request. */
+function viaUndici(agent: Dispatcher, origin: string): UpstreamDispatcher {
+  return {
+    dispatch(request: UpstreamRequest, handler: UpstreamHandler) {
+      // undici calls the same raw-header handler interface; its declared types are narrower.
+      agent.dispatch({ ...request, origin }, handler as unknown as Dispatcher.DispatchHandler);
+    },
+    close: () => agent.close(),
+  };
+}
+
 export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env }: UpstreamOptions): Upstream {
   const origin = baseUrl.origin;
-  const common = {
-    connect: { timeout: connectTimeoutMs },
-    headersTimeout: responseTimeoutMs,
-    bodyTimeout: idleTimeoutMs,
-    // Keep idle upstream sockets for a while: a chat burst after a pause should not pay TLS again.
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-  };
   const proxy = proxyFromEnv(env, baseUrl.protocol === 'https:');
-  const dispatcher: Dispatcher = proxy === undefined ? new Pool(origin, common) : createEnvProxyAgent(common);
+  // Keep idle upstream sockets for a while: a chat burst after a pause should not pay TLS again.
+  const dispatcher: UpstreamDispatcher =
+    proxy === undefined
+      ? new H1Pool({ origin: baseUrl, connectTimeoutMs, headersTimeoutMs: responseTimeoutMs, bodyTimeoutMs: idleTimeoutMs, keepAliveTimeoutMs: 30_000 })
+      : viaUndici(
+          createEnvProxyAgent({
+            connect: { timeout: connectTimeoutMs },
+            headersTimeout: responseTimeoutMs,
+            bodyTimeout: idleTimeoutMs,
+            keepAliveTimeout: 30_000,
+            keepAliveMaxTimeout: 600_000,
+          }),
+          origin,
+        );
   return {
     dispatcher,
     origin,

@@ -1,0 +1,269 @@
+/**
+ * One upstream HTTP/1.1 connection carrying one exchange at a time (no pipelining). It writes the
+ * request (head and a small body in one write; a streamed body with backpressure, chunked when its
+ * length is unknown), feeds the socket's bytes to the response parser, relays what the parser finds
+ * to the exchange's handler, and goes back to its pool when the response is complete and the
+ * connection can be trusted with another request.
+ */
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
+import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './types.js';
+
+/** What a connection needs of its pool. */
+export interface ConnectionOwner {
+  /** Coarse clock (ms), refreshed by the pool's timer. */
+  readonly now: number;
+  readonly hostHeader: string;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  /** The exchange ended and the connection may carry another request. */
+  release(connection: H1Connection, keepAliveHintMs: number): void;
+  /** The connection is gone (closed, failed, or not reusable). */
+  remove(connection: H1Connection): void;
+}
+
+export type DeadlineKind = 'connect' | 'headers' | 'body';
+
+const ABORTED = 'the request was aborted';
+
+export class H1Connection implements ResponseSink {
+  readonly socket: Socket;
+  readonly #owner: ConnectionOwner;
+  readonly #parser: ResponseParser;
+  #handler: UpstreamHandler | null = null;
+  #body: Readable | null = null;
+  #chunkedBody = false;
+  #bodyDone = true;
+  #ended = false;
+  #reusable = true;
+  #keepAliveHintMs = -1;
+  #connected = false;
+  /** Absolute time (ms, owner's clock) at which the current phase times out; 0 = none. */
+  deadline = 0;
+  deadlineKind: DeadlineKind = 'connect';
+  /** When an idle connection is closed by the pool. */
+  idleUntil = 0;
+
+  constructor(socket: Socket, owner: ConnectionOwner, connectEvent: 'connect' | 'secureConnect') {
+    this.socket = socket;
+    this.#owner = owner;
+    this.#parser = new ResponseParser(this);
+    socket.on('data', this.#onSocketData);
+    socket.on('end', this.#onSocketEnd);
+    socket.on('error', this.#onSocketError);
+    socket.on('close', this.#onSocketClose);
+    socket.on('drain', this.#onSocketDrain);
+    socket.once(connectEvent, this.#onConnected);
+  }
+
+  get busy(): boolean {
+    return this.#handler !== null;
+  }
+
+  /** Starts an exchange on this (idle or connecting) connection. */
+  start(request: UpstreamRequest, handler: UpstreamHandler): void {
+    this.#handler = handler;
+    this.#ended = false;
+    this.#parser.reset(request.method);
+    handler.onConnect(this.#abort);
+    if (this.#handler !== handler) return; // aborted at once
+    const socket = this.socket;
+    const body = request.body;
+    let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${this.#owner.hostHeader}\r\n`;
+    const headers = request.headers;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (body === null || Buffer.isBuffer(body)) {
+      this.#bodyDone = true;
+      socket.cork();
+      socket.write(`${head}\r\n`, 'latin1');
+      if (body !== null && body.length > 0) socket.write(body);
+      socket.uncork();
+      this.#awaitHeaders();
+      return;
+    }
+    // A streamed body: framed by the client's Content-Length if it sent one, else chunked.
+    this.#chunkedBody = !hasHeader(headers, 'content-length');
+    socket.write(this.#chunkedBody ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`, 'latin1');
+    this.#bodyDone = false;
+    this.#body = body;
+    // While the body uploads no timeout runs (the client's pace); the connect timeout still does.
+    if (this.#connected) this.deadline = 0;
+    body.on('data', this.#onBodyData);
+    body.once('end', this.#onBodyEnd);
+    body.once('error', this.#onBodyError);
+  }
+
+  /** Fails the exchange with a timeout of the current phase (called by the pool's timer). */
+  timeout(): void {
+    const kind = this.deadlineKind;
+    const code = kind === 'connect' ? 'UPSTREAM_CONNECT_TIMEOUT' : kind === 'headers' ? 'UPSTREAM_HEADERS_TIMEOUT' : 'UPSTREAM_BODY_TIMEOUT';
+    this.#fail(new UpstreamClientError(code, `upstream ${kind} timeout`));
+  }
+
+  // ResponseSink ----------------------------------------------------------------------------------
+
+  onHead(head: ResponseHead): void {
+    const handler = this.#handler;
+    if (handler === null) return;
+    this.#keepAliveHintMs = head.keepAliveHint > 0 ? head.keepAliveHint * 1000 : -1;
+    this.#setDeadline('body', this.#owner.bodyTimeoutMs);
+    if (!handler.onHeaders(head.status, head.headers, this.#resume, head.statusText)) this.socket.pause();
+  }
+
+  onBody(chunk: Buffer): void {
+    const handler = this.#handler;
+    if (handler === null) return;
+    if (this.deadline !== 0) this.deadline = this.#owner.now + this.#owner.bodyTimeoutMs;
+    if (!handler.onData(chunk)) this.socket.pause();
+  }
+
+  onEnd(): void {
+    this.#ended = true;
+  }
+
+  // Internals ---------------------------------------------------------------------------------------
+
+  /** The request is written: wait for the head (once connected; until then the connect timeout runs). */
+  #awaitHeaders(): void {
+    if (this.#connected) this.#setDeadline('headers', this.#owner.headersTimeoutMs);
+  }
+
+  #setDeadline(kind: DeadlineKind, ms: number): void {
+    this.deadlineKind = kind;
+    this.deadline = ms > 0 ? this.#owner.now + ms : 0;
+  }
+
+  readonly #onConnected = (): void => {
+    this.#connected = true;
+    if (this.#handler === null) return;
+    if (this.#bodyDone) this.#setDeadline('headers', this.#owner.headersTimeoutMs);
+    else this.deadline = 0;
+  };
+
+  readonly #resume = (): void => {
+    if (this.#handler !== null) this.socket.resume();
+  };
+
+  readonly #abort = (err?: Error): void => {
+    if (this.#handler === null) return;
+    this.#fail(err ?? new UpstreamClientError('UPSTREAM_ABORTED', ABORTED));
+  };
+
+  readonly #onSocketData = (chunk: Buffer): void => {
+    if (this.#handler === null) {
+      // Bytes nobody asked for on an idle connection: it cannot be trusted any more.
+      this.#discard();
+      return;
+    }
+    let used: number;
+    try {
+      used = this.#parser.execute(chunk);
+    } catch (err) {
+      this.#fail(err as Error);
+      return;
+    }
+    if (this.#ended && this.#handler !== null) {
+      if (used < chunk.length) this.#reusable = false;
+      this.#complete();
+    }
+  };
+
+  readonly #onSocketEnd = (): void => {
+    if (this.#handler !== null && this.#parser.endOfInput()) {
+      this.#reusable = false;
+      this.#complete();
+    }
+  };
+
+  readonly #onSocketError = (err: Error): void => {
+    if (this.#handler !== null) this.#fail(err);
+    else this.#discard();
+  };
+
+  readonly #onSocketClose = (): void => {
+    if (this.#handler !== null) {
+      this.#fail(new UpstreamClientError('UPSTREAM_CLOSED', 'upstream closed the connection before the response ended'));
+    } else {
+      this.#owner.remove(this);
+    }
+  };
+
+  readonly #onSocketDrain = (): void => {
+    this.#body?.resume();
+  };
+
+  readonly #onBodyData = (chunk: Buffer): void => {
+    const socket = this.socket;
+    let ok: boolean;
+    if (this.#chunkedBody) {
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      ok = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    } else {
+      ok = socket.write(chunk);
+    }
+    if (!ok) this.#body?.pause();
+  };
+
+  readonly #onBodyEnd = (): void => {
+    if (this.#chunkedBody) this.socket.write('0\r\n\r\n', 'latin1');
+    this.#detachBody();
+    this.#bodyDone = true;
+    if (this.#handler !== null && this.deadlineKind !== 'body') this.#awaitHeaders();
+  };
+
+  readonly #onBodyError = (err: Error): void => {
+    this.#detachBody();
+    if (this.#handler !== null) this.#fail(err);
+  };
+
+  #detachBody(): void {
+    const body = this.#body;
+    if (body === null) return;
+    this.#body = null;
+    body.off('data', this.#onBodyData);
+    body.off('end', this.#onBodyEnd);
+    body.off('error', this.#onBodyError);
+  }
+
+  #complete(): void {
+    const handler = this.#handler as UpstreamHandler;
+    this.#handler = null;
+    this.deadline = 0;
+    if (!this.#bodyDone) {
+      // The upstream answered before reading the whole body: the connection is mid-request.
+      this.#detachBody();
+      this.#reusable = false;
+    }
+    if (this.#reusable && this.#parser.keepAlive) {
+      this.socket.resume();
+      this.#owner.release(this, this.#keepAliveHintMs);
+    } else {
+      this.#discard();
+    }
+    handler.onComplete(null);
+  }
+
+  #fail(err: Error): void {
+    const handler = this.#handler;
+    this.#handler = null;
+    this.deadline = 0;
+    this.#detachBody();
+    this.#discard();
+    handler?.onError(err);
+  }
+
+  #discard(): void {
+    this.#reusable = false;
+    this.socket.destroy();
+    this.#owner.remove(this);
+  }
+}
+
+function hasHeader(flat: readonly string[], name: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return true;
+  return false;
+}
