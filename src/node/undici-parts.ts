@@ -1,8 +1,8 @@
 /**
- * undici's proxy agent, loaded from its own module and only when an outbound proxy is configured.
- * Importing the package root loads all of undici (fetch, WebSocket, caches): ~21 MB of RSS and
- * ~120 ms at start-up on this machine (measured with `process.memoryUsage()`). Types come from the
- * package's own declarations; undici is pinned to 7.x (`~7.30`), whose file layout this path follows.
+ * undici's proxy agent, loaded only when an outbound proxy is configured: importing undici loads
+ * all of it (fetch, WebSocket, caches), ~21 MB of RSS and ~120 ms at start-up on this machine
+ * (measured with `process.memoryUsage()`), which a gateway without a proxy should not pay. The
+ * package root is needed: the agent's CONNECT tunnels use API methods the root installs.
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentType } from 'undici';
@@ -11,6 +11,6 @@ const require = createRequire(import.meta.url);
 
 /** Loaded on first use. */
 export function createEnvProxyAgent(options: EnvHttpProxyAgentType.Options): Dispatcher {
-  const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof EnvHttpProxyAgentType;
+  const { EnvHttpProxyAgent } = require('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgentType };
   return new EnvHttpProxyAgent(options);
 }

@@ -2,8 +2,8 @@
  * Forwarding end to end: the real CLI between the official OpenAI SDK and a fake upstream.
  * Each test asserts what the client got and what the upstream saw.
  */
-import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -232,6 +232,34 @@ describe('forwarding', () => {
       expect(await res.text()).toBe('OK');
     }
     expect(up.requests).toHaveLength(0);
+  });
+});
+
+describe('outbound proxy', () => {
+  it('tunnels through HTTP_PROXY (CONNECT) when it is set, with the pool key', async () => {
+    const up = await upstream();
+    const proxy = await upstream();
+    const tunnels: string[] = [];
+    proxy.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const target = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        target.write(head);
+        target.pipe(client);
+        client.pipe(target);
+      });
+      target.on('error', () => client.destroy());
+      client.on('error', () => target.destroy());
+    });
+    const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-proxied'], { env: { HTTP_PROXY: proxy.url } });
+    expect(gw.stdout()).toContain(`via proxy ${proxy.url}`);
+    const res = await fetch(`${gw.url}/v1/models?x=1`);
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(tunnels).toEqual([`127.0.0.1:${up.port}`]);
+    expect(up.requests[0].url).toBe('/v1/models?x=1');
+    expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-proxied');
   });
 });
 
