@@ -39,6 +39,10 @@ export class H1Connection implements ResponseSink {
   #reusable = true;
   #keepAliveHintMs = -1;
   #connected = false;
+  /** The handler asked to pause; sink events wait in #queue (one socket read at most). */
+  #paused = false;
+  readonly #queue: (Buffer | null)[] = [];
+  #extraBytes = false;
   /** Absolute time (ms, owner's clock) at which the current phase times out; 0 = none. */
   deadline = 0;
   deadlineKind: DeadlineKind = 'connect';
@@ -65,8 +69,17 @@ export class H1Connection implements ResponseSink {
   start(request: UpstreamRequest, handler: UpstreamHandler): void {
     this.#handler = handler;
     this.#ended = false;
+    this.#paused = false;
+    this.#queue.length = 0;
+    this.#extraBytes = false;
+    if (this.#connected) this.deadlineKind = 'headers';
     this.#parser.reset(request.method);
-    handler.onConnect(this.#abort);
+    this.#resume = () => {
+      if (this.#handler === handler) this.#doResume();
+    };
+    handler.onConnect((err?: Error) => {
+      if (this.#handler === handler) this.#fail(err ?? new UpstreamClientError('UPSTREAM_ABORTED', ABORTED));
+    });
     if (this.#handler !== handler) return; // aborted at once
     const socket = this.socket;
     const body = request.body;
@@ -74,6 +87,7 @@ export class H1Connection implements ResponseSink {
     const headers = request.headers;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     if (body === null || Buffer.isBuffer(body)) {
+      if (body !== null && body.length > 0 && !hasHeader(headers, 'content-length')) head += `content-length: ${body.length}\r\n`;
       this.#bodyDone = true;
       socket.cork();
       socket.write(`${head}\r\n`, 'latin1');
@@ -108,18 +122,47 @@ export class H1Connection implements ResponseSink {
     if (handler === null) return;
     this.#keepAliveHintMs = head.keepAliveHint > 0 ? head.keepAliveHint * 1000 : -1;
     this.#setDeadline('body', this.#owner.bodyTimeoutMs);
-    if (!handler.onHeaders(head.status, head.headers, this.#resume, head.statusText)) this.socket.pause();
+    if (!handler.onHeaders(head.status, head.headers, this.#resume, head.statusText)) this.#pause();
   }
 
   onBody(chunk: Buffer): void {
     const handler = this.#handler;
     if (handler === null) return;
+    if (this.#paused) {
+      this.#queue.push(chunk);
+      return;
+    }
     if (this.deadline !== 0) this.deadline = this.#owner.now + this.#owner.bodyTimeoutMs;
-    if (!handler.onData(chunk)) this.socket.pause();
+    if (!handler.onData(chunk)) this.#pause();
   }
 
   onEnd(): void {
-    this.#ended = true;
+    if (this.#paused) this.#queue.push(null);
+    else this.#ended = true;
+  }
+
+  #pause(): void {
+    if (this.#handler === null) return;
+    this.#paused = true;
+    this.deadline = 0;
+    this.socket.pause();
+  }
+
+  #doResume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.deadlineKind === 'body' && this.#owner.bodyTimeoutMs > 0) this.deadline = this.#owner.now + this.#owner.bodyTimeoutMs;
+    while (this.#queue.length > 0 && !this.#paused && this.#handler !== null) {
+      const item = this.#queue.shift() as Buffer | null;
+      if (item === null) {
+        this.#ended = true;
+        if (this.#extraBytes) this.#reusable = false;
+        this.#complete();
+        return;
+      }
+      this.onBody(item);
+    }
+    if (!this.#paused && this.#handler !== null) this.socket.resume();
   }
 
   // Internals ---------------------------------------------------------------------------------------
@@ -141,14 +184,7 @@ export class H1Connection implements ResponseSink {
     else this.deadline = 0;
   };
 
-  readonly #resume = (): void => {
-    if (this.#handler !== null) this.socket.resume();
-  };
-
-  readonly #abort = (err?: Error): void => {
-    if (this.#handler === null) return;
-    this.#fail(err ?? new UpstreamClientError('UPSTREAM_ABORTED', ABORTED));
-  };
+  #resume: () => void = () => {};
 
   readonly #onSocketData = (chunk: Buffer): void => {
     if (this.#handler === null) {
@@ -163,14 +199,19 @@ export class H1Connection implements ResponseSink {
       this.#fail(err as Error);
       return;
     }
+    if (used < chunk.length) this.#extraBytes = true;
     if (this.#ended && this.#handler !== null) {
-      if (used < chunk.length) this.#reusable = false;
+      if (this.#extraBytes) this.#reusable = false;
       this.#complete();
     }
   };
 
   readonly #onSocketEnd = (): void => {
-    if (this.#handler !== null && this.#parser.endOfInput()) {
+    if (this.#handler === null) {
+      this.#discard();
+      return;
+    }
+    if (this.#parser.endOfInput()) {
       this.#reusable = false;
       this.#complete();
     }
@@ -193,7 +234,9 @@ export class H1Connection implements ResponseSink {
     this.#body?.resume();
   };
 
-  readonly #onBodyData = (chunk: Buffer): void => {
+  readonly #onBodyData = (data: Buffer | string): void => {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    if (chunk.length === 0) return;
     const socket = this.socket;
     let ok: boolean;
     if (this.#chunkedBody) {
@@ -227,6 +270,10 @@ export class H1Connection implements ResponseSink {
     body.off('data', this.#onBodyData);
     body.off('end', this.#onBodyEnd);
     body.off('error', this.#onBodyError);
+    if (!this.#bodyDone) {
+      body.on('error', noop);
+      body.resume();
+    }
   }
 
   #complete(): void {
@@ -263,7 +310,9 @@ export class H1Connection implements ResponseSink {
   }
 }
 
+function noop(): void {}
+
 function hasHeader(flat: readonly string[], name: string): boolean {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return true;
+  for (let i = 0; i < flat.length; i += 2) if (flat[i].toLowerCase() === name) return true;
   return false;
 }

@@ -50,6 +50,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #drained: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
 
   constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls }: H1PoolOptions) {
     this.#tlsOptions = tls;
@@ -72,7 +73,11 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
     }
     this.now = Date.now();
     let connection = this.#idle.pop();
-    while (connection !== undefined && connection.socket.destroyed) connection = this.#idle.pop();
+    // Skip sockets that closed, half-closed (the server's FIN arrived) or outlived their keep-alive.
+    while (connection !== undefined && (!connection.socket.writable || this.now >= connection.idleUntil)) {
+      connection.socket.destroy();
+      connection = this.#idle.pop();
+    }
     if (connection === undefined) connection = this.#open();
     this.#busy.add(connection);
     this.#timer ??= setInterval(this.#tick, TICK_MS).unref();
@@ -93,14 +98,17 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   }
 
   remove(connection: H1Connection): void {
-    if (!this.#busy.delete(connection)) {
-      const i = this.#idle.indexOf(connection);
-      if (i !== -1) this.#idle.splice(i, 1);
-    }
+    // A closed idle connection stays in #idle until dispatch or the timer drops it: removing it here
+    // would cost O(idle) per close, O(n²) when thousands of streams' sockets close together.
+    this.#busy.delete(connection);
     this.#checkDrained();
   }
 
   close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  #close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#idle.splice(0)) connection.socket.destroy();
     if (this.#busy.size === 0) {
@@ -160,13 +168,13 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
     for (const connection of this.#busy) {
       if (connection.deadline !== 0 && now >= connection.deadline) connection.timeout();
     }
-    for (let i = this.#idle.length - 1; i >= 0; i--) {
-      const connection = this.#idle[i];
-      if (now >= connection.idleUntil) {
-        this.#idle.splice(i, 1);
-        connection.socket.destroy();
-      }
+    // One pass keeps the live idle connections in order and closes the rest.
+    let kept = 0;
+    for (const connection of this.#idle) {
+      if (connection.socket.destroyed || now >= connection.idleUntil) connection.socket.destroy();
+      else this.#idle[kept++] = connection;
     }
+    this.#idle.length = kept;
     if (this.#busy.size === 0 && this.#idle.length === 0) this.#stopTimer();
   };
 }

@@ -44,6 +44,7 @@ const enum State {
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_TRAILER_BYTES = 16 * 1024;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CR = 13;
 const LF = 10;
 
@@ -232,10 +233,11 @@ export class ResponseParser {
     }
     const end = buf.indexOf('\r\n\r\n', from, 'latin1');
     if (end === -1) {
-      if (buf.length - from > MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
+      if (buf.length - from >= MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
       this.#pending = from === 0 ? buf : buf.subarray(from);
       return chunk.length;
     }
+    if (end + 4 - from > MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
     const consumedOfBuf = end + 4;
     const consumed = this.#pending === null ? consumedOfBuf : at + (consumedOfBuf - this.#pending.length);
     this.#pending = null;
@@ -251,7 +253,7 @@ export class ResponseParser {
       throw new ResponseParseError(`invalid status line "${statusLine.slice(0, 40)}"`);
     }
     const status = Number(statusLine.slice(9, 12));
-    if (!Number.isInteger(status) || status < 100 || status > 999 || (statusLine.length > 12 && statusLine[12] !== ' ')) {
+    if (!/^\d{3}$/.test(statusLine.slice(9, 12)) || status < 100 || status > 999 || (statusLine.length > 12 && statusLine[12] !== ' ')) {
       throw new ResponseParseError(`invalid status line "${statusLine.slice(0, 40)}"`);
     }
     const headers: string[] = [];
@@ -260,13 +262,13 @@ export class ResponseParser {
     let otherEncoding = false;
     let keepAlive = !http10;
     let keepAliveHint = -1;
+    let closeSeen = false;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i];
       const colon = line.indexOf(':');
-      if (colon <= 0 || line.charCodeAt(colon - 1) === 32 || line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) {
-        throw new ResponseParseError(`invalid header line "${line.slice(0, 40)}"`);
-      }
-      const name = line.slice(0, colon).toLowerCase();
+      const rawName = colon <= 0 ? '' : line.slice(0, colon);
+      if (!TOKEN.test(rawName)) throw new ResponseParseError(`invalid header line "${line.slice(0, 40)}"`);
+      const name = rawName.toLowerCase();
       const value = line.slice(colon + 1).trim();
       headers.push(name, value);
       switch (name) {
@@ -286,8 +288,10 @@ export class ResponseParser {
         }
         case 'connection': {
           const tokens = value.toLowerCase();
-          if (tokens.includes('close')) keepAlive = false;
-          else if (tokens.includes('keep-alive')) keepAlive = true;
+          if (tokens.includes('close')) {
+            keepAlive = false;
+            closeSeen = true;
+          } else if (tokens.includes('keep-alive') && !closeSeen) keepAlive = true;
           break;
         }
         case 'keep-alive': {
