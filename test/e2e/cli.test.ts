@@ -6,16 +6,10 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
-import { sleep, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
-const upstreams: FakeUpstream[] = [];
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
-  const u = await startUpstream(...args);
-  upstreams.push(u);
-  return u;
-}
+const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
-afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
 
 const tmp = (files: Record<string, string> = {}): string => {
   const d = mkdtempSync(join(tmpdir(), 'aifwd-cli-'));

@@ -8,19 +8,13 @@ import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
-import { sha256, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+import { sha256, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const POOL = 'sk-fake-pool-one,sk-fake-pool-two';
 const FORWARD = 'fk-fake-forward';
 
-const upstreams: FakeUpstream[] = [];
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
-  const u = await startUpstream(...args);
-  upstreams.push(u);
-  return u;
-}
+const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
-afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
 
 const chatReply = JSON.stringify({
   id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
@@ -94,7 +88,7 @@ describe('forwarding', () => {
     );
     const outside = await fetch(`${gw.url}/v1/models`);
     expect(outside.status).toBe(404);
-    expect((await outside.json()).error.code).toBe('not_found');
+    expect(((await outside.json()) as { error: { code: string } }).error.code).toBe('not_found');
     expect(up.requests).toHaveLength(5);
   });
 

@@ -6,16 +6,10 @@ import { request } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
-import { sleep, startUpstream, type FakeUpstream } from '../helpers/upstream.js';
+import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
-const upstreams: FakeUpstream[] = [];
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<FakeUpstream> {
-  const u = await startUpstream(...args);
-  upstreams.push(u);
-  return u;
-}
+const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
-afterAll(async () => Promise.all(upstreams.map((u) => u.close())));
 
 const chunk = (i: number, content: string) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;

@@ -92,3 +92,17 @@ export function sha256(data: Buffer | string): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `upstream(...)` for a test file: starts fake upstreams and closes them all after the file's tests
+ * (call once at module level).
+ */
+export function upstreamsClosedAfterAll(afterAll: (fn: () => Promise<unknown>) => void): typeof startUpstream {
+  const started: FakeUpstream[] = [];
+  afterAll(() => Promise.all(started.map((u) => u.close())));
+  return async (...args) => {
+    const u = await startUpstream(...args);
+    started.push(u);
+    return u;
+  };
+}
