@@ -3,9 +3,14 @@
  * incremental SSE parser into the API's assembler as it arrives (memory stays at one partial line
  * plus the assembled text); any other body is collected up to `maxBodyBytes` and parsed once at the
  * end. Compressed bodies are decoded on the way in (decode.ts).
+ *
+ * A reader is made per exchange on the hot path, so it allocates only what the body turns out to
+ * need: a plain JSON body (the common case) costs the reader, its chunk list and one `JSON.parse`;
+ * the common one-choice reply is read by quickReply() without an assembler.
  */
 import type { ChatApi } from '../core/chat-api.js';
 import { createAssembler } from '../core/chat-api.js';
+import { quickReply } from '../core/chat-quick-reply.js';
 import { excerpt } from '../core/chat-record.js';
 import { type AssembledReply, parseJson, type ReplyAssembler } from '../core/chat-reply.js';
 import { SseParser } from '../core/sse-parser.js';
@@ -31,23 +36,30 @@ const HEAD_BYTES = 2048;
 
 /** Reads one response body copy into an {@link AssembledReply} (see the file comment). */
 export class ResponseReader {
-  readonly #assembler: ReplyAssembler;
-  readonly #sse: SseParser | null;
+  readonly #api: ChatApi;
   readonly #maxBodyBytes: number;
-  readonly #decoder: BodyDecoder | null;
+  readonly #sse: SseParser | null = null;
+  readonly #decoder: BodyDecoder | null = null;
   readonly #unsupported: string | undefined;
+  /** Made when first needed: a stream needs it at once, a JSON body only when quickReply declines. */
+  #assembler: ReplyAssembler | null = null;
   /** Body bytes (decoded): all of a JSON body up to the limit, only the head of a stream. */
   #chunks: Buffer[] = [];
   #kept = 0;
   #total = 0;
 
   constructor({ api, eventStream, contentEncoding, maxBodyBytes }: ResponseReaderOptions) {
-    this.#assembler = createAssembler(api);
+    this.#api = api;
     this.#maxBodyBytes = maxBodyBytes;
-    this.#sse = eventStream ? new SseParser((type, data) => this.#assembler.event(type, data)) : null;
-    const coding = contentCoding(contentEncoding);
+    if (eventStream) this.#sse = this.#newSseParser();
+    const coding = contentEncoding === undefined ? 'identity' : contentCoding(contentEncoding);
     this.#unsupported = coding === 'unsupported' ? contentEncoding : undefined;
-    this.#decoder = coding === 'identity' || coding === 'unsupported' ? null : createBodyDecoder(coding, this.#consume);
+    if (coding !== 'identity' && coding !== 'unsupported') this.#decoder = createBodyDecoder(coding, (chunk) => this.#consume(chunk));
+  }
+
+  /** True while decoded output may still be on its way: then {@link finish} answers asynchronously. */
+  get decoding(): boolean {
+    return this.#decoder !== null;
   }
 
   /** One body chunk as the client got it. */
@@ -66,22 +78,50 @@ export class ResponseReader {
     this.#decoder.end((error) => done(this.#result(error)));
   }
 
-  readonly #consume = (chunk: Buffer): void => {
+  /** Ends a body that is not {@link decoding} and returns its result. */
+  finishNow(): ReadResult {
+    return this.#result(null);
+  }
+
+  #assemblerOf(): ReplyAssembler {
+    return (this.#assembler ??= createAssembler(this.#api));
+  }
+
+  #newSseParser(): SseParser {
+    const assembler = this.#assemblerOf();
+    return new SseParser((type, data) => assembler.event(type, data));
+  }
+
+  #consume(chunk: Buffer): void {
     this.#total += chunk.length;
-    const limit = this.#sse === null ? this.#maxBodyBytes : HEAD_BYTES;
-    if (this.#kept < limit) {
-      const keep = Math.min(chunk.length, limit - this.#kept);
-      const part = keep === chunk.length ? chunk : chunk.subarray(0, keep);
-      // A stream keeps only a small copy of its head: a view would pin the chunk's whole buffer
-      // for the stream's lifetime. A JSON body is kept whole until the end anyway.
-      this.#chunks.push(this.#sse === null ? part : Buffer.from(part));
-      this.#kept += keep;
+    const sse = this.#sse;
+    if (sse === null) {
+      // A JSON body is kept whole (as views: it is parsed at the end anyway), up to the limit.
+      if (this.#kept < this.#maxBodyBytes) this.#keep(chunk, this.#maxBodyBytes);
+      return;
     }
-    this.#sse?.push(chunk);
-  };
+    sse.push(chunk);
+    // A stream keeps its head only for the `raw` excerpt of a stream nothing could be read from:
+    // once an event was understood, never. It is a copy: a view would pin the chunk's whole buffer
+    // for the stream's lifetime.
+    if (this.#kept < HEAD_BYTES && !this.#assemblerOf().hasParsed()) {
+      this.#keep(Buffer.from(chunk.subarray(0, HEAD_BYTES - this.#kept)), HEAD_BYTES);
+    }
+  }
+
+  #keep(chunk: Buffer, limit: number): void {
+    const keep = Math.min(chunk.length, limit - this.#kept);
+    this.#chunks.push(keep === chunk.length ? chunk : chunk.subarray(0, keep));
+    this.#kept += keep;
+  }
+
+  #body(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#kept);
+  }
 
   #head(): string {
-    return excerpt(Buffer.concat(this.#chunks, Math.min(this.#kept, HEAD_BYTES)));
+    const chunks = this.#chunks;
+    return excerpt(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, Math.min(this.#kept, HEAD_BYTES)), HEAD_BYTES);
   }
 
   #result(decodeError: Error | null): ReadResult {
@@ -91,7 +131,7 @@ export class ResponseReader {
     const why = decodeError === null ? '' : ` (decoding failed: ${decodeError.message})`;
     if (this.#sse !== null) {
       this.#sse.end();
-      const reply = this.#assembler.result();
+      const reply = this.#assemblerOf().result();
       if (reply.parsed || this.#total === 0) return { reply };
       return { reply, unparsed: { raw: this.#head(), reason: `no event of the stream could be read${why}` } };
     }
@@ -99,21 +139,24 @@ export class ResponseReader {
     if (this.#total > this.#kept) {
       return { reply: null, truncated: true, unparsed: { raw: this.#head(), reason: `body larger than ${this.#maxBodyBytes} bytes` } };
     }
-    const text = Buffer.concat(this.#chunks, this.#kept).toString('utf8');
+    const text = this.#body().toString('utf8');
     const body = parseJson(text);
     if (body === undefined && /^\s*(?:data|event|:)/.test(text)) return this.#asStream(text);
-    if (body !== undefined) this.#assembler.json(body);
-    const reply = this.#assembler.result();
+    const quick = quickReply(this.#api, body);
+    if (quick !== undefined) return { reply: quick };
+    const assembler = this.#assemblerOf();
+    if (body !== undefined) assembler.json(body);
+    const reply = assembler.result();
     if (reply.parsed) return { reply };
     return { reply, unparsed: { raw: this.#head(), reason: `body is not a JSON object${why}` } };
   }
 
   /** An event stream the upstream did not label `text/event-stream`. */
   #asStream(text: string): ReadResult {
-    const parser = new SseParser((type, data) => this.#assembler.event(type, data));
+    const parser = this.#newSseParser();
     parser.push(Buffer.from(text));
     parser.end();
-    const reply = this.#assembler.result();
+    const reply = this.#assemblerOf().result();
     return reply.parsed ? { reply } : { reply, unparsed: { raw: this.#head(), reason: 'body is not JSON' } };
   }
 }

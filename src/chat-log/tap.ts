@@ -5,20 +5,27 @@
  *
  * The tap runs synchronously on the proxy's hot path, so it never throws (every entry point catches
  * and counts), never waits, and keeps per-chunk work to feeding the reader: no timers, no copies of
- * the client's bytes. The request record is built right after the proxy has dispatched the request
- * (one `setImmediate`), so parsing the body never delays forwarding it.
+ * the client's bytes. The request record is built right after the proxy has dispatched the request,
+ * so parsing the body never delays forwarding it: taps with a body queue up, and one `setImmediate`
+ * per event-loop turn — not one per request — writes all their request records (or the tap writes
+ * its own first, when the response starts or ends sooner).
+ *
+ * Per exchange the tap costs a few µs; the budget is set by the gateway's own ~50 µs per request
+ * (DESIGN §7, measure 4). `bench/micro/chat-log-tap.mjs` measures it.
  */
-import { randomUUID } from 'node:crypto';
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { buildRequestRecord, buildResponseRecord } from '../core/chat-record.js';
+import { requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
+import { PendingWork } from './pending-work.js';
 import { type ReadResult, ResponseReader } from './response-reader.js';
+import { createUidGenerator } from './uid.js';
 
 export interface ChatLogHookOptions {
   /** Receives each record as one JSON line (no newline). Must not throw. */
   append: (line: string) => void;
   now?: () => number;
+  /** Default: UUID-shaped uids from a per-process random prefix and a counter (uid.ts). */
   newUid?: () => string;
   /** Largest non-stream response body parsed, decoded bytes (default 8 MiB). */
   maxBodyBytes?: number;
@@ -31,17 +38,22 @@ export interface ChatLogHook extends ExchangeHook {
   settled(): Promise<void>;
 }
 
+/** The result of an exchange that had no response body to read. */
+const NO_BODY: ReadResult = { reply: null };
+
 /** State shared by the hook and its taps. */
 class HookState {
   failures = 0;
-  #lastId = 0;
-  readonly #pending = new Set<number>();
-  #waiters: { upTo: number; resolve: () => void }[] = [];
-
   readonly append: (line: string) => void;
   readonly now: () => number;
   readonly newUid: () => string;
   readonly maxBodyBytes: number;
+  /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
+  readonly pending = new PendingWork();
+  /** Taps whose request record waits for the next drain. */
+  #queued: ChatLogTap[] = [];
+  /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
+  #drainId = 0;
 
   constructor(options: Required<ChatLogHookOptions>) {
     this.append = options.append;
@@ -50,34 +62,25 @@ class HookState {
     this.maxBodyBytes = options.maxBodyBytes;
   }
 
-  write(record: object): void {
-    this.append(JSON.stringify(record));
+  /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
+  defer(tap: ChatLogTap): void {
+    this.#queued.push(tap);
+    if (this.#drainId !== 0) return;
+    this.#drainId = this.pending.begin();
+    setImmediate(this.#drain);
   }
 
-  /** Marks work that will still hand a record to `append`; pass the id to {@link done}. */
-  begin(): number {
-    const id = ++this.#lastId;
-    this.#pending.add(id);
-    return id;
-  }
-
-  done(id: number): void {
-    this.#pending.delete(id);
-    if (this.#waiters.length === 0) return;
-    // Ids are added in increasing order and a Set keeps insertion order: the first is the oldest.
-    const oldest = this.#pending.size === 0 ? Number.POSITIVE_INFINITY : (this.#pending.values().next().value as number);
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (waiter.upTo >= oldest) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  /** Resolves once the work begun so far is done (work begun later is not waited for). */
-  settled(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ upTo: this.#lastId, resolve }));
-  }
+  readonly #drain = (): void => {
+    const taps = this.#queued;
+    const id = this.#drainId;
+    this.#queued = [];
+    this.#drainId = 0;
+    try {
+      for (const tap of taps) tap.writeRequest();
+    } finally {
+      this.pending.done(id);
+    }
+  };
 }
 
 class ChatLogTap implements ExchangeTap {
@@ -86,7 +89,8 @@ class ChatLogTap implements ExchangeTap {
   readonly #api: ChatApi;
   readonly #uid: string;
   #body: Buffer | undefined;
-  #requestWritten = false;
+  /** The request record: `queued` for the drain, `written` (or failed: never tried twice). */
+  #request: 'pending' | 'queued' | 'written' = 'pending';
   #status: number | null = null;
   #reader: ResponseReader | null = null;
   #firstByteAt = -1;
@@ -101,8 +105,11 @@ class ChatLogTap implements ExchangeTap {
 
   requestBody(body: Buffer): void {
     try {
+      if (this.#request === 'written') return;
       this.#body = body;
-      setImmediate(this.#deferredRequest, this.#state.begin());
+      if (this.#request === 'queued') return;
+      this.#request = 'queued';
+      this.#state.defer(this);
     } catch {
       this.#state.failures++;
     }
@@ -110,7 +117,7 @@ class ChatLogTap implements ExchangeTap {
 
   responseStart(status: number, head: UpstreamResponseHead): void {
     try {
-      this.#writeRequest();
+      this.writeRequest();
       this.#status = status;
       this.#reader = new ResponseReader({
         api: this.#api,
@@ -138,50 +145,47 @@ class ChatLogTap implements ExchangeTap {
     this.#ended = true;
     const state = this.#state;
     try {
-      this.#writeRequest();
+      this.writeRequest();
       const endedAt = state.now();
       const reader = this.#reader;
       if (reader === null) {
-        this.#writeResponse(outcome, endedAt, { reply: null });
-        return;
+        this.#writeResponse(outcome, endedAt, NO_BODY);
+      } else if (!reader.decoding) {
+        this.#writeResponse(outcome, endedAt, reader.finishNow());
+      } else {
+        const pendingId = state.pending.begin();
+        reader.finish((result) => {
+          try {
+            this.#writeResponse(outcome, endedAt, result);
+          } catch {
+            state.failures++;
+          } finally {
+            state.pending.done(pendingId);
+          }
+        });
       }
-      const pendingId = state.begin();
-      reader.finish((result) => {
-        try {
-          this.#writeResponse(outcome, endedAt, result);
-        } catch {
-          state.failures++;
-        } finally {
-          state.done(pendingId);
-        }
-      });
     } catch {
       state.failures++;
     }
   }
 
-  readonly #deferredRequest = (pendingId: number): void => {
+  /** Writes the request record unless it was already; never throws (the drain calls it too). */
+  writeRequest(): void {
+    if (this.#request === 'written') return;
+    this.#request = 'written';
     try {
-      this.#writeRequest();
+      const { ip, route, startedAt } = this.#info;
+      this.#state.append(requestRecordLine({ uid: this.#uid, startedAt, ip, route, body: this.#body }));
     } catch {
       this.#state.failures++;
-    } finally {
-      this.#state.done(pendingId);
     }
-  };
-
-  #writeRequest(): void {
-    if (this.#requestWritten) return;
-    this.#requestWritten = true;
-    const { ip, route, startedAt } = this.#info;
-    this.#state.write(buildRequestRecord({ uid: this.#uid, startedAt, ip, route, body: this.#body }));
     this.#body = undefined;
   }
 
   #writeResponse(outcome: ExchangeEnd, endedAt: number, result: ReadResult): void {
     const startedAt = this.#info.startedAt;
-    this.#state.write(
-      buildResponseRecord({
+    this.#state.append(
+      responseRecordLine({
         uid: this.#uid,
         endedAt,
         // An error before any response: the status the gateway answered with.
@@ -201,7 +205,7 @@ class ChatLogTap implements ExchangeTap {
 export function createChatLogHook({
   append,
   now = Date.now,
-  newUid = randomUUID,
+  newUid = createUidGenerator(),
   maxBodyBytes = 8 * 1024 * 1024,
 }: ChatLogHookOptions): ChatLogHook {
   const state = new HookState({ append, now, newUid, maxBodyBytes });
@@ -219,6 +223,6 @@ export function createChatLogHook({
     get failures() {
       return state.failures;
     },
-    settled: () => state.settled(),
+    settled: () => state.pending.settled(),
   };
 }

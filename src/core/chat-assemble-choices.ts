@@ -3,7 +3,14 @@
  * content, reasoning and tool calls) and `/v1/completions` (`text`). A stream and a JSON body go
  * through the same code: a stream chunk's `delta` and a body's `message` carry the same fields.
  */
+import { ChunkTemplate, type ChunkKind } from './chat-chunk-template.js';
 import { type AssembledReply, type ChoiceBuilder, Choices, isObject, type JsonObject, parseJson, type ReplyAssembler, type TextParts } from './chat-reply.js';
+
+/**
+ * Templates learned in a row whose next chunk did not match them: past this, the stream's chunks
+ * differ in more than their text (per-chunk ids, log probabilities) and learning is given up.
+ */
+const MAX_TEMPLATE_MISSES = 3;
 
 /** `content` is a string, or (some providers, multimodal echoes) a list of `{type: 'text', text}` parts. */
 function pushContent(target: TextParts, content: unknown): void {
@@ -28,11 +35,14 @@ function applyMessage(choice: ChoiceBuilder, message: JsonObject): void {
 type ChoiceReader = (choice: ChoiceBuilder, raw: JsonObject) => void;
 
 /** Shared body of both assemblers: usage, error and per-choice fields via `read`. */
-function choicesAssembler(read: ChoiceReader): ReplyAssembler {
+function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
   const choices = new Choices();
   let usage: JsonObject | null = null;
   let error: unknown = null;
   let parsed = false;
+  // Stream chunks that differ from a parsed one only in their text skip JSON.parse (chat-chunk-template.ts).
+  let template: ChunkTemplate | undefined;
+  let misses = 0;
 
   const take = (body: unknown): void => {
     if (!isObject(body)) return;
@@ -52,18 +62,47 @@ function choicesAssembler(read: ChoiceReader): ReplyAssembler {
   return {
     event(_type, data) {
       if (data === '[DONE]') return;
-      take(parseJson(data));
+      if (template !== undefined) {
+        const text = template.match(data);
+        if (text !== undefined) {
+          parsed = true;
+          const choice = choices.get(template.index, 0);
+          choice[template.target].push(text);
+          if (template.finishReason !== null) choice.finishReason = template.finishReason;
+          misses = 0;
+          return;
+        }
+      }
+      const body = parseJson(data);
+      take(body);
+      if (misses >= MAX_TEMPLATE_MISSES) return;
+      const learned = ChunkTemplate.learn(kind, data, body);
+      if (learned === undefined) return;
+      if (template !== undefined) misses++;
+      template = learned;
     },
     json: take,
+    hasParsed: () => parsed,
     result(): AssembledReply {
-      return { ...choices.result(), usage, error, parsed };
+      // Fields listed, not spread: spreading made this the costliest call of a stream's record.
+      const main = choices.result();
+      return {
+        assistant: main.assistant,
+        reasoning: main.reasoning,
+        toolCalls: main.toolCalls,
+        finishReason: main.finishReason,
+        usage,
+        choices: main.choices,
+        error,
+        parsed,
+      };
     },
   };
 }
 
 /** `/v1/chat/completions`: stream chunks carry `delta`, a JSON body `message`. */
 export function createChatCompletionsAssembler(): ReplyAssembler {
-  return choicesAssembler((choice, raw) => {
+  return choicesAssembler('chat', (choice, raw) => {
     if (isObject(raw.delta)) applyMessage(choice, raw.delta);
     else if (isObject(raw.message)) applyMessage(choice, raw.message);
   });
@@ -71,5 +110,5 @@ export function createChatCompletionsAssembler(): ReplyAssembler {
 
 /** `/v1/completions`: every choice carries `text`, in a stream chunk and in a JSON body alike. */
 export function createCompletionsAssembler(): ReplyAssembler {
-  return choicesAssembler((choice, raw) => choice.content.push(raw.text));
+  return choicesAssembler('completions', (choice, raw) => choice.content.push(raw.text));
 }

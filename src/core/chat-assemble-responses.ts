@@ -139,6 +139,7 @@ export function createResponsesAssembler(): ReplyAssembler {
 
   return {
     event,
+    hasParsed: () => parsed,
     json(body) {
       if (!isObject(body)) return;
       parsed = true;

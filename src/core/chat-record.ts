@@ -11,6 +11,7 @@
  */
 import type { ExchangeEnd } from './exchange.js';
 import { type AssembledReply, isObject, type JsonObject, parseJson } from './chat-reply.js';
+import { isoTime } from './chat-time.js';
 
 /** How much of a body that is not JSON the record keeps. */
 export const RAW_EXCERPT_BYTES = 2048;
@@ -23,11 +24,32 @@ const SECRET_FIELD = /^(?:authorization|auth|token|access[-_]?token|secret|passw
 
 /** Conversation fields, written right after `stream` in this order. */
 const CONVERSATION_FIELDS = ['messages', 'prompt', 'input'] as const;
+/**
+ * Record fields the gateway fills itself: a body field of the same name is left out, or it would
+ * overwrite them (a body `uid` would break the pairing of the two records).
+ */
+const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(['type', 'uid', 'time', 'ip', 'route']);
 const LEADING_FIELDS = new Set<string>(['model', 'stream', ...CONVERSATION_FIELDS]);
 
 /** True for a body field the request record leaves out. */
 export function isSecretField(name: string): boolean {
   return SECRET_FIELD.test(name);
+}
+
+/** Answers of {@link isOtherField} by name: clients send the same dozen names over and over. */
+const otherMemo = new Map<string, boolean>();
+/** Bound on the memo: clients choose the names, so it must not grow without limit. */
+const OTHER_MEMO_SIZE = 512;
+
+/** True for a body field copied into the request record after the conversation (memoised). */
+export function isOtherField(name: string): boolean {
+  let other = otherMemo.get(name);
+  if (other === undefined) {
+    other = !LEADING_FIELDS.has(name) && !ENVELOPE_FIELDS.has(name) && !isSecretField(name);
+    if (otherMemo.size >= OTHER_MEMO_SIZE) otherMemo.clear();
+    otherMemo.set(name, other);
+  }
+  return other;
 }
 
 /** The first `max` bytes of a body as text (a character cut in half becomes U+FFFD). */
@@ -46,9 +68,14 @@ export interface RequestRecordInput {
 }
 
 /** The `request` record: envelope, `model`, `stream`, conversation, then the remaining body fields. */
-export function buildRequestRecord({ uid, startedAt, ip, route, body }: RequestRecordInput): JsonObject {
-  const record: JsonObject = { type: 'request', uid, time: new Date(startedAt).toISOString(), ip, route };
-  const parsed = body === undefined || body.length === 0 ? undefined : parseJson(body.toString('utf8'));
+export function buildRequestRecord(input: RequestRecordInput): JsonObject {
+  const { body } = input;
+  return requestRecordOf(input, body === undefined || body.length === 0 ? undefined : parseJson(body.toString('utf8')));
+}
+
+/** {@link buildRequestRecord} for a body already parsed (`parsed`: what `JSON.parse` made of it). */
+export function requestRecordOf({ uid, startedAt, ip, route, body }: RequestRecordInput, parsed: unknown): JsonObject {
+  const record: JsonObject = { type: 'request', uid, time: isoTime(startedAt), ip, route };
   if (!isObject(parsed)) {
     record.model = null;
     record.stream = null;
@@ -59,9 +86,7 @@ export function buildRequestRecord({ uid, startedAt, ip, route, body }: RequestR
   record.model = typeof parsed.model === 'string' ? parsed.model : null;
   record.stream = parsed.stream === true;
   for (const field of CONVERSATION_FIELDS) if (parsed[field] !== undefined) record[field] = parsed[field];
-  for (const [name, value] of Object.entries(parsed)) {
-    if (!LEADING_FIELDS.has(name) && !isSecretField(name)) record[name] = value;
-  }
+  for (const name of Object.keys(parsed)) if (isOtherField(name)) record[name] = parsed[name];
   return record;
 }
 
@@ -89,7 +114,7 @@ export function buildResponseRecord(input: ResponseRecordInput): JsonObject {
   const record: JsonObject = {
     type: 'response',
     uid: input.uid,
-    time: new Date(input.endedAt).toISOString(),
+    time: isoTime(input.endedAt),
     status: input.status,
     assistant: reply?.assistant ?? null,
     tool_calls: reply?.toolCalls ?? null,

@@ -63,6 +63,8 @@ export interface ReplyAssembler {
   event(type: string, data: string): void;
   /** A whole non-stream body, already parsed. */
   json(body: unknown): void;
+  /** True once something could be interpreted (what `result().parsed` would say, without building it). */
+  hasParsed(): boolean;
   result(): AssembledReply;
 }
 

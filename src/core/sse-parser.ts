@@ -3,9 +3,12 @@
  * (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
  *
  * Bytes go in as they arrive (chunks may split a line, a CRLF pair or a multi-byte UTF-8 character
- * anywhere); events come out through a callback. Lines are found on bytes — CR and LF never occur
- * inside a UTF-8 sequence — and each complete line is decoded once, so a character split across
- * chunks decodes correctly and no byte is scanned twice: O(total bytes), no whole-buffer rescans.
+ * anywhere); events come out through a callback. Line ends are found on bytes — CR and LF never
+ * occur inside a UTF-8 sequence — so a character split across chunks decodes correctly: the
+ * complete lines of a chunk are decoded in one call (one native call per chunk, not per line, which
+ * is most of the parser's cost) and split as text; only a line left unfinished at the chunk's end is
+ * kept as bytes. Decoding lines together gives the same text as one by one: a line end is ASCII and
+ * never part of a (valid or invalid) UTF-8 sequence. O(total bytes), no whole-buffer rescans.
  *
  * What a logger needs and the spec does not say:
  * - `id` and `retry` are not reported (nothing downstream reconnects);
@@ -54,27 +57,19 @@ export class SseParser {
       this.#skipLf = false;
       if (chunk[0] === LF) pos = 1;
     }
-    // Next CR / LF positions, searched again only once passed: each byte is looked at once per kind.
-    let cr = chunk.indexOf(CR, pos);
-    let lf = chunk.indexOf(LF, pos);
-    while (pos < len) {
-      if (cr !== -1 && cr < pos) cr = chunk.indexOf(CR, pos);
-      if (lf !== -1 && lf < pos) lf = chunk.indexOf(LF, pos);
-      const eol = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
-      if (eol === -1) {
-        this.#keep(chunk.subarray(pos));
-        return;
-      }
-      this.#completeLine(chunk, pos, eol);
-      if (chunk[eol] === LF) {
-        pos = eol + 1;
-      } else if (eol + 1 < len) {
-        pos = chunk[eol + 1] === LF ? eol + 2 : eol + 1;
-      } else {
-        this.#skipLf = true;
-        pos = len;
-      }
+    // Everything up to the chunk's last line end is complete lines. Most chunks end with one.
+    const end = chunk[len - 1];
+    const last = end === LF || end === CR ? len - 1 : Math.max(chunk.lastIndexOf(LF), chunk.lastIndexOf(CR));
+    if (last < pos) {
+      if (pos < len) this.#keep(chunk.subarray(pos));
+      return;
     }
+    if (this.#partialBytes > 0 || this.#overflow) pos = this.#finishPartial(chunk, pos);
+    if (pos <= last) this.#lines(chunk.toString('utf8', pos, last + 1));
+    // A CR ending the chunk may be the first half of a CRLF (never followed by LF inside it: the
+    // LF would be the last line end).
+    if (last === len - 1) this.#skipLf = chunk[last] === CR;
+    else this.#keep(chunk.subarray(last + 1));
   }
 
   /** The stream ended: handles an unterminated last line and dispatches a pending event. */
@@ -93,6 +88,35 @@ export class SseParser {
       return;
     }
     this.#partial.push(bytes);
+  }
+
+  /** Ends the line kept from earlier chunks at the first line end from `pos`; returns what follows it. */
+  #finishPartial(chunk: Buffer, pos: number): number {
+    const lf = chunk.indexOf(LF, pos);
+    const cr = chunk.indexOf(CR, pos);
+    const eol = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    this.#completeLine(chunk, pos, eol);
+    return chunk[eol] === CR && chunk[eol + 1] === LF ? eol + 2 : eol + 1;
+  }
+
+  /** Complete lines as text, each ended by CR, LF or CRLF (the text ends with a line end). */
+  #lines(text: string): void {
+    const len = text.length;
+    let pos = 0;
+    // Next CR / LF positions, searched again only once passed: each character is looked at once per kind.
+    let cr = text.indexOf('\r');
+    let lf = text.indexOf('\n');
+    while (pos < len) {
+      if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
+      if (lf !== -1 && lf < pos) lf = text.indexOf('\n', pos);
+      const eol = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
+      const line = eol === pos ? '' : text.slice(pos, eol);
+      pos = eol === cr && lf === eol + 1 ? eol + 2 : eol + 1;
+      // A line has at least as many UTF-8 bytes as UTF-16 units and at most three times as many:
+      // count its bytes only when that decides.
+      if (line.length * 3 > this.#maxLineBytes && Buffer.byteLength(line) > this.#maxLineBytes) continue;
+      this.#accept(line);
+    }
   }
 
   #completeLine(chunk: Buffer, start: number, end: number): void {
@@ -115,6 +139,10 @@ export class SseParser {
       this.#partial = [];
       this.#partialBytes = 0;
     }
+    this.#accept(line);
+  }
+
+  #accept(line: string): void {
     if (this.#firstLine) {
       this.#firstLine = false;
       // A UTF-8 BOM may open the stream (and only there).

@@ -100,4 +100,23 @@ describe('SseParser', () => {
     expect(events).toHaveLength(2000);
     expect(events[1999]).toEqual(['message', '{"i":1999,"t":"ü"}']);
   });
+
+  it('invalid UTF-8 at line ends decodes as it would line by line, however the bytes are cut', () => {
+    const lines = [Buffer.from('data: a\xe4', 'latin1'), Buffer.from('data: \xf0\x9f', 'latin1'), Buffer.from('data: ok\xff\xfe', 'latin1')];
+    const bytes = Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n\n')]));
+    const expected: Event[] = lines.map((line) => ['message', line.toString('utf8').slice('data: '.length)]);
+    for (const chunks of splits(bytes)) expect(parse(chunks)).toEqual(expected);
+  });
+
+  it('maxLineBytes counts bytes, not characters, in whole and in split lines', () => {
+    const input = Buffer.from(`data:${'é'.repeat(7)}\n\ndata:${'é'.repeat(8)}\n\ndata: ok\n\n`);
+    const expected: Event[] = [['message', 'é'.repeat(7)], ['message', 'ok']];
+    for (const chunks of splits(input)) {
+      const events: Event[] = [];
+      const parser = new SseParser((event, data) => events.push([event, data]), { maxLineBytes: 20 });
+      for (const chunk of chunks) parser.push(chunk);
+      parser.end();
+      expect(events).toEqual(expected);
+    }
+  });
 });

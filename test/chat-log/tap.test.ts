@@ -207,4 +207,67 @@ describe('chat log hook: records', () => {
     await hook.settled();
     expect(hook.failures).toBeGreaterThan(0);
   });
+
+  it('request records of exchanges without a response yet: one drain writes them all, once each', async () => {
+    const { hook, records } = setup();
+    const taps = [1, 2, 3].map(() => hook.open(info())!);
+    taps.forEach((tap, i) => tap.requestBody(Buffer.from(JSON.stringify({ model: `m${i}`, messages: [] }))));
+    expect(records()).toHaveLength(0); // deferred: never before the request is forwarded
+    await hook.settled();
+    expect(records()).toMatchObject([{ type: 'request', model: 'm0' }, { model: 'm1' }, { model: 'm2' }]);
+    taps[1].responseStart(200, head(false));
+    taps[1].responseData(Buffer.from(JSON.stringify(CHAT_JSON)));
+    taps[1].end({ kind: 'complete' });
+    await hook.settled();
+    expect(records().map((r) => `${r.type} ${r.uid}`)).toEqual(['request uid-1', 'request uid-2', 'request uid-3', 'response uid-2']);
+  });
+
+  it('a response that starts before the drain writes the request record first, and only once', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify(CHAT_JSON)), chunkSize: 1 << 20 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(records().map((r) => r.type)).toEqual(['request', 'response']);
+  });
+
+  it('body fields named like the envelope do not replace it', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: { model: 'm', messages: [], uid: 'theirs', type: 'x', route: '/evil' }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    expect(records()).toMatchObject([{ type: 'request', uid: 'uid-1', route: '/v1/chat/completions' }, { type: 'response', uid: 'uid-1' }]);
+  });
+
+  it.each([
+    ['one chunk (quick path)', CHAT_JSON, 1 << 20, { assistant: 'Hello JSON', finish_reason: 'stop', usage: { total_tokens: 4 } }],
+    ['tool calls (general path)', { choices: [{ index: 0, message: { content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] }, 1 << 20, { assistant: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }], finish_reason: 'tool_calls' }],
+    ['two choices (general path)', { choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }] }, 7, { assistant: 'a', choices: [{ index: 0, assistant: 'a' }, { index: 1, assistant: 'b' }] }],
+  ])('JSON reply: %s', async (_name, reply, chunkSize, expected) => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify(reply)), chunkSize });
+    expect(records()[1]).toMatchObject(expected);
+  });
+
+  it('a stream nothing could be read from: unparsed, with the first 2 KiB', async () => {
+    const { hook, records } = setup();
+    const garbage = 'data: not json\n\n'.repeat(300);
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(garbage), chunkSize: 100 });
+    const response = records()[1];
+    expect(response).toMatchObject({ unparsed: true, reason: 'no event of the stream could be read' });
+    expect(response.raw).toBe(garbage.slice(0, 2048));
+  });
+
+  it('a stream that was understood keeps no excerpt, even if later events are garbage', async () => {
+    const { hook, records } = setup();
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM + 'data: junk\n\n'.repeat(50)) });
+    expect(records()[1]).toMatchObject({ assistant: 'Hi there' });
+    expect(records()[1].unparsed).toBeUndefined();
+  });
+
+  it('uids by default: UUID-shaped and different per exchange', async () => {
+    const lines: string[] = [];
+    const hook = createChatLogHook({ append: (line) => lines.push(line) });
+    for (let i = 0; i < 3; i++) await exchange(hook, { body: CHAT_BODY });
+    const uids = lines.map((line) => (JSON.parse(line) as Json).uid as string);
+    expect(uids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(uids).size).toBe(3);
+    expect(uids[0]).toBe(uids[1]);
+  });
 });
