@@ -7,7 +7,7 @@
  *    passes through unchanged;
  * 3. no pool: passthrough.
  */
-import * as crypto from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { KeyPool } from './key-pool.js';
 
 export type AuthMode = 'open' | 'forward-key' | 'passthrough';
@@ -20,12 +20,6 @@ export type AuthDecision =
 
 const PASSTHROUGH: AuthDecision = { kind: 'passthrough' };
 
-/** One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object per request. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
-
-function digest(value: string): Buffer {
-  return oneShot !== undefined ? oneShot('sha256', value, 'buffer') : crypto.createHash('sha256').update(value).digest();
-}
 
 /** Extracts the token of `Bearer <token>` (scheme case-insensitive), or `undefined`. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -43,21 +37,27 @@ export interface AuthOptions {
 export class Authenticator {
   readonly mode: AuthMode;
   readonly pool: KeyPool;
-  /** sha256 digests of the forward keys: equal length, so `timingSafeEqual` applies to any token. */
-  readonly #forwardDigests: readonly Buffer[];
+  /** The forward keys' bytes. */
+  readonly #forwardKeys: readonly Buffer[];
 
   constructor({ poolKeys, forwardKeys }: AuthOptions) {
     this.pool = new KeyPool(poolKeys);
-    this.#forwardDigests = forwardKeys.map(digest);
+    this.#forwardKeys = forwardKeys.map((key) => Buffer.from(key, 'utf8'));
     this.mode = poolKeys.length === 0 ? 'passthrough' : forwardKeys.length === 0 ? 'open' : 'forward-key';
   }
 
-  /** Index of the forward key equal to `token`, or -1. Compares against every key, in constant time. */
+  /**
+   * Index of the forward key equal to `token`, or -1. Every key of the token's length is compared
+   * with `timingSafeEqual`, so the time taken does not depend on how much of a key a guess gets
+   * right; only key lengths can be learnt, as with any constant-time compare. (A sha256 of the token
+   * made every length equal but cost ~4% of a request's CPU: bench/, BENCHMARKS.md.)
+   */
   matchForwardKey(token: string): number {
-    const candidate = digest(token);
+    const candidate = Buffer.from(token, 'utf8');
     let found = -1;
-    for (let i = 0; i < this.#forwardDigests.length; i++) {
-      if (crypto.timingSafeEqual(candidate, this.#forwardDigests[i]) && found === -1) found = i;
+    for (let i = 0; i < this.#forwardKeys.length; i++) {
+      const key = this.#forwardKeys[i];
+      if (key.length === candidate.length && timingSafeEqual(candidate, key) && found === -1) found = i;
     }
     return found;
   }

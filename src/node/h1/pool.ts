@@ -6,7 +6,8 @@
  * outbound proxies (CONNECT tunnels), which this pool does not do.
  *
  * - Connections are unlimited and reused last-in-first-out (the warmest socket first); an idle one
- *   is closed after the server's `Keep-Alive: timeout` (less a second) or `keepAliveTimeoutMs`.
+ *   is closed after the server's `Keep-Alive: timeout` (less a second) or `keepAliveTimeoutMs`, and
+ *   at most `maxIdle` (256) are kept.
  * - Timeouts (connect, response head, idle body) are deadlines checked by one coarse timer per pool
  *   (250 ms), not a timer per request or chunk.
  * - TLS sessions are resumed across connections.
@@ -28,6 +29,8 @@ export interface H1PoolOptions {
   keepAliveTimeoutMs?: number;
   /** Extra TLS options for https origins (e.g. `ca`); certificates are verified by default. */
   tls?: ConnectionOptions;
+  /** Idle connections kept for reuse; more are closed as their exchanges end (nginx: `keepalive`). */
+  maxIdle?: number;
 }
 
 const TICK_MS = 250;
@@ -44,6 +47,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   readonly #connectTimeoutMs: number;
   readonly #keepAliveTimeoutMs: number;
   readonly #tlsOptions: ConnectionOptions | undefined;
+  readonly #maxIdle: number;
   readonly #idle: H1Connection[] = [];
   readonly #busy = new Set<H1Connection>();
   #session: Buffer | undefined;
@@ -52,8 +56,9 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   #drained: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls }: H1PoolOptions) {
+  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls, maxIdle = 256 }: H1PoolOptions) {
     this.#tlsOptions = tls;
+    this.#maxIdle = maxIdle;
     this.#tls = origin.protocol === 'https:';
     this.#host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
     this.#port = origin.port === '' ? (this.#tls ? 443 : 80) : Number(origin.port);
@@ -86,7 +91,8 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
 
   release(connection: H1Connection, keepAliveHintMs: number): void {
     this.#busy.delete(connection);
-    if (this.#closed) {
+    // After a burst (10,000 streams ending) keep a few warm sockets, not all of them.
+    if (this.#closed || this.#idle.length >= this.#maxIdle) {
       connection.socket.destroy();
       this.#checkDrained();
       return;

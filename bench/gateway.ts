@@ -1,0 +1,77 @@
+/**
+ * aifwd under test: built from the working tree, started pinned to CPU 1 with every core feature on
+ * (key pool, forward key, IP whitelist; the chat log when asked), ready once `/healthz` answers 200.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnPinned, type Proc } from './procs.js';
+import { waitFor200 } from './probe.js';
+import { FORWARD_KEY } from './wrk.js';
+
+/** Outcome of `tsc -p tsconfig.json` on the gateway. */
+export interface BuildResult {
+  readonly ok: boolean;
+  /** Number of `error TS` diagnostics (tsc still emits JavaScript when there are some). */
+  readonly errors: number;
+  readonly firstErrors: string[];
+}
+
+/** Compiles the gateway (`tsc -p tsconfig.json` in `root`); throws only when there is nothing to run. */
+export function buildGateway(root: string): BuildResult {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
+  const lines = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.includes('error TS'));
+  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error(`the gateway did not build:\n${lines.join('\n')}`);
+  return { ok: run.status === 0, errors: lines.length, firstErrors: lines.slice(0, 5) };
+}
+
+export interface GatewayOptions {
+  readonly root: string;
+  readonly port: number;
+  readonly upstreamPort: number;
+  /** Turn the chat log on, writing into this directory. */
+  readonly logDir?: string;
+  /** Extra node flags (`--cpu-prof`, …). */
+  readonly nodeFlags?: readonly string[];
+  readonly nofile?: number;
+}
+
+/** The `aifwd run` arguments (after `node bin/aifwd.js`). */
+export function gatewayArgs(o: GatewayOptions): string[] {
+  const args = [
+    'run',
+    '--host', '127.0.0.1',
+    '--port', String(o.port),
+    '--base-url', `http://127.0.0.1:${o.upstreamPort}`,
+    '--api-key', 'sk-fake-a,sk-fake-b',
+    '--forward-key', FORWARD_KEY,
+    '--ip-whitelist', '127.0.0.0/8',
+  ];
+  if (o.logDir !== undefined) args.push('--log-chat', '--log-dir', o.logDir);
+  return args;
+}
+
+/** A started gateway and when it first answered `/healthz`. */
+export interface RunningGateway {
+  readonly proc: Proc;
+  readonly port: number;
+  /** Milliseconds from spawn to the first `/healthz` 200 (includes taskset/prlimit exec). */
+  readonly startMs: number;
+}
+
+/** Starts aifwd on CPU 1 and resolves once `/healthz` answers 200 (rejects if it exits first). */
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const argv = [...(o.nodeFlags ?? []), join(o.root, 'bin', 'aifwd.js'), ...gatewayArgs(o)];
+  const t0 = performance.now();
+  const proc = spawnPinned(process.execPath, argv, { name: 'aifwd', cpu: 1, cwd: o.root, nofile: o.nofile, env: { ...process.env, NO_COLOR: '1' } });
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  const healthy = await Promise.race([
+    waitFor200(o.port, '/healthz', 15_000, () => exited),
+    proc.exited.then((code): never => {
+      throw new Error(`aifwd exited (${code}) before it was healthy: ${proc.command}\n${proc.stderrTail()}`);
+    }),
+  ]);
+  return { proc, port: o.port, startMs: healthy - t0 };
+}

@@ -1,0 +1,131 @@
+/**
+ * The "what limits each number" paragraphs of BENCHMARKS.md: one text template per measure, filled
+ * with this run's numbers, choosing its sentences by what the run observed (which core was
+ * saturated, whether the log was written, whether RSS drifted, …).
+ */
+import type { ProfileResult } from './scenarios/profile.js';
+import type { BenchResults, Outcome } from './results.js';
+import type { Summary } from './stats.js';
+
+const MB = 1024 * 1024;
+const n0 = (v: number): string => Math.round(v).toLocaleString('en-US');
+const n1 = (v: number): string => v.toFixed(1);
+const pct = (v: number): string => `${Math.round(v * 100)}%`;
+const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
+const med = (s: Summary): number => s.median;
+
+function section<T>(title: string, o: Outcome<T>, body: (v: T) => string): string {
+  return `### ${title}\n\n${o.ok ? body(o.value) : `Not measured in this run: ${o.error.split('\n')[0]}`}\n`;
+}
+
+function profileText(p: Outcome<ProfileResult>): string {
+  if (!p.ok) return '';
+  const s = p.value.summary;
+  const areas = s.areas
+    .filter((a) => a.share >= 0.02)
+    .map((a) => `${a.area} ${pct(a.share)}`)
+    .join(', ');
+  const top = s.functions
+    .slice(0, 8)
+    .map((f) => `\`${f.name}\` ${f.location === '' ? '' : `(${f.location}) `}${pct(f.share)}`)
+    .join('; ');
+  return ` A CPU profile of aifwd under this load (\`${p.value.file}\`, ${n0(p.value.rps)} req/s with the profiler on, main thread idle ${pct(s.idleShare)} of the time) splits its busy time into ${areas}. The top functions by self time: ${top}. Regenerate it alone with \`node bench/dist/profile.js ${p.value.kind}\`.`;
+}
+
+function throughput(r: BenchResults): string {
+  return section('1. Non-stream throughput and CPU per request', r.throughput, (t) => {
+    const nginxSaturated = med(t.busy.nginx) >= 0.9;
+    const aifwdSaturated = med(t.busy.aifwd) >= 0.9;
+    const limitNginx = nginxSaturated
+      ? `nginx saturated CPU 1 (${pct(med(t.busy.nginx))}), so its ${n0(med(t.rps.nginx))} req/s is the inverse of its ${n1(med(t.cpuPerRequestUs.nginx))} µs of CPU per request.`
+      : `nginx used only ${pct(med(t.busy.nginx))} of CPU 1: at ${n0(med(t.rps.nginx))} req/s wrk and the upstream nginx on CPU 0 are the limit, so nginx's throughput here understates it; its ${n1(med(t.cpuPerRequestUs.nginx))} µs of CPU per request is measured all the same.`;
+    const limitAifwd = aifwdSaturated
+      ? `aifwd saturated CPU 1 (${pct(med(t.busy.aifwd))}): its ${n0(med(t.rps.aifwd))} req/s is set by its ${n1(med(t.cpuPerRequestUs.aifwd))} µs of CPU per request, ${n1(med(t.ratio))}x nginx's.`
+      : `aifwd used ${pct(med(t.busy.aifwd))} of CPU 1 at ${n0(med(t.rps.aifwd))} req/s (${n1(med(t.cpuPerRequestUs.aifwd))} µs per request, ${n1(med(t.ratio))}x nginx's).`;
+    const sysN = med(t.systemPerRequestUs.nginx);
+    const sysA = med(t.systemPerRequestUs.aifwd);
+    const userN = med(t.cpuPerRequestUs.nginx) - sysN;
+    const userA = med(t.cpuPerRequestUs.aifwd) - sysA;
+    const split = `Split by /proc into kernel and user time: nginx ${n1(sysN)} µs in the kernel + ${n1(userN)} µs in user space, aifwd ${n1(sysA)} + ${n1(userA)} µs. The kernel part is the system calls — on loopback a write also delivers the bytes to the receiving socket — ${Math.abs(sysA - sysN) <= 0.25 * sysN ? 'and is about the same for both, so the gap is user-space work' : sysA > sysN ? `and is ${n1(sysA - sysN)} µs larger for aifwd (more or costlier system calls per request), next to ${n1(userA - userN)} µs more in user space` : `and is smaller for aifwd, so the whole gap is user-space work`}.`;
+    return `Direct, wrk and the upstream nginx share CPU 0 and reach ${n0(med(t.rps.direct))} req/s (the upstream spends ${n1(med(t.cpuPerRequestUs.upstream))} µs per request): that is the most any proxy can be fed on this machine. ${limitNginx} ${limitAifwd} ${split} Per request aifwd parses the client's request and writes its response with node:http, writes the upstream request and parses the upstream response with its HTTP/1.1 client, and runs its pipeline (route, IP check, header filtering, key swap) in between — JavaScript on one thread, where nginx does the same work in C without a garbage collector.${profileText(r.profile)}`;
+  });
+}
+
+function latency(r: BenchResults): string {
+  return section('2. Added latency at one connection', r.latency, (l) => {
+    const aTail = med(l.p99Us.aifwd) - med(l.p50Us.aifwd);
+    const nTail = med(l.p99Us.nginx) - med(l.p50Us.nginx);
+    const extra = med(l.addedP50Us.aifwd) - med(l.addedP50Us.nginx);
+    const cpuGap = r.throughput.ok ? med(r.throughput.value.cpuPerRequestUs.aifwd) - med(r.throughput.value.cpuPerRequestUs.nginx) : Number.NaN;
+    const gapText = Number.isNaN(cpuGap) ? '' : ` (measure 1 puts aifwd's extra CPU time per request at ${n0(cpuGap)} µs)`;
+    const hops = med(l.addedP50Us.nginx) > 110
+      ? ` nginx's ${ms(med(l.addedP50Us.nginx))} is more than the 0.11 ms the issue measured on a quieter day: most of a proxy's added latency here is the wake-ups of processes on the other core, which are slow in this virtual machine, and the same for both proxies.`
+      : '';
+    return `With one connection nothing queues: directly, a request costs ${n0(med(l.p50Us.direct))} µs p50 (wrk and the upstream, both on CPU 0). A proxy adds a trip to the other core and back on each side — client to proxy, proxy to upstream — and its own work in between.${hops} aifwd adds ${ms(med(l.addedP50Us.aifwd))}, ${n0(extra)} µs more than nginx: its longer critical path in JavaScript${gapText}. The tail is the process's own: p99 − p50 is ${n0(aTail)} µs for aifwd against ${n0(nTail)} µs for nginx in the same minutes, so the extra comes from pauses inside the Node process (garbage collection, timers, JIT) that land on whichever request is in flight.`;
+  });
+}
+
+function sse(r: BenchResults): string {
+  return section('3. SSE: CPU per event and first-byte overhead', r.sse, (s) => {
+    const eventsDirect = med(s.rps.direct) * 50;
+    const nginxSat = med(s.busy.nginx) >= 0.9;
+    const aifwdSat = med(s.busy.aifwd) >= 0.9;
+    const limit = nginxSat && aifwdSat
+      ? 'Both proxies saturated CPU 1, so these stream rates are theirs.'
+      : `${nginxSat ? 'nginx saturated CPU 1' : `nginx used ${pct(med(s.busy.nginx))} of CPU 1`} and ${aifwdSat ? 'aifwd saturated it' : `aifwd ${pct(med(s.busy.aifwd))}`}, while CPU 0 was ${pct(Math.min(med(s.cpu0Busy.nginx), med(s.cpu0Busy.aifwd)))}–${pct(Math.max(med(s.cpu0Busy.nginx), med(s.cpu0Busy.aifwd)))} busy: wrk reading 50 chunks per response and the upstream making 51 writes per response fill CPU 0, so ${nginxSat || aifwdSat ? 'the proxy that does not saturate its core is held back by CPU 0' : 'the event rate is set by CPU 0 and both proxies are compared at the rate it offers'}. CPU time per event is still comparable, and an offered rate below a proxy's maximum is how streams behave in production (a model emits tokens at its own pace).`;
+    const fb = med(s.firstByteOverheadP50Us.aifwd);
+    const fbNginx = med(s.firstByteOverheadP50Us.nginx);
+    const fbText = fb <= fbNginx * 1.15
+      ? `aifwd is on par with nginx, so what limits it is what both pay: the hops between the cores (the direct figure has none) — with nginx itself at ${ms(fbNginx)}, the 0.3 ms target is out of reach for any proxy on this machine.`
+      : `aifwd adds ${n0(fb - fbNginx)} µs more than nginx: its per-request work before the upstream request leaves and before the first event is written, on top of the cross-core hops both pay.`;
+    return `Directly, the SSE upstream serves ${n0(med(s.rps.direct))} streams/s (${n0(eventsDirect)} events/s) using ${pct(med(s.busy.upstream))} of CPU 0 (${n1(med(s.cpuPerEventUs.upstream))} µs per event, each event its own write); wrk takes the rest of the core. Through nginx ${n0(med(s.rps.nginx))} and through aifwd ${n0(med(s.rps.aifwd))} streams/s. ${limit} Per event nginx spends ${n1(med(s.cpuPerEventUs.nginx))} µs (${n1(med(s.systemPerEventUs.nginx))} µs of it in the kernel) and aifwd ${n1(med(s.cpuPerEventUs.aifwd))} µs (${n1(med(s.systemPerEventUs.aifwd))} µs in the kernel), ${n1(med(s.ratio))}x: an event is a small chunk that costs both proxies mostly system calls, and how many events each read and write carries depends on timing, not on the proxy's code alone.${profileText(r.profileSse)} First byte: directly the first event arrives ${n0(med(s.ttfbP50Us.direct))} µs p50 after the request is sent, ${ms(fbNginx)} later through nginx and ${ms(fb)} later through aifwd; ${fbText}`;
+  });
+}
+
+function chatLog(r: BenchResults): string {
+  return section('4. Chat log on vs off', r.chatLog, (c) => {
+    if (c.status === 'skipped') return `Skipped: ${c.reason}.`;
+    if (c.logBytes === 0) {
+      return `The gateway accepted \`--log-chat\` but wrote nothing into its log directory, so the chat log is not active in this tree yet and the ratio (${n1(med(c.ratio))}x, ${n0(med(c.rps.on))} vs ${n0(med(c.rps.off))} req/s) only shows the run-to-run spread of two identical gateways. The scenario measures the real cost as soon as the log writes.`;
+    }
+    const saturated = med(c.busy.on) >= 0.9 && med(c.busy.off) >= 0.9;
+    return `With the log on, aifwd wrote ${n0(c.logBytes / 1024)} KB in ${c.logFiles} file(s) and spent ${n1(med(c.cpuPerRequestUs.on))} µs of CPU per request against ${n1(med(c.cpuPerRequestUs.off))} µs without (${n1(med(c.ratio))}x the throughput). ${saturated ? 'Both gateways saturated CPU 1, so the throughput ratio is the inverse of the ratio of CPU per request: ' : ''}the ${n1(med(c.cpuPerRequestUs.on) - med(c.cpuPerRequestUs.off))} µs difference is the log's own work per exchange — holding the request body for the record, reading the reply, building and writing the log line — done on the same thread that forwards.`;
+  });
+}
+
+function streams(r: BenchResults): string {
+  return section('5. Concurrent open streams', r.streams, (s) => {
+    const growth = Math.max(...s.runs.map((x) => x.rssOpen)) - s.idleRss;
+    const capped = s.streams < s.requested
+      ? `This machine's open-files hard limit is ${n0(s.fileLimit)} (and it cannot be raised without CAP_SYS_RESOURCE); every stream holds two sockets in the gateway, client and upstream, so ${n0(s.streams)} streams is the most one process can hold here. `
+      : '';
+    const drift = s.runs.length > 1
+      ? Math.abs(s.driftMb) < (growth / MB) * 0.1
+        ? ` Across ${s.runs.length} runs on the same process RSS after the end moved by ${s.driftMb.toFixed(1)} MB, so that memory is reused by the next wave of streams, not leaked.`
+        : ` Across ${s.runs.length} runs on the same process RSS after the end moved by ${s.driftMb.toFixed(1)} MB, more than a tenth of what the streams add: a leak is possible and worth a heap snapshot.`
+      : '';
+    return `${capped}Opening them took ${n0(Math.max(...s.runs.map((x) => x.openMs)))} ms at most (batches of 250 from four source addresses); then every stream received at least ${s.minEvents} new events while all were open: ${s.allProgressed ? 'yes' : 'no'}. With all open, RSS grows by ${n1(med(s.perStreamKb))} KB per stream: the JavaScript objects of the exchange (node:http request and response on the client side, the upstream request, its parser and handler), two socket handles, and allocator overhead; socket buffers are kernel memory and not counted. After the upstream ended every stream, RSS stayed at ${n1(med(s.afterRssMb))} MB, ${n1(med(s.afterRssMb) - s.idleRss / MB)} MB above the idle ${n1(s.idleRss / MB)} MB, for the ${r.settings.streamSettleSeconds} s the bench waited: an idle Node process runs no garbage collection, and memory freed inside V8 or malloc is kept for reuse rather than returned to the system.${drift}`;
+  });
+}
+
+function transfers(r: BenchResults): string {
+  return section('6. 200 MB upload and download', r.transfers, (x) => {
+    const parts = (['upload', 'download'] as const).map((m) => {
+      const v = x[m];
+      return `${m}: direct ${n0(med(v.mbPerSecond.direct))} MB/s, nginx ${n0(med(v.mbPerSecond.nginx))} MB/s using ${pct(med(v.busy.nginx))} of CPU 1, aifwd ${n0(med(v.mbPerSecond.aifwd))} MB/s using ${pct(med(v.busy.aifwd))}, with peak RSS growth ${n1(med(v.rssGrowthMb.aifwd))} MB (nginx ${n1(med(v.rssGrowthMb.nginx))} MB)`;
+    });
+    const saturated = med(x.upload.busy.aifwd) >= 0.9 || med(x.download.busy.aifwd) >= 0.9;
+    return `${parts.join('; ')}. The client and the upstream are Node processes sharing CPU 0, so the direct figure is also the ceiling for the proxies. ${saturated ? 'aifwd saturates CPU 1 in at least one direction: every chunk passes through JavaScript (a Buffer per read, a write per chunk), where nginx copies through fixed buffers.' : 'aifwd does not saturate CPU 1, so the rate is set by CPU 0 and by how much each hop moves per system call.'} Peak memory stays small when the gateway applies backpressure both ways (it stops reading from one side while the other side's socket is full), so only a few socket buffers' worth is ever in flight; the first transfer after start also pays for the allocator growing its pools, which the max of the range shows.`;
+  });
+}
+
+function startup(r: BenchResults): string {
+  return section('7. Idle RSS and start-up time', r.startup, (s) => {
+    return `aifwd answers its first \`/healthz\` ${n0(med(s.startMs))} ms after the process is spawned (including the \`taskset\` exec and the 1 ms polling of the probe), with ${n1(med(s.idleRssMb))} MB resident when idle. A bare node:http server, pinned and probed the same way, needs ${n0(med(s.bareNode.startMs))} ms and ${n1(med(s.bareNode.idleRssMb))} MB: that is Node's own floor, and the rest (${n0(med(s.startMs) - med(s.bareNode.startMs))} ms, ${n1(med(s.idleRssMb) - med(s.bareNode.idleRssMb))} MB) is loading and compiling aifwd's modules and dependencies and building the gateway before it listens.`;
+  });
+}
+
+/** All paragraphs, in measure order. */
+export function limits(r: BenchResults): string {
+  return [throughput(r), latency(r), sse(r), chatLog(r), streams(r), transfers(r), startup(r)].join('\n');
+}

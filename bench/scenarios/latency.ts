@@ -1,0 +1,47 @@
+/**
+ * Measure 2: added latency at one connection: p50 and p99 of (via proxy) minus (direct), paired
+ * per round, from wrk's microsecond histogram (`wrk -t1 -c1`).
+ */
+import type { Context } from '../context.js';
+import type { RunningGateway } from '../gateway.js';
+import { paired, summarise, type Summary } from '../stats.js';
+import { runRounds, type LoadSample } from './load.js';
+
+export interface LatencyResult {
+  readonly p50Us: { readonly direct: Summary; readonly nginx: Summary; readonly aifwd: Summary };
+  readonly p99Us: { readonly direct: Summary; readonly nginx: Summary; readonly aifwd: Summary };
+  /** Added over direct, µs. */
+  readonly addedP50Us: { readonly nginx: Summary; readonly aifwd: Summary };
+  readonly addedP99Us: { readonly nginx: Summary; readonly aifwd: Summary };
+  readonly errors: number;
+  readonly samples: readonly LoadSample[];
+}
+
+/** Runs measure 2 (same endpoints as measure 1, one connection). */
+export async function runLatency(ctx: Context, gateway: RunningGateway): Promise<LatencyResult> {
+  const { infra, settings } = ctx;
+  const path = '/v1/chat/completions';
+  const rounds = await runRounds(
+    [
+      { label: 'direct', url: `http://127.0.0.1:${infra.jsonPort}${path}`, pid: infra.json.workerPid, onCpu1: false, upstreamPid: infra.json.workerPid },
+      { label: 'nginx', url: `http://127.0.0.1:${infra.proxyPorts.json}${path}`, pid: infra.proxy.workerPid, onCpu1: true, upstreamPid: infra.json.workerPid },
+      { label: 'aifwd', url: `http://127.0.0.1:${gateway.port}${path}`, pid: gateway.proc.pid, onCpu1: true, upstreamPid: infra.json.workerPid },
+    ],
+    { script: ctx.scripts.json, connections: 1, seconds: settings.latencySeconds, warmupSeconds: 1, runs: settings.runs, log: ctx.log },
+  );
+  const direct = rounds.get('direct') ?? [];
+  const nginx = rounds.get('nginx') ?? [];
+  const aifwd = rounds.get('aifwd') ?? [];
+  ctx.command('wrk, 1 connection (latency)', aifwd[0]?.command ?? '');
+  const p50 = (list: LoadSample[]): number[] => list.map((s) => s.p50Us);
+  const p99 = (list: LoadSample[]): number[] => list.map((s) => s.p99Us);
+  const minus = (a: number, b: number): number => a - b;
+  return {
+    p50Us: { direct: summarise(p50(direct)), nginx: summarise(p50(nginx)), aifwd: summarise(p50(aifwd)) },
+    p99Us: { direct: summarise(p99(direct)), nginx: summarise(p99(nginx)), aifwd: summarise(p99(aifwd)) },
+    addedP50Us: { nginx: summarise(paired(p50(nginx), p50(direct), minus)), aifwd: summarise(paired(p50(aifwd), p50(direct), minus)) },
+    addedP99Us: { nginx: summarise(paired(p99(nginx), p99(direct), minus)), aifwd: summarise(paired(p99(aifwd), p99(direct), minus)) },
+    errors: [...direct, ...nginx, ...aifwd].reduce((n, s) => n + s.errors, 0),
+    samples: [...direct, ...nginx, ...aifwd],
+  };
+}
