@@ -57,16 +57,22 @@ export interface BatchQueueOptions {
   write(lines: string[]): Promise<void>;
   /** Characters allowed to wait (default 64 Mi); {@link BatchQueue.append} refuses lines beyond. */
   maxQueuedChars?: number;
+  /** How long the first waiting line waits for company (default 20 ms; 0 = next event-loop turn). */
+  delayMs?: number;
 }
 
 /**
- * Collects lines and hands them to `write` in batches: everything appended during one turn of the
- * event loop (one `setImmediate`, not a timer per record) goes in one batch, and while a batch is
- * being written the next one grows, so a busy gateway writes large batches, a quiet one small ones.
+ * Collects lines and hands them to `write` in batches: everything appended within `delayMs` of the
+ * first waiting line goes in one batch (one timer per batch, never one per record), and while a
+ * batch is being written the next one grows. Each write costs a thread-pool round trip (or an IPC
+ * message) however small it is, so at thousands of exchanges a second batching per event-loop turn
+ * meant a write every exchange or two; `flush()` writes at once, so shutdown does not wait.
  */
 export class BatchQueue {
   readonly #write: (lines: string[]) => Promise<void>;
   readonly #maxQueuedChars: number;
+  readonly #delayMs: number;
+  #timer: NodeJS.Timeout | null = null;
   #lines: string[] = [];
   #chars = 0;
   #active = false;
@@ -75,9 +81,10 @@ export class BatchQueue {
   #handled = 0;
   #waiters: { upTo: number; resolve: () => void }[] = [];
 
-  constructor({ write, maxQueuedChars = 64 * 1024 * 1024 }: BatchQueueOptions) {
+  constructor({ write, maxQueuedChars = 64 * 1024 * 1024, delayMs = 20 }: BatchQueueOptions) {
     this.#write = write;
     this.#maxQueuedChars = maxQueuedChars;
+    this.#delayMs = delayMs;
   }
 
   /** Queues a line; false when the queue is full (the caller counts it as dropped). */
@@ -88,7 +95,8 @@ export class BatchQueue {
     this.#accepted++;
     if (!this.#active) {
       this.#active = true;
-      setImmediate(this.#drain);
+      if (this.#delayMs > 0) this.#timer = setTimeout(this.#drain, this.#delayMs);
+      else setImmediate(this.#drain);
     }
     return true;
   }
@@ -99,10 +107,16 @@ export class BatchQueue {
    */
   flush(): Promise<void> {
     if (this.#handled >= this.#accepted) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ upTo: this.#accepted, resolve }));
+    const done = new Promise<void>((resolve) => this.#waiters.push({ upTo: this.#accepted, resolve }));
+    if (this.#timer !== null) void this.#drain();
+    return done;
   }
 
   readonly #drain = async (): Promise<void> => {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
     try {
       while (this.#lines.length > 0) {
         const batch = this.#lines;

@@ -46,7 +46,7 @@ async function readAll(path: string): Promise<{ lines: string[]; files: string[]
 }
 
 describe('BatchQueue', () => {
-  it('hands everything appended in one turn to one write, and the rest to the next', async () => {
+  it('hands everything appended within the delay to one write, and the rest to the next', async () => {
     const batches: string[][] = [];
     let release: () => void = () => {};
     const queue = new BatchQueue({
@@ -54,15 +54,28 @@ describe('BatchQueue', () => {
         batches.push(lines);
         return batches.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
       },
+      delayMs: 5,
     });
-    for (let i = 0; i < 100; i++) queue.append(`a${i}`);
+    for (let i = 0; i < 50; i++) queue.append(`a${i}`);
     await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toHaveLength(0); // still gathering
+    for (let i = 50; i < 100; i++) queue.append(`a${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(batches).toHaveLength(1);
     for (let i = 0; i < 50; i++) queue.append(`b${i}`);
     const flushed = queue.flush();
     release();
     await flushed;
     expect(batches.map((b) => b.length)).toEqual([100, 50]);
+  });
+
+  it('flush writes at once instead of waiting for the batching delay', async () => {
+    const batches: string[][] = [];
+    const queue = new BatchQueue({ write: async (lines) => void batches.push(lines), delayMs: 60_000 });
+    queue.append('x');
+    queue.append('y');
+    await queue.flush();
+    expect(batches).toEqual([['x', 'y']]);
   });
 
   it('flush waits for the lines accepted so far, not for later ones', async () => {
