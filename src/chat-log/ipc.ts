@@ -5,7 +5,7 @@
  * rotates (primary.ts). Lines from one worker keep their order, so a request record always precedes
  * its response record; lines are whole JSON strings, so processes can never interleave inside one.
  */
-import { BatchQueue, FailureReporter, type LineSink } from './sink.js';
+import { BatchedSink } from './sink.js';
 
 export const CHAT_LOG_MESSAGE_TYPE = 'aifwd:chat-log';
 
@@ -41,45 +41,17 @@ export interface WorkerSinkOptions {
 }
 
 /** The worker side: a {@link LineSink} that delivers lines to the primary. */
-export class WorkerSink implements LineSink {
+export class WorkerSink extends BatchedSink {
   readonly #send: SendMessage;
   readonly #maxMessageChars: number;
-  readonly #reporter: FailureReporter;
-  readonly #queue: BatchQueue;
-  #closed = false;
-  #written = 0;
-  #dropped = 0;
 
   constructor({ send, stderr, maxMessageChars = 1024 * 1024 }: WorkerSinkOptions) {
+    super(stderr);
     this.#send = send;
     this.#maxMessageChars = maxMessageChars;
-    this.#reporter = new FailureReporter(stderr);
-    this.#queue = new BatchQueue({ write: (lines) => this.#deliver(lines) });
   }
 
-  get written(): number {
-    return this.#written;
-  }
-
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  append(line: string): void {
-    if (this.#closed || !this.#queue.append(line)) this.#dropped++;
-  }
-
-  /** Resolves once every line accepted so far has been handed to the IPC channel. */
-  flush(): Promise<void> {
-    return this.#queue.flush();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#queue.flush();
-  }
-
-  async #deliver(lines: string[]): Promise<void> {
+  protected override async writeBatch(lines: string[]): Promise<void> {
     const sends: Promise<void>[] = [];
     let start = 0;
     let chars = 0;
@@ -99,11 +71,11 @@ export class WorkerSink implements LineSink {
     return new Promise((resolve) => {
       const done = (error: Error | null): void => {
         if (error === null) {
-          this.#written += lines.length;
-          this.#reporter.ok();
+          this.writtenLines += lines.length;
+          this.reporter.ok();
         } else {
-          this.#dropped += lines.length;
-          this.#reporter.fail('cannot send records to the cluster primary', error);
+          this.droppedLines += lines.length;
+          this.reporter.fail('cannot send records to the cluster primary', error);
         }
         resolve();
       };

@@ -144,3 +144,49 @@ export class BatchQueue {
     });
   }
 }
+
+/**
+ * What the file writer and the worker's IPC sender share: the batch queue, the counters, the
+ * failure reporter, and the append / flush / close protocol. A subclass writes a batch.
+ */
+export abstract class BatchedSink implements LineSink {
+  protected readonly reporter: FailureReporter;
+  readonly #queue: BatchQueue;
+  #closed = false;
+  /** Lines written (or handed to the primary) and lines lost; subclasses count them. */
+  protected writtenLines = 0;
+  protected droppedLines = 0;
+
+  constructor(stderr: NodeJS.WritableStream) {
+    this.reporter = new FailureReporter(stderr);
+    this.#queue = new BatchQueue({ write: (lines) => this.writeBatch(lines) });
+  }
+
+  get written(): number {
+    return this.writtenLines;
+  }
+
+  get dropped(): number {
+    return this.droppedLines;
+  }
+
+  append(line: string): void {
+    if (this.#closed || !this.#queue.append(line)) this.droppedLines++;
+  }
+
+  flush(): Promise<void> {
+    return this.#queue.flush();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue.flush();
+    await this.release();
+  }
+
+  /** Writes one batch in order; never rejects (counts and reports its own failures). */
+  protected abstract writeBatch(lines: string[]): Promise<void>;
+
+  /** Releases the file or channel after the last batch. */
+  protected async release(): Promise<void> {}
+}

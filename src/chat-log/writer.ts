@@ -12,7 +12,7 @@
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { nextRotationIndex, rotatedPath } from './log-files.js';
-import { BatchQueue, FailureReporter, type LineSink } from './sink.js';
+import { BatchedSink } from './sink.js';
 
 export interface ChatLogWriterOptions {
   /** The active log file, e.g. `/srv/Log/chat.log`. */
@@ -27,52 +27,24 @@ export interface ChatLogWriterOptions {
 const NEWLINE = 0x0a;
 
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
-export class ChatLogWriter implements LineSink {
+export class ChatLogWriter extends BatchedSink {
   readonly path: string;
   readonly #rotateSize: number;
   readonly #maxWriteBytes: number;
-  readonly #reporter: FailureReporter;
-  readonly #queue: BatchQueue;
   #handle: FileHandle | null = null;
   /** Bytes in the open file. */
   #size = 0;
   /** Where the current rotation period began (0, or the size at a failed rotation). */
   #base = 0;
-  #closed = false;
-  #written = 0;
-  #dropped = 0;
 
   constructor({ path, rotateSize, stderr, maxWriteBytes = 4 * 1024 * 1024 }: ChatLogWriterOptions) {
+    super(stderr);
     this.path = path;
     this.#rotateSize = rotateSize > 0 ? rotateSize : Number.POSITIVE_INFINITY;
     this.#maxWriteBytes = maxWriteBytes;
-    this.#reporter = new FailureReporter(stderr);
-    this.#queue = new BatchQueue({ write: (lines) => this.#writeLines(lines) });
   }
 
-  get written(): number {
-    return this.#written;
-  }
-
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  append(line: string): void {
-    if (this.#closed || !this.#queue.append(line)) this.#dropped++;
-  }
-
-  flush(): Promise<void> {
-    return this.#queue.flush();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#queue.flush();
-    await this.#release();
-  }
-
-  async #writeLines(lines: string[]): Promise<void> {
+  protected override async writeBatch(lines: string[]): Promise<void> {
     let next = 0;
     try {
       while (next < lines.length) {
@@ -95,14 +67,14 @@ export class ChatLogWriter implements LineSink {
         }
         const text = end === next + 1 ? `${lines[next]}\n` : `${lines.slice(next, end).join('\n')}\n`;
         await this.#append(handle, Buffer.from(text));
-        this.#written += end - next;
+        this.writtenLines += end - next;
         next = end;
       }
-      this.#reporter.ok();
+      this.reporter.ok();
     } catch (err) {
-      this.#dropped += lines.length - next;
-      this.#reporter.fail(`cannot write ${this.path}`, err);
-      await this.#release();
+      this.droppedLines += lines.length - next;
+      this.reporter.fail(`cannot write ${this.path}`, err);
+      await this.release();
     }
   }
 
@@ -149,19 +121,19 @@ export class ChatLogWriter implements LineSink {
   }
 
   async #rotate(): Promise<void> {
-    await this.#release();
+    await this.release();
     try {
       await rename(this.path, rotatedPath(this.path, await nextRotationIndex(this.path)));
     } catch (err) {
       // Keep appending to the oversized file rather than dropping records; try again one
       // `rotateSize` later.
-      this.#reporter.fail(`cannot rotate ${this.path}`, err, 'appending to the full file instead');
+      this.reporter.fail(`cannot rotate ${this.path}`, err, 'appending to the full file instead');
       await this.#open();
       this.#base = this.#size;
     }
   }
 
-  async #release(): Promise<void> {
+  protected override async release(): Promise<void> {
     const handle = this.#handle;
     this.#handle = null;
     if (handle !== null) await handle.close().catch(() => {});
