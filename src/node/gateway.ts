@@ -14,6 +14,7 @@ import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
 import { createPipeline, type RequestListener } from './pipeline.js';
+import { refuseUpgrade } from './respond.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
 export interface GatewayParts {
@@ -117,6 +118,7 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
       ? createHttpServer(serverOptions, parts.listener)
       : createHttpsServer({ ...serverOptions, ...tlsFiles }, parts.listener);
   server.headersTimeout = 60_000;
+  server.on('upgrade', (_req, socket) => refuseUpgrade(socket));
 
   let closing: Promise<void> | undefined;
   return {
