@@ -5,7 +5,7 @@
 import type { Context } from '../context.js';
 import type { RunningGateway } from '../gateway.js';
 import { paired, summarise, type Summary } from '../stats.js';
-import { runRounds, type LoadSample } from './load.js';
+import { runRounds, sideBySide, type LoadSample } from './load.js';
 
 export interface LatencyResult {
   readonly p50Us: { readonly direct: Summary; readonly nginx: Summary; readonly aifwd: Summary };
@@ -22,11 +22,7 @@ export async function runLatency(ctx: Context, gateway: RunningGateway): Promise
   const { infra, settings } = ctx;
   const path = '/v1/chat/completions';
   const rounds = await runRounds(
-    [
-      { label: 'direct', url: `http://127.0.0.1:${infra.jsonPort}${path}`, pid: infra.json.workerPid, onCpu1: false, upstreamPid: infra.json.workerPid },
-      { label: 'nginx', url: `http://127.0.0.1:${infra.proxyPorts.json}${path}`, pid: infra.proxy.workerPid, onCpu1: true, upstreamPid: infra.json.workerPid },
-      { label: 'aifwd', url: `http://127.0.0.1:${gateway.port}${path}`, pid: gateway.proc.pid, onCpu1: true, upstreamPid: infra.json.workerPid },
-    ],
+    sideBySide({ direct: infra.jsonPort, nginx: infra.proxyPorts.json, aifwd: gateway.port }, { upstream: infra.json.workerPid, nginx: infra.proxy.workerPid, aifwd: gateway.proc.pid }, path),
     { script: ctx.scripts.json, connections: 1, seconds: settings.latencySeconds, warmupSeconds: 1, runs: settings.runs, log: ctx.log },
   );
   const direct = rounds.get('direct') ?? [];

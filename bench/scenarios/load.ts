@@ -119,6 +119,19 @@ export interface Endpoint {
   readonly upstreamPid: number;
 }
 
+/** The three endpoints every side-by-side measure compares: direct, through nginx, through aifwd. */
+export function sideBySide(
+  ports: { readonly direct: number; readonly nginx: number; readonly aifwd: number },
+  pids: { readonly upstream: number; readonly nginx: number; readonly aifwd: number },
+  path: string,
+): Endpoint[] {
+  return [
+    { label: 'direct', url: `http://127.0.0.1:${ports.direct}${path}`, pid: pids.upstream, onCpu1: false, upstreamPid: pids.upstream },
+    { label: 'nginx', url: `http://127.0.0.1:${ports.nginx}${path}`, pid: pids.nginx, onCpu1: true, upstreamPid: pids.upstream },
+    { label: 'aifwd', url: `http://127.0.0.1:${ports.aifwd}${path}`, pid: pids.aifwd, onCpu1: true, upstreamPid: pids.upstream },
+  ];
+}
+
 export interface RoundOptions {
   readonly script: string;
   readonly connections: number;

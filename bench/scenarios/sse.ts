@@ -9,7 +9,7 @@ import { runClientHelper } from '../helpers.js';
 import { SSE_EVENTS } from '../payloads.js';
 import { waitForQuiet } from '../quiet.js';
 import { paired, summarise, type Summary } from '../stats.js';
-import { cpuPerUnitUs, runRounds, systemPerUnitUs, type LoadSample } from './load.js';
+import { cpuPerUnitUs, runRounds, sideBySide, systemPerUnitUs, type LoadSample } from './load.js';
 
 interface TtfbOutput {
   readonly p50: number;
@@ -43,11 +43,7 @@ export async function runSse(ctx: Context, gateway: RunningGateway): Promise<Sse
   const path = '/v1/chat/completions';
   const ports = { direct: infra.sse.port, nginx: infra.proxyPorts.sse, aifwd: gateway.port };
   const rounds = await runRounds(
-    [
-      { label: 'direct', url: `http://127.0.0.1:${ports.direct}${path}`, pid: infra.sse.proc.pid, onCpu1: false, upstreamPid: infra.sse.proc.pid },
-      { label: 'nginx', url: `http://127.0.0.1:${ports.nginx}${path}`, pid: infra.proxy.workerPid, onCpu1: true, upstreamPid: infra.sse.proc.pid },
-      { label: 'aifwd', url: `http://127.0.0.1:${ports.aifwd}${path}`, pid: gateway.proc.pid, onCpu1: true, upstreamPid: infra.sse.proc.pid },
-    ],
+    sideBySide(ports, { upstream: infra.sse.proc.pid, nginx: infra.proxy.workerPid, aifwd: gateway.proc.pid }, path),
     { script: ctx.scripts.sse, connections: 50, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, runs: settings.runs, log: ctx.log },
   );
   const direct = rounds.get('direct') ?? [];
