@@ -95,7 +95,7 @@ export interface UpstreamResponseHead {
   readonly contentType: string | undefined;
 }
 
-/** Converts raw response headers (strings, or undici's latin1 Buffers) into the client's flat list. */
+/** Converts raw response headers (lower-case name strings, or undici's latin1 Buffers) into the client's flat list. */
 export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): UpstreamResponseHead {
   const headers: string[] = [];
   let connection: string | undefined;
@@ -104,7 +104,8 @@ export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): Upstream
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i];
     const rawValue = raw[i + 1];
-    const name = (typeof rawName === 'string' ? rawName : rawName.toString('latin1')).toLowerCase();
+    // The HTTP/1.1 pool already lower-cases names; undici's Buffers are as the upstream sent them.
+    const name = typeof rawName === 'string' ? rawName : rawName.toString('latin1').toLowerCase();
     const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1');
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection') connection = value;

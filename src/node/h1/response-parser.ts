@@ -125,13 +125,8 @@ export class ResponseParser {
           break;
         }
         case State.Length: {
-          const take = Math.min(this.#remaining, length - at);
-          this.#remaining -= take;
-          const slice = at === 0 && take === length ? chunk : chunk.subarray(at, at + take);
-          at += take;
-          if (this.#remaining === 0) this.#state = State.Done;
-          this.#sink.onBody(slice);
-          if (this.#state === State.Done) this.#sink.onEnd();
+          at = this.#body(chunk, at, State.Done);
+          if (this.#remaining === 0) this.#sink.onEnd();
           break;
         }
         case State.ChunkSize: {
@@ -163,12 +158,7 @@ export class ResponseParser {
           break;
         }
         case State.ChunkData: {
-          const take = Math.min(this.#remaining, length - at);
-          this.#remaining -= take;
-          const slice = at === 0 && take === length ? chunk : chunk.subarray(at, at + take);
-          at += take;
-          if (this.#remaining === 0) this.#state = State.ChunkDataCr;
-          this.#sink.onBody(slice);
+          at = this.#body(chunk, at, State.ChunkDataCr);
           break;
         }
         case State.ChunkDataCr: {
@@ -198,6 +188,15 @@ export class ResponseParser {
       }
     }
     return at;
+  }
+
+  /** Hands on up to `#remaining` body bytes (a zero-copy slice); moves to `next` when they are done. */
+  #body(chunk: Buffer, at: number, next: State): number {
+    const take = Math.min(this.#remaining, chunk.length - at);
+    this.#remaining -= take;
+    if (this.#remaining === 0) this.#state = next;
+    this.#sink.onBody(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take));
+    return at + take;
   }
 
   #nextChunk(): void {

@@ -20,7 +20,7 @@ export interface UpstreamRequest {
  */
 export interface UpstreamHandler {
   onConnect(abort: (err?: Error) => void): void;
-  /** Return false to pause the body until `resume` is called. Raw names/values (strings or latin1 Buffers). */
+  /** Return false to pause the body until `resume` is called. Names are lower-case strings, or (undici) latin1 Buffers as sent. */
   onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void, statusText: string): boolean;
   /** Return false to pause until `resume`. */
   onData(chunk: Buffer): boolean;
