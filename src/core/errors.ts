@@ -6,6 +6,10 @@
 
 /** Stable error codes, their HTTP status and OpenAI error `type`. */
 export const ERROR_CODES = {
+  malformed_request: { status: 400, type: 'invalid_request_error' },
+  request_timeout: { status: 408, type: 'invalid_request_error' },
+  header_too_large: { status: 431, type: 'invalid_request_error' },
+  transfer_coding_not_supported: { status: 501, type: 'invalid_request_error' },
   bad_request_target: { status: 400, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'invalid_request_error' },
   ip_forbidden: { status: 403, type: 'permission_error' },

@@ -1,5 +1,5 @@
 /**
- * The undici dispatch handler of one forwarded request: relays the upstream response to the client
+ * The upstream dispatch handler of one forwarded request: relays the upstream response to the client
  * chunk by chunk with backpressure both ways, feeds the exchange tap, and turns failures into the
  * right ending. It implements undici's raw-header handler interface (h1/types.ts), which both the
  * gateway's HTTP/1.1 pool and undici's proxy agent call, so no header object is built per response.
@@ -7,14 +7,14 @@
  * Endings (DESIGN §5):
  * - upstream fails before the response started → the gateway's JSON error (502/504);
  * - upstream fails after it started → the client connection is destroyed (never a clean end);
- * - the client goes away → the upstream request is aborted at once (`res` 'close', not `req`'s).
+ * - the client goes away → the upstream request is aborted at once.
  */
-import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
 import { readUpstreamHeaders } from '../core/headers.js';
 import type { UpstreamHandler } from './h1/types.js';
 import { sendError } from './respond.js';
+import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 class ClientGoneError extends Error {
@@ -23,7 +23,7 @@ class ClientGoneError extends Error {
 }
 
 export class ForwardHandler implements UpstreamHandler {
-  readonly #res: ServerResponse;
+  readonly #res: OutgoingResponse;
   readonly #tap: ExchangeTap | undefined;
   readonly #errorContext: UpstreamErrorContext;
   #abort: ((err?: Error) => void) | null = null;
@@ -33,11 +33,11 @@ export class ForwardHandler implements UpstreamHandler {
   #clientGone = false;
   #waitingForDrain = false;
 
-  constructor(res: ServerResponse, tap: ExchangeTap | undefined, errorContext: UpstreamErrorContext) {
+  constructor(res: OutgoingResponse, tap: ExchangeTap | undefined, errorContext: UpstreamErrorContext) {
     this.#res = res;
     this.#tap = tap;
     this.#errorContext = errorContext;
-    res.once('close', this.#onClientClose);
+    res.onClose = this.#onClientClose;
   }
 
   #onClientClose = (): void => {
@@ -47,7 +47,9 @@ export class ForwardHandler implements UpstreamHandler {
   };
 
   #onDrain = (): void => {
+    if (!this.#waitingForDrain) return;
     this.#waitingForDrain = false;
+    this.#res.onDrain = null;
     this.#resume?.();
   };
 
@@ -90,10 +92,10 @@ export class ForwardHandler implements UpstreamHandler {
       }
     }
     if (this.#res.write(chunk)) return true;
-    // The client reads slower than the upstream sends: pause undici until the socket drains.
+    // The client reads slower than the upstream sends: pause the upstream until the socket drains.
     if (!this.#waitingForDrain) {
       this.#waitingForDrain = true;
-      this.#res.once('drain', this.#onDrain);
+      this.#res.onDrain = this.#onDrain;
     }
     return false;
   }
@@ -128,7 +130,7 @@ export class ForwardHandler implements UpstreamHandler {
       return;
     }
     // Mid-response failure: cut the connection so the client cannot mistake it for a full answer.
-    res.destroy(err);
+    res.destroy();
     this.#errorContext.report(toGatewayError(err, this.#errorContext), true);
     const code = (err as { code?: unknown }).code;
     this.#end({

@@ -4,8 +4,6 @@
  * (`import { startGateway } from 'aifwd'`).
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -13,8 +11,9 @@ import { Authenticator } from '../core/auth.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
-import { createPipeline, type RequestListener } from './pipeline.js';
+import { createPipeline } from './pipeline.js';
 import { refuseUpgrade } from './respond.js';
+import { H1Server, type RequestHandler } from './server/server.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
 export interface GatewayParts {
@@ -22,7 +21,7 @@ export interface GatewayParts {
   readonly ipFilter: IpFilter;
   readonly upstream: Upstream;
   readonly prefix: string;
-  readonly listener: RequestListener;
+  readonly handler: RequestHandler;
 }
 
 /** Everything but the server; throws {@link ConfigError} for values only checkable here. */
@@ -54,7 +53,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     env: options.env,
   });
   const prefix = normalisePrefix(config.route_prefix);
-  const listener = createPipeline({
+  const handler = createPipeline({
     router: createRouter({ prefix, basePath: upstream.basePath }),
     ipFilter,
     auth,
@@ -64,7 +63,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     hook: options.hook,
     log: options.log,
   });
-  return { auth, ipFilter, upstream, prefix, listener };
+  return { auth, ipFilter, upstream, prefix, handler };
 }
 
 function stderrLine(line: string): void {
@@ -88,7 +87,7 @@ function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
 }
 
 export interface Gateway extends GatewayParts {
-  readonly server: Server;
+  readonly server: H1Server;
   readonly tls: boolean;
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish for up to `timeoutMs`, then cuts the rest. */
@@ -106,44 +105,43 @@ export interface StartOptions {
 export function createGateway(config: Config, { env = process.env, hook, log = stderrLine }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
   const parts = createGatewayParts(config, { env, hook, log });
-  const serverOptions = {
-    noDelay: true,
+  const server = new H1Server({
+    handler: parts.handler,
+    upgrade: refuseUpgrade,
+    // Slow or stuck clients get 60 s to send a request head (Node's default).
+    headersTimeoutMs: 60_000,
     // Behind a load balancer the gateway must outlive the balancer's idle timeout (often 60 s).
-    keepAliveTimeout: 65_000,
-    // Uploads and long generations are limited by the upstream timeouts, not by a total here.
-    requestTimeout: 0,
+    keepAliveTimeoutMs: 65_000,
+    tls: tlsFiles,
+  });
+  const net = server.net;
+  // After listening, a server error (e.g. EMFILE when accepting) is reported, not fatal.
+  let lastServerError = '';
+  const onServerError = (err: NodeJS.ErrnoException): void => {
+    const line = `aifwd: server error: ${err.code ?? err.message}`;
+    if (line !== lastServerError) log(line);
+    lastServerError = line;
   };
-  const server: Server =
-    tlsFiles === undefined
-      ? createHttpServer(serverOptions, parts.listener)
-      : createHttpsServer({ ...serverOptions, ...tlsFiles }, parts.listener);
-  server.headersTimeout = 60_000;
-  server.on('upgrade', (_req, socket) => refuseUpgrade(socket));
 
   let closing: Promise<void> | undefined;
   return {
     ...parts,
     server,
     tls: tlsFiles !== undefined,
-    listen: () =>
-      new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      }),
+    listen: async () => {
+      const address = await server.listen(config.port, config.host);
+      net.on('error', onServerError);
+      return address;
+    },
     close(timeoutMs) {
       closing ??= new Promise<void>((resolve) => {
         // Idle keep-alive sockets would hold the server open; close them now and as requests finish.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        // Idle keep-alive connections close at once, busy ones after their response.
         const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        server.close(() => {
-          clearInterval(sweep);
+        void server.close().then(() => {
           clearTimeout(deadline);
           parts.upstream.close().then(resolve, resolve);
         });
-        server.closeIdleConnections();
       });
       return closing;
     },

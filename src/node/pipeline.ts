@@ -10,17 +10,18 @@
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '../core/auth.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
 import { readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
-import { bodyTooLarge, limitBody, readBody } from './body.js';
 import { ForwardHandler } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth } from './respond.js';
+import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
+import type { OutgoingResponse } from './server/outgoing-response.js';
+import type { RequestHandler } from './server/server.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamErrorContext } from './upstream-error.js';
 
@@ -40,9 +41,7 @@ export interface PipelineOptions {
 /** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
 const WHOLE_BODY_LIMIT = 64 * 1024;
 
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
-
-export function createPipeline(options: PipelineOptions): RequestListener {
+export function createPipeline(options: PipelineOptions): RequestHandler {
   const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, log } = options;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
@@ -55,21 +54,21 @@ export function createPipeline(options: PipelineOptions): RequestListener {
   };
   const checkIp = !ipFilter.allowsAll;
 
-  function forward(res: ServerResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined): void {
+  function forward(res: OutgoingResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined): void {
     dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext));
   }
 
-  return function handleRequest(req, res) {
-    const method = req.method ?? 'GET';
+  return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
+    const method = req.method;
 
     // 1. route
-    const routed = router.route(method, req.url ?? '');
-    if (routed.kind === 'health') return sendHealth(res, method === 'HEAD');
+    const routed = router.route(method, req.url);
+    if (routed.kind === 'health') return sendHealth(res);
     if (routed.kind === 'error') return sendError(res, routed.error, true);
 
     // 2–3. client ip and access
-    const head = readClientHeaders(req.rawHeaders);
-    const ip = ipFilter.clientIp(req.socket.remoteAddress ?? '', head.forwardedFor);
+    const head = readClientHeaders(req.headers);
+    const ip = ipFilter.clientIp(req.remoteAddress, head.forwardedFor);
     if (checkIp) {
       const denied = ipFilter.check(ip);
       if (denied !== null) return sendError(res, denied, true);
@@ -92,7 +91,7 @@ export function createPipeline(options: PipelineOptions): RequestListener {
     //    one write with the request head (a chat request is a few KB that arrive with the headers);
     //    anything else streams through with backpressure.
     if (tap !== undefined || (head.contentLength > 0 && head.contentLength <= WHOLE_BODY_LIMIT)) {
-      readBody(req, maxBodySize, (err, body) => {
+      req.readAll(maxBodySize, (err, body) => {
         if (err !== null) {
           if (err instanceof GatewayError) sendError(res, err, true);
           tap?.end(err instanceof GatewayError
@@ -108,7 +107,7 @@ export function createPipeline(options: PipelineOptions): RequestListener {
     }
 
     // 8. forward
-    opts.body = maxBodySize > 0 && head.contentLength < 0 ? limitBody(req, maxBodySize) : req;
+    opts.body = req.stream(maxBodySize);
     forward(res, opts, tap);
   };
 }

@@ -1,37 +1,30 @@
-/** Writing the gateway's own answers (errors, health) on a Node response. */
-import type { ServerResponse } from 'node:http';
+/** Writing the gateway's own answers (errors, health). */
 import type { Duplex } from 'node:stream';
 import { GatewayError, toOpenAIErrorBody } from '../core/errors.js';
+import type { OutgoingResponse } from './server/outgoing-response.js';
 
 /** Sends `err` in OpenAI's error shape. `close` asks the client to drop the connection (unread body). */
-export function sendError(res: ServerResponse, err: GatewayError, close = false): void {
+export function sendError(res: OutgoingResponse, err: GatewayError, close = false): void {
   if (res.headersSent) {
-    res.destroy(err);
+    res.destroy();
     return;
   }
-  const body = toOpenAIErrorBody(err);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (close) {
-    headers.connection = 'close';
-    res.shouldKeepAlive = false;
-  }
-  res.writeHead(err.status, headers);
+  const body = Buffer.from(toOpenAIErrorBody(err));
+  if (close) res.keepAlive = false;
+  res.writeHead(err.status, ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length)]);
   res.end(body);
 }
 
 const OK = Buffer.from('OK');
 
-export function sendHealth(res: ServerResponse, head: boolean): void {
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': OK.length });
-  res.end(head ? undefined : OK);
+export function sendHealth(res: OutgoingResponse): void {
+  res.writeHead(200, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(OK.length)]);
+  res.end(OK);
 }
 
 /**
- * Answers a connection upgrade (WebSocket, e.g. the Realtime API) with an error and closes it:
- * without this, node:http would drop the socket and the client would see a bare reset.
+ * Answers a connection upgrade (WebSocket, e.g. the Realtime API) with an error and closes it,
+ * so the client sees why instead of a bare reset.
  */
 export function refuseUpgrade(socket: Duplex): void {
   const err = new GatewayError(

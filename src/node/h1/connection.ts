@@ -26,6 +26,8 @@ export interface ConnectionOwner {
 export type DeadlineKind = 'connect' | 'headers' | 'body';
 
 const ABORTED = 'the request was aborted';
+/** Bodies up to this size are copied next to the head into one buffer. */
+const COPY_LIMIT = 16 * 1024;
 
 export class H1Connection implements ResponseSink {
   readonly socket: Socket;
@@ -89,10 +91,21 @@ export class H1Connection implements ResponseSink {
     if (body === null || Buffer.isBuffer(body)) {
       if (body !== null && body.length > 0 && !hasHeader(headers, 'content-length')) head += `content-length: ${body.length}\r\n`;
       this.#bodyDone = true;
-      socket.cork();
-      socket.write(`${head}\r\n`, 'latin1');
-      if (body !== null && body.length > 0) socket.write(body);
-      socket.uncork();
+      head += '\r\n';
+      if (body === null || body.length === 0) {
+        socket.write(head, 'latin1');
+      } else if (body.length <= COPY_LIMIT) {
+        // One buffer, one write(2): cheaper than a corked writev of head and body.
+        const out = Buffer.allocUnsafe(head.length + body.length);
+        out.write(head, 0, 'latin1');
+        body.copy(out, head.length);
+        socket.write(out);
+      } else {
+        socket.cork();
+        socket.write(head, 'latin1');
+        socket.write(body);
+        socket.uncork();
+      }
       this.#awaitHeaders();
       return;
     }

@@ -1,11 +1,16 @@
 /**
  * Incremental HTTP/1.1 response parser (RFC 9112), pure: Buffers in, callbacks out, no sockets.
- * Body bytes are handed on as zero-copy slices of the input; the head is parsed once it is
- * complete (it almost always arrives in one read). Framing follows RFC 9112 §6.3: no body for HEAD,
+ * The head is parsed once it is complete (it almost always arrives in one read); the body goes
+ * through the shared framing (body-framing.ts). Framing follows RFC 9112 §6.3: no body for HEAD,
  * 1xx, 204 and 304; `Transfer-Encoding: chunked` wins over `Content-Length`; a response with
  * neither ends when the connection closes. Strict where it matters for a proxy: one consistent
- * Content-Length of digits only, hex chunk sizes within 2^53, bounded head and trailer sizes.
+ * Content-Length of digits only, no control characters in header values (they would reach the
+ * client), bounded head size.
  */
+
+import { BodyFraming } from './body-framing.js';
+import { HeadReader } from './head-reader.js';
+import { isToken } from './syntax.js';
 
 export interface ResponseHead {
   status: number;
@@ -29,74 +34,46 @@ export class ResponseParseError extends Error {
   readonly code = 'UPSTREAM_PROTOCOL_ERROR';
 }
 
-const enum State {
-  Head,
-  Length,
-  ChunkSize,
-  ChunkExt,
-  ChunkData,
-  ChunkDataCr,
-  ChunkDataLf,
-  Trailers,
-  UntilClose,
-  Done,
-}
-
 const MAX_HEAD_BYTES = 64 * 1024;
-const MAX_TRAILER_BYTES = 16 * 1024;
-/** RFC 9110 §5.6.2 token characters, by char code (a table beats a regex per header line). */
-const TOKEN_CHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHAR[c.charCodeAt(0)] = 1;
-
-function isToken(text: string, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
-  }
-  return true;
+/** The decimal digit at `index`, or NaN. */
+function digit(text: string, index: number): number {
+  const c = text.charCodeAt(index) - 48;
+  return c >= 0 && c <= 9 ? c : Number.NaN;
 }
-const CR = 13;
-const LF = 10;
 
-function hexValue(byte: number): number {
-  if (byte >= 48 && byte <= 57) return byte - 48;
-  if (byte >= 97 && byte <= 102) return byte - 87;
-  if (byte >= 65 && byte <= 70) return byte - 55;
-  return -1;
-}
+const headTooLarge = (): Error => new ResponseParseError('response head too large');
+const failFraming = (reason: string): Error => new ResponseParseError(reason);
 
 export class ResponseParser {
   readonly #sink: ResponseSink;
-  #state = State.Done;
+  readonly #body: BodyFraming;
+  /** Waiting for (the rest of) a head; otherwise the body framing owns the bytes. */
+  #inHead = false;
   #noBody = false;
-  /** Head bytes of an incomplete head (rare: a head split across reads). */
-  #pending: Buffer | null = null;
-  #remaining = 0;
-  #chunkDigits = 0;
-  #trailerBytes = 0;
-  #trailerLineEmpty = true;
+  readonly #reader = new HeadReader();
   #keepAlive = true;
 
   constructor(sink: ResponseSink) {
     this.#sink = sink;
+    this.#body = new BodyFraming(sink, failFraming);
   }
 
   /** Starts a new response; `method` tells whether a body may follow. */
   reset(method: string): void {
-    this.#state = State.Head;
+    this.#inHead = true;
+    this.#body.stop();
     this.#noBody = method === 'HEAD';
-    this.#pending = null;
+    this.#reader.reset();
     this.#keepAlive = true;
   }
 
   get done(): boolean {
-    return this.#state === State.Done;
+    return !this.#inHead && this.#body.done;
   }
 
   /** The response has begun (a byte of it was seen). */
   get started(): boolean {
-    return this.#state !== State.Head || this.#pending !== null;
+    return !this.#inHead || this.#reader.pending;
   }
 
   get keepAlive(): boolean {
@@ -105,10 +82,7 @@ export class ResponseParser {
 
   /** For a body delimited by the connection's end: true when that end completes the response. */
   endOfInput(): boolean {
-    if (this.#state !== State.UntilClose) return false;
-    this.#state = State.Done;
-    this.#sink.onEnd();
-    return true;
+    return !this.#inHead && this.#body.endOfInput();
   }
 
   /**
@@ -119,151 +93,31 @@ export class ResponseParser {
     let at = 0;
     const length = chunk.length;
     while (at < length) {
-      switch (this.#state) {
-        case State.Head: {
-          at = this.#head(chunk, at);
-          break;
-        }
-        case State.Length: {
-          at = this.#body(chunk, at, State.Done);
-          if (this.#remaining === 0) this.#sink.onEnd();
-          break;
-        }
-        case State.ChunkSize: {
-          const byte = chunk[at++];
-          const value = hexValue(byte);
-          if (value !== -1) {
-            if (++this.#chunkDigits > 13) throw new ResponseParseError('chunk size too large');
-            this.#remaining = this.#remaining * 16 + value;
-          } else if (this.#chunkDigits === 0) {
-            throw new ResponseParseError('invalid chunk size');
-          } else if (byte === CR || byte === 59 /* ; */ || byte === 32 || byte === 9) {
-            this.#state = State.ChunkExt;
-          } else if (byte === LF) {
-            this.#chunkLineEnd();
-          } else {
-            throw new ResponseParseError('invalid chunk size');
-          }
-          break;
-        }
-        case State.ChunkExt: {
-          // Chunk extensions are ignored; the size line ends at LF.
-          const lf = chunk.indexOf(LF, at);
-          if (lf === -1) {
-            at = length;
-          } else {
-            at = lf + 1;
-            this.#chunkLineEnd();
-          }
-          break;
-        }
-        case State.ChunkData: {
-          at = this.#body(chunk, at, State.ChunkDataCr);
-          break;
-        }
-        case State.ChunkDataCr: {
-          const byte = chunk[at++];
-          if (byte === CR) this.#state = State.ChunkDataLf;
-          else if (byte === LF) this.#nextChunk();
-          else throw new ResponseParseError('missing CRLF after chunk data');
-          break;
-        }
-        case State.ChunkDataLf: {
-          if (chunk[at++] !== LF) throw new ResponseParseError('missing CRLF after chunk data');
-          this.#nextChunk();
-          break;
-        }
-        case State.Trailers: {
-          at = this.#trailers(chunk, at);
-          break;
-        }
-        case State.UntilClose: {
-          const slice = at === 0 ? chunk : chunk.subarray(at);
-          at = length;
-          this.#sink.onBody(slice);
-          break;
-        }
-        case State.Done:
-          return at;
-      }
-    }
-    return at;
-  }
-
-  /** Hands on up to `#remaining` body bytes (a zero-copy slice); moves to `next` when they are done. */
-  #body(chunk: Buffer, at: number, next: State): number {
-    const take = Math.min(this.#remaining, chunk.length - at);
-    this.#remaining -= take;
-    if (this.#remaining === 0) this.#state = next;
-    this.#sink.onBody(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take));
-    return at + take;
-  }
-
-  #nextChunk(): void {
-    this.#state = State.ChunkSize;
-    this.#remaining = 0;
-    this.#chunkDigits = 0;
-  }
-
-  #chunkLineEnd(): void {
-    if (this.#remaining === 0) {
-      this.#state = State.Trailers;
-      this.#trailerBytes = 0;
-      this.#trailerLineEmpty = true;
-    } else {
-      this.#state = State.ChunkData;
-    }
-  }
-
-  /** Skips trailer fields up to the empty line that ends the message. */
-  #trailers(chunk: Buffer, at: number): number {
-    while (at < chunk.length) {
-      const byte = chunk[at++];
-      if (++this.#trailerBytes > MAX_TRAILER_BYTES) throw new ResponseParseError('trailers too large');
-      if (byte === LF) {
-        if (this.#trailerLineEmpty) {
-          this.#state = State.Done;
-          this.#sink.onEnd();
-          return at;
-        }
-        this.#trailerLineEmpty = true;
-      } else if (byte !== CR) {
-        this.#trailerLineEmpty = false;
+      if (this.#inHead) {
+        at = this.#head(chunk, at);
+      } else {
+        if (this.#body.done) return at;
+        at = this.#body.execute(chunk, at);
       }
     }
     return at;
   }
 
   #head(chunk: Buffer, at: number): number {
-    let buf = chunk;
-    let from = at;
-    if (this.#pending !== null) {
-      buf = Buffer.concat([this.#pending, chunk.subarray(at)]);
-      from = 0;
-    }
-    const end = buf.indexOf('\r\n\r\n', from, 'latin1');
-    if (end === -1) {
-      if (buf.length - from >= MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
-      this.#pending = from === 0 ? buf : buf.subarray(from);
-      return chunk.length;
-    }
-    if (end + 4 - from > MAX_HEAD_BYTES) throw new ResponseParseError('response head too large');
-    const consumedOfBuf = end + 4;
-    const consumed = this.#pending === null ? consumedOfBuf : at + (consumedOfBuf - this.#pending.length);
-    this.#pending = null;
-    this.#parseHead(buf.toString('latin1', from, end));
-    return consumed;
+    const text = this.#reader.read(chunk, at, MAX_HEAD_BYTES, headTooLarge);
+    if (text === null) return chunk.length;
+    this.#parseHead(text);
+    return this.#reader.end;
   }
 
   #parseHead(text: string): void {
+    // Control characters in header values are refused where they would matter, when the head is
+    // written to the client (server/outgoing-response.ts): one check, not two.
     const statusEnd = text.indexOf('\r\n');
     const statusLine = statusEnd === -1 ? text : text.slice(0, statusEnd);
     const http10 = statusLine.startsWith('HTTP/1.0 ');
-    if (!(statusLine.startsWith('HTTP/1.1 ') || http10) || statusLine.length < 12) {
-      throw new ResponseParseError(`invalid status line "${statusLine.slice(0, 40)}"`);
-    }
-    const status = Number(statusLine.slice(9, 12));
-    if (!/^\d{3}$/.test(statusLine.slice(9, 12)) || status < 100 || status > 999 || (statusLine.length > 12 && statusLine[12] !== ' ')) {
+    const status = digit(statusLine, 9) * 100 + digit(statusLine, 10) * 10 + digit(statusLine, 11);
+    if (!(http10 || statusLine.startsWith('HTTP/1.1 ')) || !(status >= 100) || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)) {
       throw new ResponseParseError(`invalid status line "${statusLine.slice(0, 40)}"`);
     }
     const headers: string[] = [];
@@ -317,29 +171,24 @@ export class ResponseParser {
     if (status < 200) {
       // Interim response (100 Continue, 103 Early Hints): skipped; the real head follows.
       if (status === 101) throw new ResponseParseError('protocol upgrades are not supported');
-      this.#state = State.Head;
-      return;
+      return; // still in the head
     }
     // Both framing headers: chunked wins, and the connection is not trusted again (RFC 9112 §6.3).
     if (chunked && contentLength !== -1) keepAlive = false;
     this.#keepAlive = keepAlive;
+    this.#inHead = false;
     this.#sink.onHead({ status, statusText: statusLine.slice(13), headers, keepAlive, keepAliveHint });
+    const body = this.#body;
     if (this.#noBody || status === 204 || status === 304) {
-      this.#state = State.Done;
+      body.stop();
+      this.#sink.onEnd();
     } else if (chunked) {
-      this.#nextChunk();
-      return;
+      body.startChunked();
     } else if (otherEncoding || contentLength === -1) {
       this.#keepAlive = false;
-      this.#state = State.UntilClose;
-      return;
-    } else if (contentLength === 0) {
-      this.#state = State.Done;
+      body.startUntilClose();
     } else {
-      this.#remaining = contentLength;
-      this.#state = State.Length;
-      return;
+      body.startLength(contentLength);
     }
-    this.#sink.onEnd();
   }
 }

@@ -1,0 +1,140 @@
+/**
+ * One request received by the gateway's server: its head, and its body delivered one of two ways —
+ * read whole (a chat request of a few KB, usually already complete when the head is parsed), or
+ * streamed as a Readable with backpressure on the client's socket (uploads). Either way an optional
+ * size limit turns an oversized body into the 413 {@link bodyTooLarge}.
+ */
+import { Readable } from 'node:stream';
+import { GatewayError } from '../../core/errors.js';
+import type { RequestHead } from '../h1/request-parser.js';
+
+/** What a request needs of its connection: flow control of the client's socket. */
+export interface BodySource {
+  pauseBody(): void;
+  resumeBody(): void;
+}
+
+/** The 413 for a body over the configured limit. */
+export function bodyTooLarge(limit: number): GatewayError {
+  return new GatewayError(
+    'body_too_large',
+    `Request body is larger than the gateway's limit of ${limit} bytes (MAX_BODY_SIZE)`,
+  );
+}
+
+export type BodyCallback = (err: Error | null, body: Buffer) => void;
+
+const EMPTY = Buffer.alloc(0);
+
+export class IncomingRequest {
+  readonly method: string;
+  /** The request target as sent. */
+  readonly url: string;
+  /** `[name, value, …]`, names lower-case. */
+  readonly headers: string[];
+  readonly http10: boolean;
+  readonly remoteAddress: string;
+  /** The request declared a body (Content-Length > 0 or chunked). */
+  readonly hasBody: boolean;
+  /** Every byte of the body has arrived (true at once without a body). */
+  complete: boolean;
+  readonly #source: BodySource;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #limit = 0;
+  #reader: BodyCallback | null = null;
+  #stream: Readable | null = null;
+  /** The body failed (too large, client gone): further bytes are dropped. */
+  #failed = false;
+
+  constructor(head: RequestHead, remoteAddress: string, source: BodySource) {
+    this.method = head.method;
+    this.url = head.target;
+    this.headers = head.headers;
+    this.http10 = head.http10;
+    this.remoteAddress = remoteAddress;
+    this.hasBody = head.chunked || head.contentLength > 0;
+    this.complete = !this.hasBody;
+    this.#source = source;
+  }
+
+  /** Reads the whole body; `limit` 0 = none. Calls back once (at once if it is complete already). */
+  readAll(limit: number, done: BodyCallback): void {
+    this.#limit = limit;
+    if (limit > 0 && this.#size > limit) {
+      this.#fail();
+      done(bodyTooLarge(limit), EMPTY);
+      return;
+    }
+    if (this.complete) {
+      done(null, this.#take());
+      return;
+    }
+    this.#reader = done;
+  }
+
+  /** The body as a stream with backpressure; it errors with a 413 once it passes `limit` (0 = none). */
+  stream(limit: number): Readable {
+    this.#limit = limit;
+    const stream = new Readable({ read: () => this.#source.resumeBody() });
+    this.#stream = stream;
+    for (const chunk of this.#chunks) this.#pushToStream(chunk);
+    this.#chunks = [];
+    if (this.complete) stream.push(null);
+    return stream;
+  }
+
+  // Called by the connection -----------------------------------------------------------------
+
+  onBody(chunk: Buffer): void {
+    if (this.#failed) return;
+    this.#size += chunk.length;
+    if (this.#limit > 0 && this.#size > this.#limit) {
+      const err = bodyTooLarge(this.#limit);
+      this.#fail();
+      this.#reader?.(err, EMPTY);
+      this.#reader = null;
+      this.#stream?.destroy(err);
+      return;
+    }
+    if (this.#stream !== null) this.#pushToStream(chunk);
+    else this.#chunks.push(chunk);
+  }
+
+  onEnd(): void {
+    this.complete = true;
+    if (this.#failed) return;
+    if (this.#stream !== null) {
+      this.#stream.push(null);
+    } else if (this.#reader !== null) {
+      const reader = this.#reader;
+      this.#reader = null;
+      reader(null, this.#take());
+    }
+  }
+
+  /** The client went away (or broke the framing) before the body ended. */
+  onAbort(err: Error): void {
+    if (this.complete || this.#failed) return;
+    this.#fail();
+    this.#reader?.(err, EMPTY);
+    this.#reader = null;
+    this.#stream?.destroy(err);
+  }
+
+  #pushToStream(chunk: Buffer): void {
+    if (!this.#stream!.push(chunk)) this.#source.pauseBody();
+  }
+
+  #fail(): void {
+    this.#failed = true;
+    this.#chunks = [];
+  }
+
+  #take(): Buffer {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    if (chunks.length === 0) return EMPTY;
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#size);
+  }
+}
