@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   ip_forbidden: { status: 403, type: 'permission_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   upgrade_not_supported: { status: 501, type: 'invalid_request_error' },
+  internal_error: { status: 500, type: 'server_error' },
   upstream_connect_timeout: { status: 504, type: 'gateway_error' },
   upstream_response_timeout: { status: 504, type: 'gateway_error' },
   upstream_unreachable: { status: 502, type: 'gateway_error' },

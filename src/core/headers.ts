@@ -44,7 +44,10 @@ export interface ClientRequestHead {
   readonly hasBody: boolean;
 }
 
-/** One pass over the client's raw headers: what goes upstream, and the few values the pipeline reads. */
+/**
+ * One pass over the client's headers (`[name, value, …]`, names lower-case as the server's parser
+ * gives them): what goes upstream, and the few values the pipeline reads.
+ */
 export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
   const headers: string[] = [];
   let authorization: string | undefined;
@@ -53,7 +56,7 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
   let contentLength = -1;
   let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
+    const name = raw[i];
     const value = raw[i + 1];
     if (name === 'authorization') {
       authorization = value;

@@ -11,8 +11,9 @@ import { Authenticator } from '../core/auth.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
+import { exposeGc, MemoryRelief } from './memory-relief.js';
 import { createPipeline } from './pipeline.js';
-import { refuseUpgrade } from './respond.js';
+import { upgradeRefusal } from './respond.js';
 import { H1Server, type RequestHandler } from './server/server.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
@@ -105,14 +106,19 @@ export interface StartOptions {
 export function createGateway(config: Config, { env = process.env, hook, log = stderrLine }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
   const parts = createGatewayParts(config, { env, hook, log });
+  // After a crowd of connections leaves, give its memory back (memory-relief.ts).
+  const gc = exposeGc();
+  const relief = gc === undefined ? undefined : new MemoryRelief(gc);
   const server = new H1Server({
     handler: parts.handler,
-    upgrade: refuseUpgrade,
+    upgradeRefusal,
+    onError: (err) => log(`aifwd: internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     // Slow or stuck clients get 60 s to send a request head (Node's default).
     headersTimeoutMs: 60_000,
     // Behind a load balancer the gateway must outlive the balancer's idle timeout (often 60 s).
     keepAliveTimeoutMs: 65_000,
     tls: tlsFiles,
+    onTick: relief === undefined ? undefined : (connections) => relief.tick(connections),
   });
   const net = server.net;
   // After listening, a server error (e.g. EMFILE when accepting) is reported, not fatal.

@@ -1,5 +1,4 @@
 /** Writing the gateway's own answers (errors, health). */
-import type { Duplex } from 'node:stream';
 import { GatewayError, toOpenAIErrorBody } from '../core/errors.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 
@@ -22,19 +21,10 @@ export function sendHealth(res: OutgoingResponse): void {
   res.end(OK);
 }
 
-/**
- * Answers a connection upgrade (WebSocket, e.g. the Realtime API) with an error and closes it,
- * so the client sees why instead of a bare reset.
- */
-export function refuseUpgrade(socket: Duplex): void {
-  const err = new GatewayError(
+/** The answer to a connection upgrade (WebSocket, e.g. the Realtime API): not forwarded yet. */
+export function upgradeRefusal(): GatewayError {
+  return new GatewayError(
     'upgrade_not_supported',
     'WebSocket upgrades (the Realtime API) are not forwarded by this gateway yet; use HTTP endpoints',
-  );
-  const body = toOpenAIErrorBody(err);
-  socket.on('error', () => {});
-  socket.end(
-    `HTTP/1.1 ${err.status} Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

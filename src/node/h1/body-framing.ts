@@ -15,7 +15,11 @@ export interface BodySink {
 const enum State {
   Length,
   ChunkSize,
+  /** Strict: whitespace after the size, before `;` or the line end. */
+  ChunkSizeWs,
   ChunkExt,
+  /** Strict: CR of the size line seen, LF must follow. */
+  ChunkSizeLf,
   ChunkData,
   ChunkDataCr,
   ChunkDataLf,
@@ -38,16 +42,24 @@ function hexValue(byte: number): number {
 export class BodyFraming {
   readonly #sink: BodySink;
   readonly #fail: (reason: string) => Error;
+  readonly #strict: boolean;
   #state = State.Done;
   #remaining = 0;
   #chunkDigits = 0;
   #trailerBytes = 0;
   #trailerLineEmpty = true;
+  #trailerCr = false;
 
-  /** `fail` makes the error thrown for malformed framing (each parser has its own class). */
-  constructor(sink: BodySink, fail: (reason: string) => Error) {
+  /**
+   * `fail` makes the error thrown for malformed framing (each parser has its own class). `strict`
+   * (requests: a proxy must not read framing differently from the server behind it) accepts only
+   * CRLF line ends and nothing but whitespace and `;extensions` after a chunk size; lenient
+   * (responses) also takes bare LF line ends and skips anything after the size.
+   */
+  constructor(sink: BodySink, fail: (reason: string) => Error, strict = false) {
     this.#sink = sink;
     this.#fail = fail;
+    this.#strict = strict;
   }
 
   get done(): boolean {
@@ -105,6 +117,8 @@ export class BodyFraming {
             this.#remaining = this.#remaining * 16 + value;
           } else if (this.#chunkDigits === 0) {
             throw this.#fail('invalid chunk size');
+          } else if (this.#strict) {
+            this.#afterSize(byte);
           } else if (byte === CR || byte === 59 /* ; */ || byte === 32 || byte === 9) {
             this.#state = State.ChunkExt;
           } else if (byte === LF) {
@@ -114,7 +128,16 @@ export class BodyFraming {
           }
           break;
         }
+        case State.ChunkSizeWs: {
+          const byte = chunk[at++];
+          if (byte !== 32 && byte !== 9) this.#afterSize(byte);
+          break;
+        }
         case State.ChunkExt: {
+          if (this.#strict) {
+            at = this.#strictExtension(chunk, at);
+            break;
+          }
           // Chunk extensions are ignored; the size line ends at LF.
           const lf = chunk.indexOf(LF, at);
           if (lf === -1) {
@@ -125,6 +148,11 @@ export class BodyFraming {
           }
           break;
         }
+        case State.ChunkSizeLf: {
+          if (chunk[at++] !== LF) throw this.#fail('chunk size line not ended by CRLF');
+          this.#chunkLineEnd();
+          break;
+        }
         case State.ChunkData: {
           at = this.#data(chunk, at, State.ChunkDataCr);
           break;
@@ -132,7 +160,7 @@ export class BodyFraming {
         case State.ChunkDataCr: {
           const byte = chunk[at++];
           if (byte === CR) this.#state = State.ChunkDataLf;
-          else if (byte === LF) this.#nextChunk();
+          else if (byte === LF && !this.#strict) this.#nextChunk();
           else throw this.#fail('missing CRLF after chunk data');
           break;
         }
@@ -167,6 +195,27 @@ export class BodyFraming {
     return at + take;
   }
 
+  /** Strict: the byte after a chunk size's digits. */
+  #afterSize(byte: number): void {
+    if (byte === CR) this.#state = State.ChunkSizeLf;
+    else if (byte === 59 /* ; */) this.#state = State.ChunkExt;
+    else if (byte === 32 || byte === 9) this.#state = State.ChunkSizeWs;
+    else throw this.#fail('invalid chunk size line');
+  }
+
+  /** Strict: skips a chunk extension up to its CR; no other control character may appear. */
+  #strictExtension(chunk: Buffer, at: number): number {
+    while (at < chunk.length) {
+      const byte = chunk[at++];
+      if (byte === CR) {
+        this.#state = State.ChunkSizeLf;
+        return at;
+      }
+      if ((byte < 32 && byte !== 9) || byte === 127) throw this.#fail('control character in a chunk extension');
+    }
+    return at;
+  }
+
   #nextChunk(): void {
     this.#state = State.ChunkSize;
     this.#remaining = 0;
@@ -178,6 +227,7 @@ export class BodyFraming {
       this.#state = State.Trailers;
       this.#trailerBytes = 0;
       this.#trailerLineEmpty = true;
+      this.#trailerCr = false;
     } else {
       this.#state = State.ChunkData;
     }
@@ -188,6 +238,11 @@ export class BodyFraming {
     while (at < chunk.length) {
       const byte = chunk[at++];
       if (++this.#trailerBytes > MAX_TRAILER_BYTES) throw this.#fail('trailers too large');
+      if (this.#strict) {
+        // CRLF line ends only: a CR must be followed by LF, and a LF preceded by CR.
+        if (this.#trailerCr !== (byte === LF)) throw this.#fail('trailer line not ended by CRLF');
+        this.#trailerCr = byte === CR;
+      }
       if (byte === LF) {
         if (this.#trailerLineEmpty) {
           this.#state = State.Done;

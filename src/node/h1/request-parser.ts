@@ -11,7 +11,7 @@
  */
 import { BodyFraming, type BodySink } from './body-framing.js';
 import { HeadReader } from './head-reader.js';
-import { hasControlChar, isToken } from './syntax.js';
+import { fieldValue, hasControlChar, isToken, isValidTarget, trimOws } from './syntax.js';
 
 export interface RequestHead {
   method: string;
@@ -70,7 +70,7 @@ export class RequestParser {
 
   constructor(sink: RequestSink) {
     this.#sink = sink;
-    this.#body = new BodyFraming(sink, failFraming);
+    this.#body = new BodyFraming(sink, failFraming, true);
   }
 
   /** Between messages with nothing of the next one seen yet. */
@@ -130,11 +130,11 @@ export class RequestParser {
     if (lineEnd === -1) lineEnd = text.length;
     const sp1 = text.indexOf(' ');
     const sp2 = sp1 === -1 ? -1 : text.indexOf(' ', sp1 + 1);
-    if (sp1 === -1 || sp2 === -1 || sp2 > lineEnd || !isToken(text, 0, sp1)) {
+    if (sp1 === -1 || sp2 === -1 || sp2 > lineEnd || sp2 === sp1 + 1 || !isToken(text, 0, sp1)) {
       throw malformed(`Malformed request line ${excerpt(text.slice(0, lineEnd))}; expected "METHOD /path HTTP/1.1"`);
     }
     const target = text.slice(sp1 + 1, sp2);
-    if (hasControlChar(target)) throw malformed(`Malformed request target ${excerpt(target)}`);
+    if (!isValidTarget(target)) throw malformed(`Malformed request target ${excerpt(target)}`);
     const version = text.slice(sp2 + 1, lineEnd);
     const http10 = version === 'HTTP/1.0';
     if (!http10 && version !== 'HTTP/1.1') {
@@ -157,7 +157,7 @@ export class RequestParser {
         throw malformed(`Malformed header line ${excerpt(text.slice(at, eol))}`);
       }
       const name = text.slice(at, colon).toLowerCase();
-      const value = text.slice(colon + 1, eol).trim();
+      const value = fieldValue(text, colon + 1, eol);
       if (hasControlChar(value)) throw malformed(`Header ${excerpt(name)} contains a control character`);
       at = eol + 2;
       headers.push(name, value);
@@ -191,7 +191,7 @@ export class RequestParser {
     if (transferEncoding !== undefined) {
       if (http10) throw malformed('Transfer-Encoding is not allowed in an HTTP/1.0 request');
       if (contentLength !== -1) throw malformed('Both Transfer-Encoding and Content-Length were sent; send only one');
-      const codings = transferEncoding.toLowerCase().split(',').map((c) => c.trim());
+      const codings = transferEncoding.toLowerCase().split(',').map(trimOws);
       if (codings[codings.length - 1] !== 'chunked') {
         throw malformed(`Transfer-Encoding ${excerpt(transferEncoding)} does not end in "chunked", so the body has no length`);
       }
@@ -203,7 +203,7 @@ export class RequestParser {
       }
       chunked = true;
     }
-    const tokens = connection === '' ? [] : connection.split(',').map((t) => t.trim());
+    const tokens = connection === '' ? [] : connection.split(',').map(trimOws);
     const close = tokens.includes('close');
     // The framing is set before the sink hears of the head, so `done` is already true for a request
     // without a body (the sink is told nothing more of it: no onEnd).
@@ -220,7 +220,8 @@ export class RequestParser {
       contentLength,
       chunked,
       expectContinue,
-      upgrade: upgradeHeader && tokens.includes('upgrade'),
+      // An upgrade is an HTTP/1.1 mechanism; an HTTP/1.0 request asking for one is ordinary (RFC 9110 §7.8).
+      upgrade: !http10 && upgradeHeader && tokens.includes('upgrade'),
     });
   }
 }

@@ -10,7 +10,7 @@
 
 import { BodyFraming } from './body-framing.js';
 import { HeadReader } from './head-reader.js';
-import { isToken } from './syntax.js';
+import { fieldValue, isToken } from './syntax.js';
 
 export interface ResponseHead {
   status: number;
@@ -135,7 +135,7 @@ export class ResponseParser {
         throw new ResponseParseError(`invalid header line "${text.slice(at, Math.min(eol, at + 40))}"`);
       }
       const name = text.slice(at, colon).toLowerCase();
-      const value = text.slice(colon + 1, eol).trim();
+      const value = fieldValue(text, colon + 1, eol);
       at = eol + 2;
       headers.push(name, value);
       switch (name) {

@@ -9,6 +9,7 @@
  * closed after `keepAliveTimeoutMs`. A request in progress has no server-side timeout: the
  * upstream's timeouts bound it.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, toOpenAIErrorBody, type ErrorCode } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
@@ -17,17 +18,19 @@ import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
 
 /** What a connection needs of its server. */
 export interface ConnectionServer {
-  /** Coarse clock (ms). */
-  readonly now: number;
   readonly date: string;
   readonly keepAliveLine: string;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   /** The server is shutting down: no connection is kept alive. */
   readonly closing: boolean;
+  /** The deadline (server clock) `ms` from now, never early despite the coarse clock; 0 for `ms` 0. */
+  deadline(ms: number): number;
   handle(req: IncomingRequest, res: OutgoingResponse): void;
-  /** A protocol upgrade (WebSocket) was asked for; the server answers it on the socket. */
-  upgrade(socket: Socket): void;
+  /** The error a protocol upgrade request (WebSocket) is answered with. */
+  upgradeRefusal(): GatewayError;
+  /** The request handler threw (a bug): reported, and the client gets a 500. */
+  reportError(err: unknown): void;
   remove(connection: ServerConnection): void;
 }
 
@@ -53,6 +56,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   #held: Buffer | null = null;
   #bodyPaused = false;
   #closed = false;
+  /** The client sent FIN: answer what was received, then close. */
+  #peerEnded = false;
   /** Absolute time (server clock, ms) of the current deadline; 0 = none. */
   deadline = 0;
   #deadlineKind: 'headers' | 'idle' | 'linger' = 'idle';
@@ -76,6 +81,10 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
 
   get keepAliveLine(): string {
     return this.#server.keepAliveLine;
+  }
+
+  get closeAfterResponse(): boolean {
+    return this.#server.closing || (this.#peerEnded && this.#held === null) || (this.#req !== null && !this.#req.complete);
   }
 
   /** No exchange in progress and nothing of the next request seen. */
@@ -112,16 +121,15 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   };
 
   #onEnd = (): void => {
-    // The client will send nothing more. A request still arriving is broken; one being answered
-    // gets its response, then the connection closes; otherwise close now.
+    // The client will send nothing more. A request still arriving is broken; received requests
+    // (the one being answered, pipelined ones held) get their responses, then the connection closes.
+    this.#peerEnded = true;
     const req = this.#req;
     if (req !== null && !req.complete) {
-      this.#abortRequest(new ClientGoneError('client closed the connection before the request body ended'));
+      req.onAbort(new ClientGoneError('client closed the connection before the request body ended'));
       this.socket.destroy();
-    } else if (req === null) {
-      this.socket.end();
-    } else if (this.#res !== null) {
-      this.#res.keepAlive = false;
+    } else if (req === null && this.#held === null) {
+      this.#close();
     }
   };
 
@@ -153,7 +161,9 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     let at = 0;
     try {
       while (at < chunk.length && !this.#closed) {
-        if (this.#req === null && this.#parser.idle) this.#setDeadline('headers', this.#server.headersTimeoutMs);
+        // The head's time starts with its first byte, once: bytes that do not advance the head
+        // (empty lines) do not buy more time.
+        if (this.#req === null && this.#deadlineKind !== 'headers') this.#setDeadline('headers', this.#server.headersTimeoutMs);
         at = this.#parser.execute(chunk, at);
         if (at < chunk.length && this.#req !== null) {
           // The request ended inside the chunk and its response is still in progress.
@@ -172,9 +182,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.deadline = 0;
     const server = this.#server;
     if (head.upgrade) {
-      this.#closed = true;
-      this.#detach();
-      server.upgrade(this.socket);
+      this.#refuse(server.upgradeRefusal());
       return;
     }
     const req = new IncomingRequest(head, this.#remoteAddress, this);
@@ -186,7 +194,14 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#req = req;
     this.#res = res;
     if (head.expectContinue && req.hasBody && !head.http10) this.socket.write(CONTINUE, 'latin1');
-    server.handle(req, res);
+    try {
+      server.handle(req, res);
+    } catch (err) {
+      // A bug in the handler, not the client's fault: report it, answer 500 (or cut a started response).
+      server.reportError(err);
+      if (res.headersSent) this.socket.destroy();
+      else this.#refuse(new GatewayError('internal_error', 'The gateway failed to handle this request; the failure is in its log'));
+    }
   }
 
   onBody(chunk: Buffer): void {
@@ -223,7 +238,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#closed = true;
     const body = toOpenAIErrorBody(error);
     this.socket.end(
-      `HTTP/1.1 ${error.status} ${error.code}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\ndate: ${this.#server.date}\r\nconnection: close\r\n\r\n${body}`,
     );
     this.#linger();
@@ -235,13 +250,9 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     if (res !== this.#res) return;
     this.#res = null;
     const req = this.#req;
-    if (!res.keepAlive || this.#server.closing) {
-      this.#req = null;
-      this.#close();
-      return;
-    }
-    if (req !== null && !req.complete) {
-      // Keep reading (and dropping) the body only when it is on its way; else close.
+    // The head promised a close, or the body was not read to its end (its framing cannot be trusted
+    // to find the next request), or nothing more will come.
+    if (!res.keepAlive || this.#server.closing || (req !== null && !req.complete) || (this.#peerEnded && this.#held === null)) {
       this.#req = null;
       this.#close();
       return;
@@ -253,6 +264,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   #next(): void {
     this.#req = null;
     this.#parser.reset();
+    // A streamed body the handler stopped reading may have left the socket paused.
+    this.resumeBody();
     const held = this.#held;
     this.#held = null;
     if (held === null) {
@@ -277,21 +290,9 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#setDeadline('linger', LINGER_MS);
   }
 
-  #abortRequest(err: Error): void {
-    this.#req?.onAbort(err);
-  }
-
-  #detach(): void {
-    this.socket.off('data', this.#onData);
-    this.socket.off('end', this.#onEnd);
-    this.socket.off('close', this.#onClose);
-    this.socket.off('drain', this.#onDrain);
-    this.#server.remove(this);
-  }
-
   #setDeadline(kind: 'headers' | 'idle' | 'linger', ms: number): void {
     this.#deadlineKind = kind;
-    this.deadline = ms > 0 ? this.#server.now + ms : 0;
+    this.deadline = this.#server.deadline(ms);
   }
 
   // BodySource --------------------------------------------------------------------------------

@@ -44,8 +44,8 @@ export class IncomingRequest {
   #limit = 0;
   #reader: BodyCallback | null = null;
   #stream: Readable | null = null;
-  /** The body failed (too large, client gone): further bytes are dropped. */
-  #failed = false;
+  /** Why the body failed (too large, client gone, broken framing); further bytes are dropped. */
+  #failure: Error | null = null;
 
   constructor(head: RequestHead, remoteAddress: string, source: BodySource) {
     this.method = head.method;
@@ -61,9 +61,9 @@ export class IncomingRequest {
   /** Reads the whole body; `limit` 0 = none. Calls back once (at once if it is complete already). */
   readAll(limit: number, done: BodyCallback): void {
     this.#limit = limit;
-    if (limit > 0 && this.#size > limit) {
-      this.#fail();
-      done(bodyTooLarge(limit), EMPTY);
+    if (this.#failure === null && limit > 0 && this.#size > limit) this.#fail(bodyTooLarge(limit));
+    if (this.#failure !== null) {
+      done(this.#failure, EMPTY);
       return;
     }
     if (this.complete) {
@@ -78,6 +78,11 @@ export class IncomingRequest {
     this.#limit = limit;
     const stream = new Readable({ read: () => this.#source.resumeBody() });
     this.#stream = stream;
+    if (this.#failure === null && limit > 0 && this.#size > limit) this.#fail(bodyTooLarge(limit));
+    if (this.#failure !== null) {
+      stream.destroy(this.#failure);
+      return stream;
+    }
     for (const chunk of this.#chunks) this.#pushToStream(chunk);
     this.#chunks = [];
     if (this.complete) stream.push(null);
@@ -87,14 +92,10 @@ export class IncomingRequest {
   // Called by the connection -----------------------------------------------------------------
 
   onBody(chunk: Buffer): void {
-    if (this.#failed) return;
+    if (this.#failure !== null) return;
     this.#size += chunk.length;
     if (this.#limit > 0 && this.#size > this.#limit) {
-      const err = bodyTooLarge(this.#limit);
-      this.#fail();
-      this.#reader?.(err, EMPTY);
-      this.#reader = null;
-      this.#stream?.destroy(err);
+      this.#fail(bodyTooLarge(this.#limit));
       return;
     }
     if (this.#stream !== null) this.#pushToStream(chunk);
@@ -103,7 +104,7 @@ export class IncomingRequest {
 
   onEnd(): void {
     this.complete = true;
-    if (this.#failed) return;
+    if (this.#failure !== null) return;
     if (this.#stream !== null) {
       this.#stream.push(null);
     } else if (this.#reader !== null) {
@@ -115,20 +116,22 @@ export class IncomingRequest {
 
   /** The client went away (or broke the framing) before the body ended. */
   onAbort(err: Error): void {
-    if (this.complete || this.#failed) return;
-    this.#fail();
-    this.#reader?.(err, EMPTY);
-    this.#reader = null;
-    this.#stream?.destroy(err);
+    if (this.complete || this.#failure !== null) return;
+    this.#fail(err);
   }
 
   #pushToStream(chunk: Buffer): void {
     if (!this.#stream!.push(chunk)) this.#source.pauseBody();
   }
 
-  #fail(): void {
-    this.#failed = true;
+  /** Fails the body: a waiting reader or the stream hears of it now, a later one at once. */
+  #fail(err: Error): void {
+    this.#failure = err;
     this.#chunks = [];
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.(err, EMPTY);
+    this.#stream?.destroy(err);
   }
 
   #take(): Buffer {

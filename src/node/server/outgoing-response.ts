@@ -8,7 +8,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { hasControlChar } from '../h1/syntax.js';
+import { isSafeFieldValue, isTokenString } from '../h1/syntax.js';
 
 /** What a response needs of its connection. */
 export interface ResponseOwner {
@@ -17,6 +17,11 @@ export interface ResponseOwner {
   readonly date: string;
   /** `keep-alive: timeout=N` line for responses that keep the connection. */
   readonly keepAliveLine: string;
+  /**
+   * The connection closes after this response whatever it says: the server is shutting down, the
+   * client sent its last request, or the request body has not been read to its end.
+   */
+  readonly closeAfterResponse: boolean;
   /** The response has ended (every byte handed to the socket). */
   responseEnded(res: OutgoingResponse): void;
 }
@@ -72,7 +77,8 @@ export class OutgoingResponse {
   /**
    * Builds the head from `headers` (`[name, value, …]`, names lower-case). Nothing is written yet:
    * the head goes out with the first body bytes, at `flushHeaders()`, or at `end()`.
-   * Throws {@link InvalidHeaderError} for a value with a control character (CR, LF, NUL…).
+   * Throws {@link InvalidHeaderError} for a name that is not a token, or a value with a control
+   * character (CR, LF, NUL…) or a character beyond latin1 (its low byte could be CR or LF).
    */
   writeHead(status: number, headers: readonly string[]): void {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
@@ -81,12 +87,14 @@ export class OutgoingResponse {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
-      if (hasControlChar(value)) throw new InvalidHeaderError(`invalid character in the value of header "${name}"`);
+      if (!isTokenString(name)) throw new InvalidHeaderError(`invalid header name ${JSON.stringify(name.slice(0, 40))}`);
+      if (!isSafeFieldValue(value)) throw new InvalidHeaderError(`invalid character in the value of header "${name}"`);
       if (name === 'content-length') hasLength = true;
       else if (name === 'date') hasDate = true;
       head += `${name}: ${value}\r\n`;
     }
     if (!hasDate) head += `date: ${this.#owner.date}\r\n`;
+    if (this.#owner.closeAfterResponse) this.keepAlive = false;
     this.#bodyless = bodyless(status, this.#headRequest);
     if (!this.#bodyless && !hasLength) {
       if (this.#http10) this.keepAlive = false;

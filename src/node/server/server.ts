@@ -4,13 +4,15 @@
  * 354 bytes: 19.7 µs against 9.7 µs, wrk at 50 connections, both pinned to one core), which
  * alone put the gateway over its CPU budget (DESIGN §7). This server does what the gateway needs
  * and no more: strict request parsing (h1/request-parser.ts), keep-alive and pipelining, `Expect:
- * 100-continue`, body backpressure, one write per small response, and shutdown.
+ * 100-continue`, body backpressure, one write per small response, and shutdown. Protocol upgrades
+ * (WebSocket) are refused with an error.
  *
  * One coarse timer (1 s) keeps the clock, the cached `Date` header and every connection's
  * deadline; there is no timer per request or socket.
  */
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { GatewayError } from '../../core/errors.js';
 import { ServerConnection, type ConnectionServer } from './connection.js';
 import type { IncomingRequest } from './incoming-request.js';
 import type { OutgoingResponse } from './outgoing-response.js';
@@ -19,14 +21,18 @@ export type RequestHandler = (req: IncomingRequest, res: OutgoingResponse) => vo
 
 export interface H1ServerOptions {
   handler: RequestHandler;
-  /** Answers a protocol upgrade request on its raw socket (the gateway refuses them). */
-  upgrade: (socket: Socket) => void;
+  /** The error protocol upgrade requests (WebSocket) are answered with; the connection then closes. */
+  upgradeRefusal: () => GatewayError;
+  /** Receives what a handler threw (the client got a 500). */
+  onError: (err: unknown) => void;
   /** From the first byte of a request head to its end; 0 = none. */
   headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this; 0 = never. */
   keepAliveTimeoutMs: number;
   /** Key and certificate for HTTPS. */
   tls?: { key: Buffer; cert: Buffer };
+  /** Called by the server's once-a-second timer with the number of open connections. */
+  onTick?: (connections: number) => void;
 }
 
 const TICK_MS = 1000;
@@ -41,13 +47,17 @@ export class H1Server implements ConnectionServer {
   /** The listening socket server (plain or TLS). */
   readonly net: NetServer;
   readonly #handler: RequestHandler;
-  readonly #upgrade: (socket: Socket) => void;
+  readonly #upgradeRefusal: () => GatewayError;
+  readonly #onError: (err: unknown) => void;
+  readonly #onTick: ((connections: number) => void) | undefined;
   readonly #connections = new Set<ServerConnection>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: H1ServerOptions) {
     this.#handler = options.handler;
-    this.#upgrade = options.upgrade;
+    this.#upgradeRefusal = options.upgradeRefusal;
+    this.#onError = options.onError;
+    this.#onTick = options.onTick;
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.keepAliveLine = options.keepAliveTimeoutMs > 0 ? `keep-alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n` : '';
@@ -109,8 +119,18 @@ export class H1Server implements ConnectionServer {
     this.#handler(req, res);
   }
 
-  upgrade(socket: Socket): void {
-    this.#upgrade(socket);
+  upgradeRefusal(): GatewayError {
+    return this.#upgradeRefusal();
+  }
+
+  reportError(err: unknown): void {
+    this.#onError(err);
+  }
+
+  deadline(ms: number): number {
+    // `now` lags the real time by up to a tick: without the extra tick a deadline could pass early
+    // (an idle connection closed before the keep-alive timeout its responses announced).
+    return ms > 0 ? this.now + ms + TICK_MS : 0;
   }
 
   remove(connection: ServerConnection): void {
@@ -132,5 +152,6 @@ export class H1Server implements ConnectionServer {
     for (const connection of this.#connections) {
       if (connection.deadline !== 0 && connection.deadline <= now) connection.timeout();
     }
+    this.#onTick?.(this.#connections.size);
   };
 }
