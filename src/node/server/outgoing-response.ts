@@ -31,6 +31,10 @@ const COPY_LIMIT = 16 * 1024;
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
+
 function bodyless(status: number, head: boolean): boolean {
   return head || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
@@ -61,6 +65,8 @@ export class OutgoingResponse {
   #pendingHead: string | null = null;
   #bodyless = false;
   #chunked = false;
+  /** `flushHeaders()` was called: a stream, whose writes are coalesced per event-loop turn. */
+  #streaming = false;
 
   constructor(owner: ResponseOwner, options: { keepAlive: boolean; headRequest: boolean; http10: boolean }) {
     this.#owner = owner;
@@ -110,8 +116,12 @@ export class OutgoingResponse {
     this.#pendingHead = head;
   }
 
-  /** Puts the head on the wire now (an event stream: the client sees the status before the first event). */
+  /**
+   * Puts the head on the wire in this event-loop turn, with whatever body bytes the turn writes (an
+   * event stream: the client sees the status at once, not when the first event comes).
+   */
   flushHeaders(): void {
+    this.#streaming = true;
     if (!this.headersSent) this.writeHead(this.statusCode, []);
     if (this.#pendingHead !== null) this.#out(null, false);
   }
@@ -146,6 +156,13 @@ export class OutgoingResponse {
     const head = this.#pendingHead;
     this.#pendingHead = null;
     if (socket.destroyed || socket.writableEnded) return true;
+    // Body bytes after the head (a stream): the writes of one event-loop turn — often many SSE
+    // events from one upstream read — leave in one writev when the turn's work is done, as
+    // node:http does. A reply whose head and body go out together is one write and needs none.
+    if ((head === null || this.#streaming) && !socket.writableCorked) {
+      socket.cork();
+      process.nextTick(uncork, socket);
+    }
     const dataLength = data === null ? 0 : data.length;
     const framed = this.#chunked && dataLength > 0;
     const sizeLine = framed ? `${dataLength.toString(16)}\r\n` : '';
