@@ -160,6 +160,34 @@ describe('ChatLogWriter', () => {
     expect(readFileSync(path, 'utf8')).toBe('{"after":1}\n');
   });
 
+  it('one big batch of multi-byte lines rotates at whole lines, nothing split or lost', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const rotateSize = 50_000;
+    const writer = new ChatLogWriter({ path, rotateSize, stderr: capture().stream });
+    // ~1 MB in one batch (no flush in between); lines hold 2-, 3- and 4-byte characters.
+    const wide = (i: number): string => JSON.stringify({ uid: `w${i}`, text: `${'é'.repeat(i % 50)}${'中'.repeat(i % 30)}${'😀'.repeat(i % 7)}` });
+    const expected: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      expected.push(wide(i));
+      writer.append(wide(i));
+    }
+    await writer.close();
+    const { lines, files } = await readAll(path);
+    expect(lines).toEqual(expected);
+    for (const file of files) expect(statSync(file).size).toBeLessThanOrEqual(rotateSize);
+    expect(writer.written).toBe(6000);
+  });
+
+  it('keeps each write under maxWriteBytes at whole lines', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream, maxWriteBytes: 1000 });
+    const expected = Array.from({ length: 200 }, (_, i) => line(i));
+    for (const text of expected) writer.append(text);
+    await writer.close();
+    expect(readFileSync(path, 'utf8')).toBe(`${expected.join('\n')}\n`);
+    expect(writer.written).toBe(200);
+  });
+
   it('ends a torn last line left by a crashed process before appending', async () => {
     const path = join(tempDir(), 'chat.log');
     writeFileSync(path, '{"ok":1}\n{"torn":');
