@@ -9,8 +9,8 @@
  * names are tokens with the colon right after them; obsolete line folding and control characters
  * are refused. Up to 16 KB of head (Node's own limit), else 431.
  */
-import { BodyFraming, type BodySink } from './body-framing.js';
-import { HeadReader } from './head-reader.js';
+import type { BodySink } from './body-framing.js';
+import { MessageParser } from './message-parser.js';
 import { fieldValue, hasControlChar, isToken, isValidTarget, trimOws } from './syntax.js';
 
 export interface RequestHead {
@@ -51,6 +51,12 @@ export class RequestParseError extends Error {
 
 export const MAX_REQUEST_HEAD_BYTES = 16 * 1024;
 
+const headTooLarge = (): RequestParseError =>
+  new RequestParseError(
+    'header_too_large',
+    `Request line and headers are larger than ${MAX_REQUEST_HEAD_BYTES / 1024} KB; send fewer or smaller headers`,
+  );
+
 const failFraming = (reason: string): Error => new RequestParseError('malformed_request', `Malformed request body: ${reason}`);
 
 function malformed(message: string): RequestParseError {
@@ -62,70 +68,36 @@ function excerpt(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
-export class RequestParser {
+export class RequestParser extends MessageParser {
   readonly #sink: RequestSink;
-  readonly #body: BodyFraming;
-  readonly #reader = new HeadReader();
-  #inHead = true;
 
   constructor(sink: RequestSink) {
+    super({ sink, fail: failFraming, strictFraming: true, maxHeadBytes: MAX_REQUEST_HEAD_BYTES, headTooLarge });
     this.#sink = sink;
-    this.#body = new BodyFraming(sink, failFraming, true);
   }
 
   /** Between messages with nothing of the next one seen yet. */
   get idle(): boolean {
-    return this.#inHead && !this.#reader.pending;
-  }
-
-  /** The current message (head and body) has been parsed completely. */
-  get done(): boolean {
-    return !this.#inHead && this.#body.done;
+    return this.inHead && !this.reader.pending;
   }
 
   /** Readies the parser for the next message on the connection. */
   reset(): void {
-    this.#inHead = true;
-    this.#reader.reset();
-    this.#body.stop();
+    this.inHead = true;
+    this.reader.reset();
+    this.body.stop();
   }
 
-  /**
-   * Feeds bytes from `at`; returns where it stopped: at the end of `chunk`, or right after the
-   * message ended (the rest belongs to the next request). Throws {@link RequestParseError}.
-   */
-  execute(chunk: Buffer, at = 0): number {
-    const length = chunk.length;
-    while (at < length) {
-      if (this.#inHead) {
-        at = this.#head(chunk, at);
-      } else {
-        if (this.#body.done) return at;
-        at = this.#body.execute(chunk, at);
-      }
-    }
-    return at;
-  }
-
-  #head(chunk: Buffer, at: number): number {
-    if (!this.#reader.pending) {
+  protected override head(chunk: Buffer, at: number): number {
+    if (!this.reader.pending) {
       // RFC 9112 §2.2: empty lines before a request line are ignored.
       while (at < chunk.length && (chunk[at] === 13 || chunk[at] === 10)) at++;
       if (at === chunk.length) return at;
     }
-    const text = this.#reader.read(chunk, at, MAX_REQUEST_HEAD_BYTES, this.#tooLarge);
-    if (text === null) return chunk.length;
-    this.#parseHead(text);
-    return this.#reader.end;
+    return super.head(chunk, at);
   }
 
-  #tooLarge = (): RequestParseError =>
-    new RequestParseError(
-      'header_too_large',
-      `Request line and headers are larger than ${MAX_REQUEST_HEAD_BYTES / 1024} KB; send fewer or smaller headers`,
-    );
-
-  #parseHead(text: string): void {
+  protected override parseHead(text: string): void {
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd === -1) lineEnd = text.length;
     const sp1 = text.indexOf(' ');
@@ -207,10 +179,10 @@ export class RequestParser {
     const close = tokens.includes('close');
     // The framing is set before the sink hears of the head, so `done` is already true for a request
     // without a body (the sink is told nothing more of it: no onEnd).
-    this.#inHead = false;
-    if (chunked) this.#body.startChunked();
-    else if (contentLength > 0) this.#body.startLength(contentLength);
-    else this.#body.stop();
+    this.inHead = false;
+    if (chunked) this.body.startChunked();
+    else if (contentLength > 0) this.body.startLength(contentLength);
+    else this.body.stop();
     this.#sink.onHead({
       method: text.slice(0, sp1),
       target,

@@ -8,8 +8,7 @@
  * client), bounded head size.
  */
 
-import { BodyFraming } from './body-framing.js';
-import { HeadReader } from './head-reader.js';
+import { MessageParser } from './message-parser.js';
 import { fieldValue, isToken } from './syntax.js';
 
 export interface ResponseHead {
@@ -44,36 +43,29 @@ function digit(text: string, index: number): number {
 const headTooLarge = (): Error => new ResponseParseError('response head too large');
 const failFraming = (reason: string): Error => new ResponseParseError(reason);
 
-export class ResponseParser {
+export class ResponseParser extends MessageParser {
   readonly #sink: ResponseSink;
-  readonly #body: BodyFraming;
-  /** Waiting for (the rest of) a head; otherwise the body framing owns the bytes. */
-  #inHead = false;
   #noBody = false;
-  readonly #reader = new HeadReader();
   #keepAlive = true;
 
   constructor(sink: ResponseSink) {
+    super({ sink, fail: failFraming, strictFraming: false, maxHeadBytes: MAX_HEAD_BYTES, headTooLarge });
     this.#sink = sink;
-    this.#body = new BodyFraming(sink, failFraming);
+    this.inHead = false;
   }
 
   /** Starts a new response; `method` tells whether a body may follow. */
   reset(method: string): void {
-    this.#inHead = true;
-    this.#body.stop();
+    this.inHead = true;
+    this.body.stop();
     this.#noBody = method === 'HEAD';
-    this.#reader.reset();
+    this.reader.reset();
     this.#keepAlive = true;
-  }
-
-  get done(): boolean {
-    return !this.#inHead && this.#body.done;
   }
 
   /** The response has begun (a byte of it was seen). */
   get started(): boolean {
-    return !this.#inHead || this.#reader.pending;
+    return !this.inHead || this.reader.pending;
   }
 
   get keepAlive(): boolean {
@@ -82,35 +74,10 @@ export class ResponseParser {
 
   /** For a body delimited by the connection's end: true when that end completes the response. */
   endOfInput(): boolean {
-    return !this.#inHead && this.#body.endOfInput();
+    return !this.inHead && this.body.endOfInput();
   }
 
-  /**
-   * Feeds bytes; returns how many were consumed (fewer than given only when the response ended
-   * inside the chunk). Throws {@link ResponseParseError} on a malformed response.
-   */
-  execute(chunk: Buffer): number {
-    let at = 0;
-    const length = chunk.length;
-    while (at < length) {
-      if (this.#inHead) {
-        at = this.#head(chunk, at);
-      } else {
-        if (this.#body.done) return at;
-        at = this.#body.execute(chunk, at);
-      }
-    }
-    return at;
-  }
-
-  #head(chunk: Buffer, at: number): number {
-    const text = this.#reader.read(chunk, at, MAX_HEAD_BYTES, headTooLarge);
-    if (text === null) return chunk.length;
-    this.#parseHead(text);
-    return this.#reader.end;
-  }
-
-  #parseHead(text: string): void {
+  protected override parseHead(text: string): void {
     // Control characters in header values are refused where they would matter, when the head is
     // written to the client (server/outgoing-response.ts): one check, not two.
     const statusEnd = text.indexOf('\r\n');
@@ -176,9 +143,9 @@ export class ResponseParser {
     // Both framing headers: chunked wins, and the connection is not trusted again (RFC 9112 §6.3).
     if (chunked && contentLength !== -1) keepAlive = false;
     this.#keepAlive = keepAlive;
-    this.#inHead = false;
+    this.inHead = false;
     this.#sink.onHead({ status, statusText: statusLine.slice(13), headers, keepAlive, keepAliveHint });
-    const body = this.#body;
+    const body = this.body;
     if (this.#noBody || status === 204 || status === 304) {
       body.stop();
       this.#sink.onEnd();
