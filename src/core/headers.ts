@@ -82,6 +82,10 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
   };
 }
 
+function dropContentLength(flat: string[]): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === 'content-length') flat.splice(i, 2);
+}
+
 function dropNames(flat: string[], names: Set<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i])) out.push(flat[i], flat[i + 1]);
@@ -104,6 +108,7 @@ export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): Upstream
   let connection: string | undefined;
   let contentType: string | undefined;
   let contentEncoding: string | undefined;
+  let transferEncoding = false;
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i];
     const rawValue = raw[i + 1];
@@ -112,12 +117,16 @@ export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): Upstream
     const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1');
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection') connection = value;
+      else if (name === 'transfer-encoding') transferEncoding = true;
       continue;
     }
     if (name === 'content-type') contentType = value;
     else if (name === 'content-encoding') contentEncoding = value.trim().toLowerCase();
     headers.push(name, value);
   }
+  // With Transfer-Encoding the body was framed by it, not by a Content-Length also sent: that length
+  // must not reach the client (RFC 9112 §6.3), which would read the decoded body by it.
+  if (transferEncoding) dropContentLength(headers);
   const eventStream = contentType !== undefined && contentType.toLowerCase().startsWith('text/event-stream');
   if (eventStream) headers.push('x-accel-buffering', 'no');
   const listed = connectionListed(connection);

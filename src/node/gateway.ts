@@ -100,14 +100,20 @@ export interface StartOptions {
   hook?: ExchangeHook;
   /** One line per operational event (upstream failures); default: standard error. */
   log?: (line: string) => void;
+  /**
+   * Run full garbage collections after a crowd of 1,000+ connections has left, so RSS returns near
+   * idle (memory-relief.ts). Exposes `gc()` process-wide; `aifwd run` turns it on. Default false.
+   */
+  memoryRelief?: boolean;
 }
 
 /** Builds a gateway (not yet listening). */
-export function createGateway(config: Config, { env = process.env, hook, log = stderrLine }: StartOptions = {}): Gateway {
+export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
   const parts = createGatewayParts(config, { env, hook, log });
-  // After a crowd of connections leaves, give its memory back (memory-relief.ts).
-  const gc = exposeGc();
+  // After a crowd of connections leaves, give its memory back (memory-relief.ts): only when asked
+  // (the CLI does), since exposing gc() changes V8's flags for the whole process.
+  const gc = memoryRelief ? exposeGc() : undefined;
   const relief = gc === undefined ? undefined : new MemoryRelief(gc);
   const server = new H1Server({
     handler: parts.handler,

@@ -64,7 +64,7 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
   const chatLog = config.log_chat
     ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
     : undefined;
-  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook });
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
   let address: AddressInfo;
   try {
     address = await gateway.listen();

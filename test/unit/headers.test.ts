@@ -43,6 +43,11 @@ describe('readClientHeaders', () => {
 });
 
 describe('readUpstreamHeaders', () => {
+  it('drops a Content-Length sent with Transfer-Encoding (the decoded body is framed anew)', () => {
+    const head = readUpstreamHeaders(['content-type', 'application/json', 'transfer-encoding', 'chunked', 'content-length', '5']);
+    expect(head.headers).toEqual(['content-type', 'application/json']);
+  });
+
   it('drops hop-by-hop, marks event streams', () => {
     const head = readUpstreamHeaders(
       b(['Content-Type', 'text/event-stream; charset=utf-8', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive', 'X-Request-Id', 'req_1', 'Content-Encoding', 'GZIP']),

@@ -29,6 +29,8 @@ const enum State {
 }
 
 const MAX_TRAILER_BYTES = 16 * 1024;
+/** Bytes of extensions one chunk-size line may carry (Node's limit since CVE-2024-22019). */
+const MAX_EXTENSION_BYTES = 16 * 1024;
 const CR = 13;
 const LF = 10;
 
@@ -46,6 +48,7 @@ export class BodyFraming {
   #state = State.Done;
   #remaining = 0;
   #chunkDigits = 0;
+  #extensionBytes = 0;
   #trailerBytes = 0;
   #trailerLineEmpty = true;
   #trailerCr = false;
@@ -140,6 +143,8 @@ export class BodyFraming {
           }
           // Chunk extensions are ignored; the size line ends at LF.
           const lf = chunk.indexOf(LF, at);
+          this.#extensionBytes += (lf === -1 ? length : lf) - at;
+          if (this.#extensionBytes > MAX_EXTENSION_BYTES) throw this.#fail('chunk extension too long');
           if (lf === -1) {
             at = length;
           } else {
@@ -207,6 +212,7 @@ export class BodyFraming {
   #strictExtension(chunk: Buffer, at: number): number {
     while (at < chunk.length) {
       const byte = chunk[at++];
+      if (++this.#extensionBytes > MAX_EXTENSION_BYTES) throw this.#fail('chunk extension too long');
       if (byte === CR) {
         this.#state = State.ChunkSizeLf;
         return at;
@@ -220,6 +226,7 @@ export class BodyFraming {
     this.#state = State.ChunkSize;
     this.#remaining = 0;
     this.#chunkDigits = 0;
+    this.#extensionBytes = 0;
   }
 
   #chunkLineEnd(): void {

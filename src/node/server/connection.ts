@@ -35,6 +35,8 @@ export interface ConnectionServer {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** What the current deadline guards: a request head's arrival, an idle keep-alive, a closing goodbye. */
+type DeadlineKind = 'none' | 'headers' | 'idle' | 'linger';
 /** Bytes of pipelined requests held while a response is in progress before the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
 /** How long a connection being closed may take to say goodbye (client still sending). */
@@ -56,11 +58,11 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   #held: Buffer | null = null;
   #bodyPaused = false;
   #closed = false;
-  /** The client sent FIN: answer what was received, then close. */
-  #peerEnded = false;
+  /** An exchange ended while the client's socket was full: the next request waits for 'drain'. */
+  #awaitingDrain = false;
   /** Absolute time (server clock, ms) of the current deadline; 0 = none. */
   deadline = 0;
-  #deadlineKind: 'headers' | 'idle' | 'linger' = 'idle';
+  #deadlineKind: DeadlineKind = 'none';
 
   constructor(socket: Socket, server: ConnectionServer) {
     this.socket = socket;
@@ -84,7 +86,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   }
 
   get closeAfterResponse(): boolean {
-    return this.#server.closing || (this.#peerEnded && this.#held === null) || (this.#req !== null && !this.#req.complete);
+    return this.#server.closing || (this.#req !== null && !this.#req.complete);
   }
 
   /** No exchange in progress and nothing of the next request seen. */
@@ -111,7 +113,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
 
   #onData = (chunk: Buffer): void => {
     if (this.#closed) return;
-    if (this.#req !== null && this.#req.complete) {
+    if ((this.#req !== null && this.#req.complete) || this.#awaitingDrain) {
       // A pipelined request while the response before it is in progress: hold it.
       this.#held = this.#held === null ? chunk : Buffer.concat([this.#held, chunk]);
       if (this.#held.length > HOLD_LIMIT) this.socket.pause();
@@ -121,16 +123,11 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   };
 
   #onEnd = (): void => {
-    // The client will send nothing more. A request still arriving is broken; received requests
-    // (the one being answered, pipelined ones held) get their responses, then the connection closes.
-    this.#peerEnded = true;
-    const req = this.#req;
-    if (req !== null && !req.complete) {
-      req.onAbort(new ClientGoneError('client closed the connection before the request body ended'));
-      this.socket.destroy();
-    } else if (req === null && this.#held === null) {
-      this.#close();
-    }
+    // The client will send nothing more. As with node:http, that ends the connection: an exchange
+    // in progress is aborted (its upstream request cancelled: a client's ^C, an SDK timeout or a
+    // closed tab usually arrive as a FIN, not a reset), and held pipelined requests are dropped.
+    if (this.#req === null && this.#held === null && !this.#awaitingDrain) this.#close();
+    else this.socket.destroy();
   };
 
   #onClose = (): void => {
@@ -151,6 +148,12 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   };
 
   #onDrain = (): void => {
+    if (this.#awaitingDrain) {
+      this.#awaitingDrain = false;
+      this.socket.resume();
+      this.#next();
+      return;
+    }
     this.#res?.onDrain?.();
   };
 
@@ -176,10 +179,14 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     } catch (err) {
       this.#protocolError(err);
     }
+    // A request answered inside this feed may have left a partial next head behind the idle deadline.
+    if (this.#req === null && !this.#closed && !this.#parser.idle && this.#deadlineKind !== 'headers') {
+      this.#setDeadline('headers', this.#server.headersTimeoutMs);
+    }
   }
 
   onHead(head: RequestHead): void {
-    this.deadline = 0;
+    this.#setDeadline('none', 0);
     const server = this.#server;
     if (head.upgrade) {
       this.#refuse(server.upgradeRefusal());
@@ -197,11 +204,15 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     try {
       server.handle(req, res);
     } catch (err) {
-      // A bug in the handler, not the client's fault: report it, answer 500 (or cut a started response).
-      server.reportError(err);
-      if (res.headersSent) this.socket.destroy();
-      else this.#refuse(new GatewayError('internal_error', 'The gateway failed to handle this request; the failure is in its log'));
+      this.#handlerFailed(err);
     }
+  }
+
+  /** A bug in the handler, not the client's fault: report it, answer 500 (or cut a started response). */
+  #handlerFailed(err: unknown): void {
+    this.#server.reportError(err);
+    if (this.#res !== null && this.#res.headersSent) this.socket.destroy();
+    else this.#refuse(new GatewayError('internal_error', 'The gateway failed to handle this request; the failure is in its log'));
   }
 
   onBody(chunk: Buffer): void {
@@ -209,10 +220,23 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   }
 
   onEnd(): void {
-    this.#req?.onEnd();
+    const req = this.#req;
+    if (req === null) return;
+    // The body's consumer (the pipeline's readAll callback) runs here, inside the parser: what it
+    // throws is the gateway's failure, not a malformed request.
+    try {
+      req.onEnd();
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
   }
 
+  /** What the parser threw: a malformed request (the client's fault), or anything else (ours). */
   #protocolError(err: unknown): void {
+    if (!(err instanceof RequestParseError)) {
+      this.#handlerFailed(err);
+      return;
+    }
     const req = this.#req;
     if (req !== null) {
       // Broken framing inside a body: that request is lost, and so is the connection.
@@ -223,19 +247,19 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
         return;
       }
     }
-    const code: ErrorCode = err instanceof RequestParseError ? err.code : 'malformed_request';
-    const message = err instanceof Error ? err.message : 'Malformed request';
-    this.#refuse(new GatewayError(code, message));
+    this.#refuse(new GatewayError(err.code, err.message));
   }
 
   /** Answers `error` outside any exchange (malformed request, timeout) and closes the connection. */
   #refuse(error: GatewayError): void {
-    const res = this.#res;
-    if (res !== null) res.onClose = null;
+    // An exchange in progress loses its response to this error: whatever it started upstream is cancelled.
+    const onClose = this.#res?.onClose;
+    if (this.#res !== null) this.#res.onClose = null;
     this.#req = null;
     this.#res = null;
     this.#held = null;
     this.#closed = true;
+    onClose?.();
     const body = toOpenAIErrorBody(error);
     this.socket.end(
       `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
@@ -251,10 +275,17 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#res = null;
     const req = this.#req;
     // The head promised a close, or the body was not read to its end (its framing cannot be trusted
-    // to find the next request), or nothing more will come.
-    if (!res.keepAlive || this.#server.closing || (req !== null && !req.complete) || (this.#peerEnded && this.#held === null)) {
+    // to find the next request).
+    if (!res.keepAlive || this.#server.closing || (req !== null && !req.complete)) {
       this.#req = null;
       this.#close();
+      return;
+    }
+    if (this.socket.writableNeedDrain) {
+      // The client is not reading what it asked for: read no further requests until it does
+      // (pipelined requests answered at once would otherwise buffer without bound).
+      this.#awaitingDrain = true;
+      this.socket.pause();
       return;
     }
     this.#next();
@@ -272,8 +303,10 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
       this.#setDeadline('idle', this.#server.keepAliveTimeoutMs);
       return;
     }
-    // Held bytes exist only while a response was in progress outside #feed, so this never nests
-    // more than one level: a response ending inside the feed below finds #held empty.
+    // The next request has begun: its head's time runs from now. Held bytes exist only while a
+    // response was in progress outside #feed, so this never nests more than one level: a response
+    // ending inside the feed below finds #held empty.
+    this.#setDeadline('headers', this.#server.headersTimeoutMs);
     this.socket.resume();
     this.#feed(held);
   }
@@ -290,7 +323,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#setDeadline('linger', LINGER_MS);
   }
 
-  #setDeadline(kind: 'headers' | 'idle' | 'linger', ms: number): void {
+  #setDeadline(kind: DeadlineKind, ms: number): void {
     this.#deadlineKind = kind;
     this.deadline = this.#server.deadline(ms);
   }

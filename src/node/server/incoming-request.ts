@@ -1,7 +1,8 @@
 /**
  * One request received by the gateway's server: its head, and its body delivered one of two ways —
- * read whole (a chat request of a few KB, usually already complete when the head is parsed), or
- * streamed as a Readable with backpressure on the client's socket (uploads). Either way an optional
+ * read whole (a chat request of a few KB; the reader is called back as the parser reaches the
+ * body's end, usually within the same socket read as the head), or streamed as a Readable with
+ * backpressure on the client's socket (uploads). Either way an optional
  * size limit turns an oversized body into the 413 {@link bodyTooLarge}.
  */
 import { Readable } from 'node:stream';
@@ -77,6 +78,8 @@ export class IncomingRequest {
   stream(limit: number): Readable {
     this.#limit = limit;
     const stream = new Readable({ read: () => this.#source.resumeBody() });
+    // Its consumer listens for errors; without one, an abort must not become an uncaught 'error'.
+    stream.on('error', noop);
     this.#stream = stream;
     if (this.#failure === null && limit > 0 && this.#size > limit) this.#fail(bodyTooLarge(limit));
     if (this.#failure !== null) {
@@ -141,3 +144,5 @@ export class IncomingRequest {
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#size);
   }
 }
+
+function noop(): void {}

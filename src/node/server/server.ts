@@ -51,6 +51,7 @@ export class H1Server implements ConnectionServer {
   readonly #onError: (err: unknown) => void;
   readonly #onTick: ((connections: number) => void) | undefined;
   readonly #connections = new Set<ServerConnection>();
+  readonly #sockets = new Set<Socket>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: H1ServerOptions) {
@@ -61,11 +62,12 @@ export class H1Server implements ConnectionServer {
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.keepAliveLine = options.keepAliveTimeoutMs > 0 ? `keep-alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n` : '';
-    const netOptions = { noDelay: true, allowHalfOpen: true };
     if (options.tls === undefined) {
-      this.net = new NetServer(netOptions, this.#onConnection);
+      // Half-open: a client's FIN is the connection's business (connection.ts), not an automatic end.
+      this.net = new NetServer({ noDelay: true, allowHalfOpen: true }, this.#onConnection);
     } else {
-      this.net = new TlsServer({ ...netOptions, ...options.tls });
+      // Not half-open (as node:https): a socket that closes before its handshake ends at once.
+      this.net = new TlsServer({ noDelay: true, ...options.tls });
       this.net.on('secureConnection', (socket: TLSSocket) => {
         socket.setNoDelay(true);
         this.#onConnection(socket);
@@ -73,6 +75,11 @@ export class H1Server implements ConnectionServer {
       // A failed handshake only concerns that client; the socket is destroyed by Node.
       this.net.on('tlsClientError', () => {});
     }
+    // Every TCP socket, also one still in its TLS handshake, so shutdown can cut them all.
+    this.net.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
   }
 
   /** Open client connections. */
@@ -111,6 +118,7 @@ export class H1Server implements ConnectionServer {
 
   closeAllConnections(): void {
     for (const connection of this.#connections) connection.socket.destroy();
+    for (const socket of this.#sockets) socket.destroy();
   }
 
   // ConnectionServer ----------------------------------------------------------------------------
