@@ -2,7 +2,9 @@
  * Streaming, aborts and upstream failures end to end. Timing is asserted by ordering (a chunk reached
  * the client before the upstream wrote the next one), never by absolute speed.
  */
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
@@ -80,6 +82,27 @@ describe('streaming', () => {
     for (let i = 0; i < 40 && !up.requests[0].aborted; i++) await sleep(25);
     expect(up.requests[0].aborted).toBe(true);
     expect(up.requests[0].abortedAt! - abortedAt).toBeLessThan(1000);
+  });
+
+  it('a client that closes its side (FIN, as curl ^C or a closed tab) while waiting for a non-stream reply cancels the upstream request', async () => {
+    const up = await upstream(async (_req, res) => {
+      await sleep(3000);
+      if (!res.destroyed) res.end('{}');
+    });
+    const gw = await startGateway(['--base-url', up.url]);
+    const client = connect(gw.port, '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    const body = '{"model":"m","messages":[]}';
+    client.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    for (let i = 0; i < 40 && up.requests.length === 0; i++) await sleep(25);
+    expect(up.requests).toHaveLength(1);
+    const endedAt = Date.now();
+    client.end();
+    for (let i = 0; i < 40 && !up.requests[0].aborted; i++) await sleep(25);
+    expect(up.requests[0].aborted).toBe(true);
+    expect(up.requests[0].abortedAt! - endedAt).toBeLessThan(1000);
+    client.destroy();
   });
 
   it('surfaces an upstream reset mid-stream as an error, never as a clean end', async () => {
