@@ -11,7 +11,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { GatewayError, toOpenAIErrorBody, type ErrorCode } from '../../core/errors.js';
+import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
 import { IncomingRequest, type BodySource } from './incoming-request.js';
 import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
@@ -150,6 +150,11 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   #onDrain = (): void => {
     if (this.#awaitingDrain) {
       this.#awaitingDrain = false;
+      if (this.#server.closing) {
+        this.#req = null;
+        this.#close();
+        return;
+      }
       this.socket.resume();
       this.#next();
       return;
@@ -240,7 +245,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     const req = this.#req;
     if (req !== null) {
       // Broken framing inside a body: that request is lost, and so is the connection.
-      req.onAbort(err instanceof Error ? err : new Error(String(err)));
+      req.onAbort(err);
       this.#held = null;
       if (this.#res !== null && this.#res.headersSent) {
         this.socket.destroy();
@@ -286,6 +291,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
       // (pipelined requests answered at once would otherwise buffer without bound).
       this.#awaitingDrain = true;
       this.socket.pause();
+      // A client that never reads what it asked for is let go like an idle one.
+      this.#setDeadline('idle', this.#server.keepAliveTimeoutMs);
       return;
     }
     this.#next();
