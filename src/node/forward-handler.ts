@@ -14,13 +14,9 @@ import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
 import { readUpstreamHeaders } from '../core/headers.js';
 import type { UpstreamHandler } from './h1/types.js';
 import { sendError } from './respond.js';
+import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
-
-class ClientGoneError extends Error {
-  override readonly name = 'ClientGoneError';
-  readonly code = 'AIFWD_CLIENT_GONE';
-}
 
 export class ForwardHandler implements UpstreamHandler {
   readonly #res: OutgoingResponse;

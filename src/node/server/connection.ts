@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
-import { IncomingRequest, type BodySource } from './incoming-request.js';
+import { ClientGoneError, IncomingRequest, type BodySource } from './incoming-request.js';
 import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
 
 /** What a connection needs of its server. */
@@ -41,11 +41,6 @@ type DeadlineKind = 'none' | 'headers' | 'idle' | 'linger';
 const HOLD_LIMIT = 64 * 1024;
 /** How long a connection being closed may take to say goodbye (client still sending). */
 const LINGER_MS = 5_000;
-
-class ClientGoneError extends Error {
-  override readonly name = 'ClientGoneError';
-  readonly code = 'AIFWD_CLIENT_GONE';
-}
 
 export class ServerConnection implements RequestSink, ResponseOwner, BodySource {
   readonly socket: Socket;

@@ -23,6 +23,12 @@ export function bodyTooLarge(limit: number): GatewayError {
   );
 }
 
+/** The client went away before its exchange ended (body unread, response unsent). */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+  readonly code = 'AIFWD_CLIENT_GONE';
+}
+
 export type BodyCallback = (err: Error | null, body: Buffer) => void;
 
 const EMPTY = Buffer.alloc(0);
