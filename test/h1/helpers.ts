@@ -317,3 +317,16 @@ export function makePool(origin: URL, options: Partial<H1PoolOptions> = {}): H1P
 }
 
 export const OK = (body = 'ok', extra = ''): string => `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\n${extra}\r\n${body}`;
+
+/**
+ * Where to split an input of `length` bytes when feeding it in two parts: every position, or for big
+ * inputs a sample (both ends, every 509th byte, and around `limit`, a size limit of the parser).
+ */
+export function splitPoints(length: number, limit: number): number[] {
+  if (length <= 4096) return Array.from({ length: length + 1 }, (_, i) => i);
+  const points = new Set<number>();
+  for (let i = 0; i <= 64; i++) points.add(i).add(length - i);
+  for (let i = 0; i <= length; i += 509) points.add(i);
+  for (let d = -3; d <= 3; d++) points.add(limit + d);
+  return [...points].filter((p) => p >= 0 && p <= length).sort((a, b) => a - b);
+}

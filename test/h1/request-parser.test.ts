@@ -12,6 +12,7 @@ import {
   type RequestHead,
   type RequestSink,
 } from '../../src/node/h1/request-parser.js';
+import { splitPoints } from './helpers.js';
 
 interface Outcome {
   head: RequestHead | null;
@@ -98,15 +99,6 @@ function feed(pieces: Buffer[]): Outcome {
   };
 }
 
-/** Split positions: all of them, or a sample for big inputs (both ends, around 16 KB, every 509th). */
-function splitPoints(length: number): number[] {
-  if (length <= 4096) return Array.from({ length: length + 1 }, (_, i) => i);
-  const points = new Set<number>();
-  for (let i = 0; i <= 64; i++) points.add(i).add(length - i);
-  for (let i = 0; i <= length; i += 509) points.add(i);
-  for (let d = -3; d <= 3; d++) points.add(MAX_REQUEST_HEAD_BYTES + d);
-  return [...points].filter((p) => p >= 0 && p <= length).sort((a, b) => a - b);
-}
 
 function compact(outcome: Outcome): unknown {
   return JSON.parse(JSON.stringify(outcome, (_key, value: unknown) =>
@@ -117,7 +109,7 @@ function compact(outcome: Outcome): unknown {
 function parseAllWays(input: Buffer): Outcome {
   const whole = feed([input]);
   const wholeJson = JSON.stringify(whole);
-  for (const at of splitPoints(input.length)) {
+  for (const at of splitPoints(input.length, MAX_REQUEST_HEAD_BYTES)) {
     const split = feed([input.subarray(0, at), input.subarray(at)]);
     if (JSON.stringify(split) !== wholeJson) {
       expect({ splitAt: at, outcome: compact(split) }).toEqual({ splitAt: at, outcome: compact(whole) });

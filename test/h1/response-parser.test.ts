@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from '../../src/node/h1/response-parser.js';
+import { splitPoints } from './helpers.js';
 
 interface Outcome {
   head: ResponseHead | null;
@@ -83,15 +84,6 @@ function feed(pieces: Buffer[], method = 'GET'): Outcome {
   };
 }
 
-/** Split positions: all of them, or a sample for big inputs (both ends, every `step`th byte). */
-function splitPoints(length: number): number[] {
-  if (length <= 4096) return Array.from({ length: length + 1 }, (_, i) => i);
-  const points = new Set<number>();
-  for (let i = 0; i <= 64; i++) points.add(i).add(length - i);
-  for (let i = 0; i <= length; i += 509) points.add(i);
-  for (const p of [64 * 1024 - 2, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 64 * 1024 + 2]) if (p <= length) points.add(p);
-  return [...points].filter((p) => p >= 0 && p <= length).sort((a, b) => a - b);
-}
 
 /** Long strings shortened so a mismatch diff stays readable. */
 function compact(outcome: Outcome): unknown {
@@ -102,7 +94,7 @@ function compact(outcome: Outcome): unknown {
 /** Feeds whole, at every split, and byte by byte; asserts all agree; returns the whole-feed outcome. */
 function parseAllWays(input: Buffer, method = 'GET'): Outcome {
   const whole = feed([input], method);
-  for (const at of splitPoints(input.length)) {
+  for (const at of splitPoints(input.length, 64 * 1024)) {
     const split = feed([input.subarray(0, at), input.subarray(at)], method);
     if (JSON.stringify(split) !== JSON.stringify(whole)) {
       expect({ splitAt: at, outcome: compact(split) }).toEqual({ splitAt: at, outcome: compact(whole) });
