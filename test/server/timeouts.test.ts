@@ -201,7 +201,7 @@ describe.concurrent('H1Server timeouts', () => {
     expect(client.received.length).toBe(res.head.length + res.body.length);
   });
 
-  it('a slow handler is not cut by the keep-alive timeout, and a slow body not by the headers timeout', async ({ onTestFinished }) => {
+  it('a slow handler is not cut by the keep-alive timeout, and a slow but steady body not by the body timeout', async ({ onTestFinished }) => {
     const h = harness(onTestFinished);
     const { port } = await h.start((req, res) => {
       req.readAll(0, (err, body) => {
@@ -212,13 +212,31 @@ describe.concurrent('H1Server timeouts', () => {
     const a = await h.open(port);
     a.send(GET('/slow-handler'));
     const b = await h.open(port);
-    b.send('POST /slow-body HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 4\r\n\r\nab');
-    await sleep(2200);
-    b.send('cd');
+    b.send('POST /slow-body HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 6\r\n\r\na');
+    // 3 s in all, but never more than 0.6 s without a byte.
+    for (const byte of 'bcdef') {
+      await sleep(600);
+      b.send(byte);
+    }
     const [ra] = await a.responses(1, 2000);
     const [rb] = await b.responses(1, 2000);
     expect(ra.body).toBe('/slow-handler ');
-    expect(rb.body).toBe('/slow-body abcd');
+    expect(rb.body).toBe('/slow-body abcdef');
+  });
+
+  it('a request body that stalls for longer than headersTimeoutMs gets a 408; the reader hears of it', async ({ onTestFinished }) => {
+    const h = harness(onTestFinished);
+    let readError: unknown = null;
+    const { port } = await h.start((req) => req.readAll(0, (err) => (readError = err)), { headersTimeoutMs: 1000 });
+    const client = await h.open(port);
+    const startedAt = Date.now();
+    client.send('POST /stall HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 100\r\n\r\nonly ten b');
+    const [res] = await client.responses(1, 4500);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(950);
+    expect(res.head).toMatch(/^HTTP\/1\.1 408 /);
+    expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('request_timeout');
+    expect((readError as { code?: string } | null)?.code).toBe('request_timeout');
+    await client.serverClosed(3000);
   });
 
   it('the headers timeout starts again for each request on a keep-alive connection', async ({ onTestFinished }) => {

@@ -5,9 +5,9 @@
  * that ends before its request body was read closes the connection rather than guess at framing.
  *
  * Timeouts are deadlines checked by the server's one coarse timer: the request head must arrive
- * within `headersTimeoutMs` of its first byte (else 408), and an idle keep-alive connection is
- * closed after `keepAliveTimeoutMs`. A request in progress has no server-side timeout: the
- * upstream's timeouts bound it.
+ * within `headersTimeoutMs` of its first byte, and its body may not stall for longer than that
+ * while the gateway is reading it (else 408); an idle keep-alive connection is closed after
+ * `keepAliveTimeoutMs`. Once the request is read, the upstream's timeouts bound the exchange.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
@@ -35,8 +35,11 @@ export interface ConnectionServer {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-/** What the current deadline guards: a request head's arrival, an idle keep-alive, a closing goodbye. */
-type DeadlineKind = 'none' | 'headers' | 'idle' | 'linger';
+/**
+ * What the current deadline guards: a request head's arrival, the next bytes of a request body, an
+ * idle keep-alive, a closing goodbye.
+ */
+type DeadlineKind = 'none' | 'headers' | 'body' | 'idle' | 'linger';
 /** Bytes of pipelined requests held while a response is in progress before the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
 /** How long a connection being closed may take to say goodbye (client still sending). */
@@ -92,9 +95,18 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   /** Called by the server's timer when `deadline` has passed. */
   timeout(): void {
     this.deadline = 0;
+    const seconds = this.#server.headersTimeoutMs / 1000;
     if (this.#deadlineKind === 'headers' && !this.#parser.idle) {
-      this.#refuse(new GatewayError('request_timeout', `Request headers did not arrive within ${this.#server.headersTimeoutMs / 1000} s`));
+      this.#refuse(new GatewayError('request_timeout', `Request headers did not arrive within ${seconds} s`));
       return;
+    }
+    if (this.#deadlineKind === 'body' && this.#req !== null) {
+      const error = new GatewayError('request_timeout', `The request body stalled: no bytes of it for ${seconds} s`);
+      this.#req.onAbort(error);
+      if (this.#res !== null && !this.#res.headersSent) {
+        this.#refuse(error);
+        return;
+      }
     }
     this.socket.destroy();
   }
@@ -200,6 +212,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     });
     this.#req = req;
     this.#res = res;
+    // The body's bytes may not stall for longer than a head may take (slow-body clients).
+    if (req.hasBody) this.#setDeadline('body', server.headersTimeoutMs);
     if (head.expectContinue && req.hasBody && !head.http10) this.socket.write(CONTINUE, 'latin1');
     try {
       server.handle(req, res);
@@ -216,12 +230,14 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   }
 
   onBody(chunk: Buffer): void {
+    if (this.#deadlineKind === 'body' && this.deadline !== 0) this.deadline = this.#server.deadline(this.#server.headersTimeoutMs);
     this.#req?.onBody(chunk);
   }
 
   onEnd(): void {
     const req = this.#req;
     if (req === null) return;
+    if (this.#deadlineKind === 'body') this.#setDeadline('none', 0);
     // The body's consumer (the pipeline's readAll callback) runs here, inside the parser: what it
     // throws is the gateway's failure, not a malformed request.
     try {
@@ -336,12 +352,15 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     if (this.#bodyPaused) return;
     this.#bodyPaused = true;
     this.socket.pause();
+    // The gateway stopped reading (its upstream is slower): the client is not stalling.
+    if (this.#deadlineKind === 'body') this.deadline = 0;
   }
 
   resumeBody(): void {
     if (!this.#bodyPaused) return;
     this.#bodyPaused = false;
     this.socket.resume();
+    if (this.#deadlineKind === 'body') this.deadline = this.#server.deadline(this.#server.headersTimeoutMs);
   }
 }
 
