@@ -147,8 +147,8 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
     },
     close(timeoutMs) {
       closing ??= new Promise<void>((resolve) => {
-        // Idle keep-alive sockets would hold the server open; close them now and as requests finish.
-        // Idle keep-alive connections close at once, busy ones after their response.
+        // Idle keep-alive connections close at once, busy ones after their response; the rest are cut
+        // at the deadline.
         const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
         void server.close().then(() => {
           clearTimeout(deadline);
