@@ -42,6 +42,7 @@ export const SETTINGS = {
   connect_timeout: { flag: 'connect-timeout', env: ['CONNECT_TIMEOUT'], arg: 'seconds', default: '10', parse: secondsAsMs, description: 'upstream connect timeout' },
   response_timeout: { flag: 'response-timeout', env: ['RESPONSE_TIMEOUT'], arg: 'seconds', default: '600', parse: secondsAsMs, description: 'wait for upstream response headers (0 = none)' },
   idle_timeout: { flag: 'idle-timeout', env: ['IDLE_TIMEOUT'], arg: 'seconds', default: '600', parse: secondsAsMs, description: 'idle time between upstream body chunks (0 = none)' },
+  keep_alive_timeout: { flag: 'keep-alive-timeout', env: ['KEEP_ALIVE_TIMEOUT'], arg: 'seconds', default: '65', parse: secondsAsMs, description: 'how long an idle client connection is kept open (0 = until the client closes it)' },
   max_body_size: { flag: 'max-body-size', env: ['MAX_BODY_SIZE'], arg: 'size', default: '0', parse: byteSize, description: 'largest request body accepted, 413 above (0 = no limit)' },
   shutdown_timeout: { flag: 'shutdown-timeout', env: ['SHUTDOWN_TIMEOUT'], arg: 'seconds', default: '30', parse: secondsAsMs, description: 'on SIGTERM, time in-flight requests get to finish' },
 } as const satisfies Record<string, SettingSpec>;

@@ -121,8 +121,8 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
     onError: (err) => log(`aifwd: internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     // Slow or stuck clients get 60 s to send a request head (Node's default).
     headersTimeoutMs: 60_000,
-    // Behind a load balancer the gateway must outlive the balancer's idle timeout (often 60 s).
-    keepAliveTimeoutMs: 65_000,
+    // Behind a load balancer the gateway must outlive the balancer's idle timeout (README).
+    keepAliveTimeoutMs: config.keep_alive_timeout,
     tls: tlsFiles,
     onTick: relief === undefined ? undefined : (connections) => relief.tick(connections),
   });

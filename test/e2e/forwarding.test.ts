@@ -253,6 +253,25 @@ describe('forwarding', () => {
     }
     expect(up.requests).toHaveLength(0);
   });
+
+  it('--keep-alive-timeout: responses announce it, and an idle client connection is closed after it', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--keep-alive-timeout', '1']);
+    const socket = connect(gw.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n');
+    for (let i = 0; i < 100 && !received.endsWith('OK'); i++) await new Promise((r) => setTimeout(r, 10));
+    const answeredAt = Date.now();
+    expect(received).toContain('\r\nkeep-alive: timeout=1\r\n');
+    const closedAt = await closed;
+    // Never before the announced second; at most about two ticks of the coarse clock after it.
+    expect(closedAt - answeredAt).toBeGreaterThanOrEqual(950);
+    expect(closedAt - answeredAt).toBeLessThan(3500);
+  });
 });
 
 describe('outbound proxy', () => {
