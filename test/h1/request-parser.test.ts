@@ -474,7 +474,7 @@ const bugs: Case[] = [
   bad('a chunk-size line ended by a bare LF is refused', `${chunkedPost}5\nhello\r\n0\r\n\r\n`, /Malformed request body/),
   bad('a bare CR inside a chunk extension is refused', `${chunkedPost}5;a\rb\r\nhello\r\n0\r\n\r\n`, /Malformed request body/),
   {
-    name: 'BUG: chunk data followed by a bare LF is refused',
+    name: 'chunk data followed by a bare LF is refused',
     input: b(`${chunkedPost}5\r\nhello\n0\r\n\r\n`),
     expect: { code: m, message: /missing CRLF after chunk data/, body: 'hello' },
   },
