@@ -1,7 +1,10 @@
 /**
- * Measure 4: non-stream throughput with the chat log on vs off (POST /v1/chat/completions, so every
- * request is logged), rounds interleaved off/on. Skipped when the gateway refuses `--log-chat`;
- * flagged when it accepts the flag but writes nothing (then the ratio measures no chat log).
+ * Measure 4: throughput with the chat log on vs off (POST /v1/chat/completions, so every request is
+ * logged), rounds interleaved off/on. The target is checked on non-stream requests, where the log's
+ * per-exchange work weighs most; the same is measured on SSE responses of 50 events (what chat
+ * clients mostly ask for), where it is spread over a longer exchange. Skipped when the gateway
+ * refuses `--log-chat`; flagged when it accepts the flag but writes nothing (then the ratio
+ * measures no chat log).
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +27,12 @@ export type ChatLogResult =
       readonly busy: { readonly off: Summary; readonly on: Summary };
       /** Throughput on / off, per round. */
       readonly ratio: Summary;
+      /** The same on SSE responses of 50 events (responses per second, CPU µs per response). */
+      readonly sse: {
+        readonly rps: { readonly off: Summary; readonly on: Summary };
+        readonly cpuPerResponseUs: { readonly off: Summary; readonly on: Summary };
+        readonly ratio: Summary;
+      };
       readonly errors: number;
       readonly samples: readonly LoadSample[];
     };
@@ -39,6 +48,24 @@ function dirSize(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
+/** wrk rounds, interleaved, against a gateway with the log off and one with it on. */
+async function onOff(ctx: Context, gateways: { off: RunningGateway; on: RunningGateway }, sse: boolean): Promise<{ off: LoadSample[]; on: LoadSample[] }> {
+  const path = '/v1/chat/completions';
+  const upstreamPid = sse ? ctx.infra.sse.proc.pid : ctx.infra.json.workerPid;
+  const label = (state: 'off' | 'on'): string => `log ${state}${sse ? ' (SSE)' : ''}`;
+  const rounds = await runRounds(
+    (['off', 'on'] as const).map((state) => ({
+      label: label(state),
+      url: `http://127.0.0.1:${gateways[state].port}${path}`,
+      pid: gateways[state].proc.pid,
+      onCpu1: true,
+      upstreamPid,
+    })),
+    { script: sse ? ctx.scripts.sse : ctx.scripts.json, connections: 50, seconds: ctx.settings.seconds, warmupSeconds: ctx.settings.warmupSeconds, runs: ctx.settings.runs, log: ctx.log },
+  );
+  return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [] };
+}
+
 /** Runs measure 4; `off` is a running gateway in front of the JSON upstream without the chat log. */
 export async function runChatLog(ctx: Context, off: RunningGateway): Promise<ChatLogResult> {
   const logDir = join(ctx.dir, 'chat-log');
@@ -51,28 +78,38 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     return { status: 'skipped', reason: `the gateway did not start with --log-chat (${reason})` };
   }
   ctx.command('aifwd with the chat log', on.proc.command);
-  const path = '/v1/chat/completions';
-  const rounds = await runRounds(
-    [
-      { label: 'log off', url: `http://127.0.0.1:${off.port}${path}`, pid: off.proc.pid, onCpu1: true, upstreamPid: ctx.infra.json.workerPid },
-      { label: 'log on', url: `http://127.0.0.1:${on.port}${path}`, pid: on.proc.pid, onCpu1: true, upstreamPid: ctx.infra.json.workerPid },
-    ],
-    { script: ctx.scripts.json, connections: 50, seconds: ctx.settings.seconds, warmupSeconds: ctx.settings.warmupSeconds, runs: ctx.settings.runs, log: ctx.log },
-  );
+  const { off: offRuns, on: onRuns } = await onOff(ctx, { off, on }, false);
   // Stopping flushes the log.
   await on.proc.stop(10_000);
+
+  const sseLogDir = join(ctx.dir, 'chat-log-sse');
+  const sseOff = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.sse.port });
+  const sseOn = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.sse.port, logDir: sseLogDir }).catch(async (err: unknown) => {
+    await sseOff.proc.stop();
+    throw err;
+  });
+  let sse: { off: LoadSample[]; on: LoadSample[] };
+  try {
+    sse = await onOff(ctx, { off: sseOff, on: sseOn }, true);
+  } finally {
+    await Promise.all([sseOff.proc.stop(), sseOn.proc.stop(10_000)]);
+  }
   const size = dirSize(logDir);
-  const offRuns = rounds.get('log off') ?? [];
-  const onRuns = rounds.get('log on') ?? [];
+  const sseSize = dirSize(sseLogDir);
   return {
     status: 'measured',
-    logBytes: size.bytes,
-    logFiles: size.files,
+    logBytes: size.bytes + sseSize.bytes,
+    logFiles: size.files + sseSize.files,
     rps: { off: summarise(offRuns.map((s) => s.rps)), on: summarise(onRuns.map((s) => s.rps)) },
     cpuPerRequestUs: { off: summarise(offRuns.map((s) => cpuPerUnitUs(s))), on: summarise(onRuns.map((s) => cpuPerUnitUs(s))) },
     busy: { off: summarise(offRuns.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(onRuns.map((s) => s.cpuSeconds / s.wallSeconds)) },
     ratio: summarise(paired(onRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
-    errors: [...offRuns, ...onRuns].reduce((n, s) => n + s.errors, 0),
-    samples: [...offRuns, ...onRuns],
+    sse: {
+      rps: { off: summarise(sse.off.map((s) => s.rps)), on: summarise(sse.on.map((s) => s.rps)) },
+      cpuPerResponseUs: { off: summarise(sse.off.map((s) => cpuPerUnitUs(s))), on: summarise(sse.on.map((s) => cpuPerUnitUs(s))) },
+      ratio: summarise(paired(sse.on.map((s) => s.rps), sse.off.map((s) => s.rps), (a, b) => a / b)),
+    },
+    errors: [...offRuns, ...onRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),
+    samples: [...offRuns, ...onRuns, ...sse.off, ...sse.on],
   };
 }

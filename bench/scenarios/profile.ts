@@ -1,7 +1,7 @@
 /**
  * A CPU profile of aifwd under the non-stream (or SSE) load: the gateway started with
  * `node --cpu-prof`, warmed up, loaded with wrk -c50 for a few seconds, stopped (the profile is
- * written at exit) and summarised by function and by area. Profiling slows the gateway, so these
+ * written at exit) and summarised by function and by area; with `logChat` the chat log is on. Profiling slows the gateway, so these
  * runs are never used for the measured numbers; they say where the CPU goes.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -28,11 +28,12 @@ export interface ProfileResult {
 }
 
 /** Profiles aifwd under `kind` load for `seconds` and saves bench/out/profile-<kind>.cpuprofile. */
-export async function runProfile(ctx: Context, kind: ProfileKind, seconds: number, top: number): Promise<ProfileResult> {
+export async function runProfile(ctx: Context, kind: ProfileKind, seconds: number, top: number, logChat = false): Promise<ProfileResult> {
   const profDir = join(ctx.dir, `prof-${kind}`);
   mkdirSync(profDir, { recursive: true });
   const upstreamPort = kind === 'json' ? ctx.infra.jsonPort : ctx.infra.sse.port;
-  const gateway = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const logDir = logChat ? join(ctx.dir, `log-${kind}`) : undefined;
+  const gateway = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort, logDir, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   ctx.command(`aifwd under --cpu-prof (${kind})`, gateway.proc.command);
   const url = `http://127.0.0.1:${gateway.port}/v1/chat/completions`;
   const script = kind === 'json' ? ctx.scripts.json : ctx.scripts.sse;
@@ -48,7 +49,7 @@ export async function runProfile(ctx: Context, kind: ProfileKind, seconds: numbe
   if (written === undefined) throw new Error('the gateway wrote no .cpuprofile (did it exit cleanly on SIGTERM?)');
   const outDir = join(ctx.root, 'bench', 'out');
   mkdirSync(outDir, { recursive: true });
-  const file = join('bench', 'out', `profile-${kind}.cpuprofile`);
+  const file = join('bench', 'out', `profile-${kind}${logChat ? '-log' : ''}.cpuprofile`);
   copyFileSync(join(profDir, written), join(ctx.root, file));
   ctx.log(`  profiled ${Math.round(load.rps)} req/s (${cpuPerRequestUs.toFixed(1)} µs CPU per request with the profiler on) → ${file}`);
   return { kind, seconds, rps: load.rps, cpuPerRequestUs, file, summary: summariseFile(join(ctx.root, file), ctx.root, top, { fromUs, toUs }) };
