@@ -31,6 +31,8 @@ export type ChatLogResult =
       readonly sse: {
         readonly rps: { readonly off: Summary; readonly on: Summary };
         readonly cpuPerResponseUs: { readonly off: Summary; readonly on: Summary };
+        /** Share of CPU 1 each gateway used. */
+        readonly busy: { readonly off: Summary; readonly on: Summary };
         readonly ratio: Summary;
       };
       readonly errors: number;
@@ -107,6 +109,7 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     sse: {
       rps: { off: summarise(sse.off.map((s) => s.rps)), on: summarise(sse.on.map((s) => s.rps)) },
       cpuPerResponseUs: { off: summarise(sse.off.map((s) => cpuPerUnitUs(s))), on: summarise(sse.on.map((s) => cpuPerUnitUs(s))) },
+      busy: { off: summarise(sse.off.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(sse.on.map((s) => s.cpuSeconds / s.wallSeconds)) },
       ratio: summarise(paired(sse.on.map((s) => s.rps), sse.off.map((s) => s.rps), (a, b) => a / b)),
     },
     errors: [...offRuns, ...onRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),

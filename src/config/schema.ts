@@ -7,7 +7,7 @@
  * budget and ~13 MB of idle RSS on this machine, for a schema of flat scalar settings whose parsers
  * (values.ts) already carry all the checks and messages. The table is the single source of truth.
  */
-import { bool, byteSize, httpUrl, integer, list, optionalText, secondsAsMs, text, type Parser } from './values.js';
+import { bool, byteSize, corsOrigins, httpUrl, integer, list, optionalText, secondsAsMs, text, type Parser } from './values.js';
 
 export interface SettingSpec {
   /** Flag without dashes (`base-url`); the seed's underscore spelling (`base_url`) is accepted too. */
@@ -33,6 +33,7 @@ export const SETTINGS = {
   log_rotate_size: { flag: 'log-rotate-size', env: ['LOG_ROTATE_SIZE'], arg: 'size', default: '20mb', parse: byteSize, description: 'rotate the chat log at this size' },
   ip_whitelist: { flag: 'ip-whitelist', env: ['IP_WHITELIST'], arg: 'ips', parse: list, description: 'client IPs/CIDRs allowed (v4 and v6)' },
   ip_blacklist: { flag: 'ip-blacklist', env: ['IP_BLACKLIST'], arg: 'ips', parse: list, description: 'client IPs/CIDRs denied (v4 and v6)' },
+  cors_origins: { flag: 'cors-origins', env: ['CORS_ORIGINS'], arg: 'origins', default: '*', parse: corsOrigins, description: 'browser origins allowed to call the gateway (CORS): * = any, or a list; off = leave CORS to the upstream' },
   trusted_proxies: { flag: 'trusted-proxies', env: ['TRUSTED_PROXIES'], arg: 'ips', parse: list, description: 'peers whose X-Forwarded-For is believed' },
   port: { flag: 'port', env: ['PORT'], arg: 'port', default: '8000', parse: integer(0, 65535), description: 'listen port' },
   host: { flag: 'host', env: ['HOST'], arg: 'host', default: '0.0.0.0', parse: text, description: 'listen address' },

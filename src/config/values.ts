@@ -3,6 +3,7 @@
  * strings; a YAML/JSON config file may give numbers, booleans and arrays. Each parser accepts both
  * and throws a message saying what was expected.
  */
+import { corsOriginProblem } from '../core/cors.js';
 
 /** Raw value in, typed value out; throws an Error whose message says what was expected. */
 export type Parser<T> = (value: unknown) => T;
@@ -17,6 +18,20 @@ export const list: Parser<string[]> = (value) => {
     for (const part of String(item).split(/[\s,]+/)) if (part !== '') out.push(part);
   }
   return out;
+};
+
+/**
+ * `cors_origins`: a list of browser origins, `*` (any) or `off` (`off` alone). Checked here so a
+ * typo fails at start-up, not as a browser error much later.
+ */
+export const corsOrigins: Parser<string[]> = (value) => {
+  const origins = list(value);
+  if (origins.length === 1 && origins[0].toLowerCase() === 'off') return ['off'];
+  for (const origin of origins) {
+    const problem = corsOriginProblem(origin);
+    if (problem !== undefined) throw new Error(problem);
+  }
+  return origins;
 };
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);

@@ -38,6 +38,8 @@ export interface ClientRequestHead {
   /** The client's Authorization value, if any. */
   readonly authorization: string | undefined;
   readonly forwardedFor: string | undefined;
+  /** The `Origin` header (a browser's request), forwarded upstream too. */
+  readonly origin: string | undefined;
   /** Declared Content-Length, or -1 when absent. */
   readonly contentLength: number;
   /** True when the request declares a body (Content-Length > 0 or Transfer-Encoding). */
@@ -52,6 +54,7 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
   const headers: string[] = [];
   let authorization: string | undefined;
   let forwardedFor: string | undefined;
+  let origin: string | undefined;
   let connection: string | undefined;
   let contentLength = -1;
   let chunked = false;
@@ -64,6 +67,8 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
     }
     if (name === 'content-length') {
       contentLength = Number(value);
+    } else if (name === 'origin') {
+      origin = value;
     } else if (NOT_UPSTREAM.has(name) || name.startsWith('x-forwarded-')) {
       if (name === 'transfer-encoding') chunked = true;
       else if (name === 'connection') connection = value;
@@ -77,9 +82,16 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
     headers: listed === null ? headers : dropNames(headers, listed),
     authorization,
     forwardedFor,
+    origin,
     contentLength,
     hasBody: chunked || contentLength > 0,
   };
+}
+
+/** The first value of header `name` (lower-case) in a raw list from the server, or `undefined`. */
+export function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i] === name) return raw[i + 1];
+  return undefined;
 }
 
 function dropContentLength(flat: string[]): void {

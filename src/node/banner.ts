@@ -26,6 +26,13 @@ const AUTH_TEXT: Record<AuthMode, string> = {
   passthrough: "passthrough: clients' own Authorization is forwarded unchanged",
 };
 
+/** The `cors_origins` setting in words (core/cors.ts). */
+function corsText(origins: readonly string[]): string {
+  if (origins.length === 0 || origins[0] === 'off') return 'off (left to the upstream)';
+  if (origins.includes('*')) return 'any origin';
+  return origins.join(', ');
+}
+
 export function renderBanner(info: BannerInfo, colour: boolean): string {
   const bold = (s: string) => (colour ? `\x1b[1m${s}\x1b[22m` : s);
   const red = (s: string) => (colour ? `\x1b[1;31m${s}\x1b[0m` : s);
@@ -40,6 +47,7 @@ export function renderBanner(info: BannerInfo, colour: boolean): string {
     ['auth mode', info.authMode === 'open' ? red(AUTH_TEXT.open) : AUTH_TEXT[info.authMode]],
     ['chat log', info.chatLogPath === undefined ? 'off' : `on → ${info.chatLogPath}`],
     ['ip access', `whitelist ${plural(config.ip_whitelist.length, 'rule')}, blacklist ${plural(config.ip_blacklist.length, 'rule')}`],
+    ['cors', corsText(config.cors_origins)],
     ['workers', String(config.workers)],
     ['listening', bold(info.listenUrl)],
   ];

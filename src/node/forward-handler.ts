@@ -9,6 +9,7 @@
  * - upstream fails after it started → the client connection is destroyed (never a clean end);
  * - the client goes away → the upstream request is aborted at once.
  */
+import { withCorsHeaders } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
 import { readUpstreamHeaders } from '../core/headers.js';
@@ -22,6 +23,8 @@ export class ForwardHandler implements UpstreamHandler {
   readonly #res: OutgoingResponse;
   readonly #tap: ExchangeTap | undefined;
   readonly #errorContext: UpstreamErrorContext;
+  /** CORS headers for a browser's request (replacing the upstream's), or null. */
+  readonly #cors: readonly string[] | null;
   #abort: ((err?: Error) => void) | null = null;
   #resume: (() => void) | null = null;
   #started = false;
@@ -29,10 +32,11 @@ export class ForwardHandler implements UpstreamHandler {
   #clientGone = false;
   #waitingForDrain = false;
 
-  constructor(res: OutgoingResponse, tap: ExchangeTap | undefined, errorContext: UpstreamErrorContext) {
+  constructor(res: OutgoingResponse, tap: ExchangeTap | undefined, errorContext: UpstreamErrorContext, cors: readonly string[] | null) {
     this.#res = res;
     this.#tap = tap;
     this.#errorContext = errorContext;
+    this.#cors = cors;
     res.onClose = this.#onClientClose;
   }
 
@@ -59,7 +63,7 @@ export class ForwardHandler implements UpstreamHandler {
     const head = readUpstreamHeaders(rawHeaders);
     const res = this.#res;
     try {
-      res.writeHead(statusCode, head.headers);
+      res.writeHead(statusCode, this.#cors === null ? head.headers : withCorsHeaders(head.headers, this.#cors));
     } catch (err) {
       // A header value Node will not write: nothing reached the client yet, so answer 502.
       this.#abort?.(new GatewayError('upstream_error', `Upstream ${this.#errorContext.origin} sent an invalid response header`, { cause: err }));
@@ -121,7 +125,7 @@ export class ForwardHandler implements UpstreamHandler {
     if (!this.#started) {
       const error = toGatewayError(err, this.#errorContext);
       this.#errorContext.report(error, false);
-      sendError(res, error, true);
+      sendError(res, error, true, this.#cors);
       this.#end({ kind: 'error', message: error.message, code: error.code, status: error.status });
       return;
     }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { Authenticator } from '../core/auth.js';
+import { createCorsPolicy } from '../core/cors.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
@@ -62,6 +63,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     maxBodySize: config.max_body_size,
     connectTimeoutMs: config.connect_timeout,
     hook: options.hook,
+    cors: createCorsPolicy(config.cors_origins),
     log: options.log,
   });
   return { auth, ipFilter, upstream, prefix, handler };

@@ -4,6 +4,8 @@
  *   1. route      origin-form target only; health check; prefix → upstream path   (core/route)
  *   2. client ip  socket peer, X-Forwarded-For only from trusted proxies          (core/ip-filter)
  *   3. access     IP whitelist / blacklist → 403                                  (core/ip-filter)
+ *      cors       a browser's request (Origin): its answer gets the CORS headers,
+ *                 a preflight is answered here (204)                              (core/cors)
  *   4. headers    hop-by-hop and identifying headers dropped                      (core/headers)
  *   5. auth       forward key / open mode → next pool key; else passthrough        (core/auth)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
@@ -11,14 +13,15 @@
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
  */
 import type { Authenticator } from '../core/auth.js';
+import type { CorsPolicy } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
-import { readClientHeaders } from '../core/headers.js';
+import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
 import { ForwardHandler } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
-import { sendError, sendHealth } from './respond.js';
+import { sendError, sendHealth, sendPreflight } from './respond.js';
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import type { RequestHandler } from './server/server.js';
@@ -34,6 +37,8 @@ export interface PipelineOptions {
   maxBodySize: number;
   connectTimeoutMs: number;
   hook?: ExchangeHook;
+  /** CORS for browser clients; `null` leaves it to the upstream (`cors_origins: off`). */
+  cors: CorsPolicy | null;
   /** Receives one line per upstream failure (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -42,7 +47,7 @@ export interface PipelineOptions {
 const WHOLE_BODY_LIMIT = 64 * 1024;
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
-  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, log } = options;
+  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, cors, log } = options;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
     origin,
@@ -54,8 +59,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   };
   const checkIp = !ipFilter.allowsAll;
 
-  function forward(res: OutgoingResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined): void {
-    dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext));
+  function forward(res: OutgoingResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined, corsHeaders: readonly string[] | null): void {
+    dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext, corsHeaders));
   }
 
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
@@ -69,9 +74,15 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     // 2–3. client ip and access
     const head = readClientHeaders(req.headers);
     const ip = ipFilter.clientIp(req.remoteAddress, head.forwardedFor);
+    const { origin } = head;
+    const corsHeaders = cors === null || origin === undefined ? null : cors.responseHeaders(origin);
     if (checkIp) {
       const denied = ipFilter.check(ip);
-      if (denied !== null) return sendError(res, denied, true);
+      if (denied !== null) return sendError(res, denied, true, corsHeaders);
+    }
+    // A preflight (Fetch standard: OPTIONS with Access-Control-Request-Method) never goes upstream.
+    if (cors !== null && origin !== undefined && method === 'OPTIONS' && headerValue(req.headers, 'access-control-request-method') !== undefined) {
+      return sendPreflight(res, cors.preflightHeaders(origin, headerValue(req.headers, 'access-control-request-headers')), head.hasBody);
     }
 
     // 4–5. headers and credentials
@@ -81,11 +92,11 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     else if (head.authorization !== undefined) headers.push('authorization', head.authorization);
 
     // 6. body size
-    if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true);
+    if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
-    if (!head.hasBody) return forward(res, opts, tap);
+    if (!head.hasBody) return forward(res, opts, tap, corsHeaders);
 
     // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
     //    one write with the request head (a chat request is a few KB that arrive with the headers);
@@ -93,7 +104,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (tap !== undefined || (head.contentLength > 0 && head.contentLength <= WHOLE_BODY_LIMIT)) {
       req.readAll(maxBodySize, (err, body) => {
         if (err !== null) {
-          if (err instanceof GatewayError) sendError(res, err, true);
+          if (err instanceof GatewayError) sendError(res, err, true, corsHeaders);
           tap?.end(err instanceof GatewayError
             ? { kind: 'error', message: err.message, code: err.code, status: err.status }
             : { kind: 'aborted' });
@@ -101,13 +112,13 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
         }
         tap?.requestBody(body);
         opts.body = body;
-        forward(res, opts, tap);
+        forward(res, opts, tap, corsHeaders);
       });
       return;
     }
 
     // 8. forward
     opts.body = req.stream(maxBodySize);
-    forward(res, opts, tap);
+    forward(res, opts, tap, corsHeaders);
   };
 }
