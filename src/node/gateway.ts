@@ -14,7 +14,6 @@ import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
 import { exposeGc, MemoryRelief } from './memory-relief.js';
 import { createPipeline } from './pipeline.js';
-import { upgradeRefusal } from './respond.js';
 import { H1Server, type RequestHandler } from './server/server.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
@@ -119,7 +118,6 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
   const relief = gc === undefined ? undefined : new MemoryRelief(gc);
   const server = new H1Server({
     handler: parts.handler,
-    upgradeRefusal,
     onError: (err) => log(`aifwd: internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     // Slow or stuck clients get 60 s to send a request head (Node's default).
     headersTimeoutMs: 60_000,

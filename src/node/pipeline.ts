@@ -11,6 +11,7 @@
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
+ *                 or, for a WebSocket upgrade, a tunnel of its own                (upgrade-tunnel)
  */
 import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
@@ -21,10 +22,11 @@ import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
 import { ForwardHandler } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
-import { sendError, sendHealth, sendPreflight } from './respond.js';
+import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import type { RequestHandler } from './server/server.js';
+import { tunnelTarget, tunnelUpgrade } from './upgrade-tunnel.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamErrorContext } from './upstream-error.js';
 
@@ -58,6 +60,21 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     },
   };
   const checkIp = !ipFilter.allowsAll;
+  const tunnelTo = tunnelTarget(new URL(origin));
+  const tunnelOptions = { connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout, errorContext };
+
+  /** Stage 8 for an upgrade request: WebSocket only, and not through an outbound proxy. */
+  function upgrade(req: IncomingRequest, res: OutgoingResponse, path: string, headers: string[], corsHeaders: readonly string[] | null): void {
+    const protocol = headerValue(req.headers, 'upgrade') ?? '';
+    if (req.method !== 'GET' || protocol.toLowerCase() !== 'websocket' || req.hasBody) {
+      return sendError(res, upgradeRefusal(`Only WebSocket upgrades (GET without a body) are forwarded, not "${protocol.slice(0, 40)}" with ${req.method}`), true, corsHeaders);
+    }
+    if (upstream.proxy !== undefined) {
+      return sendError(res, upgradeRefusal('WebSocket upgrades are not forwarded through an outbound proxy (HTTPS_PROXY) yet; use HTTP endpoints or unset the proxy'), true, corsHeaders);
+    }
+    headers.push('connection', 'upgrade', 'upgrade', protocol);
+    tunnelUpgrade(req, res, tunnelTo, { path, headers }, tunnelOptions, corsHeaders);
+  }
 
   function forward(res: OutgoingResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined, corsHeaders: readonly string[] | null): void {
     dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext, corsHeaders));
@@ -93,6 +110,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
+
+    if (req.upgrade) return upgrade(req, res, routed.path, headers, corsHeaders);
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });

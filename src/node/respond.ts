@@ -33,10 +33,7 @@ export function sendHealth(res: OutgoingResponse): void {
   res.end(OK);
 }
 
-/** The answer to a connection upgrade (WebSocket, e.g. the Realtime API): not forwarded yet. */
-export function upgradeRefusal(): GatewayError {
-  return new GatewayError(
-    'upgrade_not_supported',
-    'WebSocket upgrades (the Realtime API) are not forwarded by this gateway yet; use HTTP endpoints',
-  );
+/** The answer to a protocol upgrade the gateway does not forward (`why` says which and what to do). */
+export function upgradeRefusal(why: string): GatewayError {
+  return new GatewayError('upgrade_not_supported', why);
 }

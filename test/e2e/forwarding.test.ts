@@ -314,14 +314,10 @@ describe('request targets', () => {
     });
   }
 
-  it('answers a WebSocket upgrade with a clear 501 instead of a reset', async () => {
+  it('answers an upgrade to anything but WebSocket with a clear 501 instead of a reset', async () => {
     const up = await upstream();
     const gw = await startGateway(['--base-url', up.url]);
-    const text = await raw(
-      gw.port,
-      'GET /v1/realtime?model=gpt-realtime HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    const text = await raw(gw.port, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
     expect(text).toMatch(/^HTTP\/1\.1 501 /);
     expect(text).toContain('"code":"upgrade_not_supported"');
     expect(up.requests).toHaveLength(0);

@@ -47,6 +47,8 @@ export class ResponseParser extends MessageParser {
   readonly #sink: ResponseSink;
   #noBody = false;
   #keepAlive = true;
+  /** The request asked to switch protocols: a 101 ends the HTTP exchange instead of being refused. */
+  #upgrade = false;
 
   constructor(sink: ResponseSink) {
     super({ sink, fail: failFraming, strictFraming: false, maxHeadBytes: MAX_HEAD_BYTES, headTooLarge });
@@ -54,11 +56,15 @@ export class ResponseParser extends MessageParser {
     this.inHead = false;
   }
 
-  /** Starts a new response; `method` tells whether a body may follow. */
-  reset(method: string): void {
+  /**
+   * Starts a new response; `method` tells whether a body may follow, `upgrade` that the request
+   * asked to switch protocols (then a 101 is the final head and `execute` stops right after it).
+   */
+  reset(method: string, upgrade = false): void {
     this.inHead = true;
     this.body.stop();
     this.#noBody = method === 'HEAD';
+    this.#upgrade = upgrade;
     this.reader.reset();
     this.#keepAlive = true;
   }
@@ -134,6 +140,15 @@ export class ResponseParser extends MessageParser {
           break;
         }
       }
+    }
+    if (status === 101 && this.#upgrade) {
+      // Switching protocols: the head ends the HTTP exchange; the bytes after it are the new protocol's.
+      this.#keepAlive = false;
+      this.inHead = false;
+      this.body.stop();
+      this.#sink.onHead({ status, statusText: statusLine.slice(13), headers, keepAlive: false, keepAliveHint: -1 });
+      this.#sink.onEnd();
+      return;
     }
     if (status < 200) {
       // Interim response (100 Continue, 103 Early Hints): skipped; the real head follows.

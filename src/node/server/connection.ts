@@ -13,7 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
-import { ClientGoneError, IncomingRequest, type BodySource } from './incoming-request.js';
+import { ClientGoneError, IncomingRequest, type BodySource, type DetachedSocket } from './incoming-request.js';
 import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
 
 /** What a connection needs of its server. */
@@ -27,14 +27,18 @@ export interface ConnectionServer {
   /** The deadline (server clock) `ms` from now, never early despite the coarse clock; 0 for `ms` 0. */
   deadline(ms: number): number;
   handle(req: IncomingRequest, res: OutgoingResponse): void;
-  /** The error a protocol upgrade request (WebSocket) is answered with. */
-  upgradeRefusal(): GatewayError;
+  /**
+   * The error a protocol upgrade request (WebSocket) is answered with, or `undefined` when the
+   * handler takes upgrades (IncomingRequest.upgrade, detach()).
+   */
+  upgradeRefusal(): GatewayError | undefined;
   /** The request handler threw (a bug): reported, and the client gets a 500. */
   reportError(err: unknown): void;
   remove(connection: ServerConnection): void;
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const EMPTY = Buffer.alloc(0);
 /**
  * What the current deadline guards: a request head's arrival, the next bytes of a request body, an
  * idle keep-alive, a closing goodbye.
@@ -201,12 +205,17 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#setDeadline('none', 0);
     const server = this.#server;
     if (head.upgrade) {
-      this.#refuse(server.upgradeRefusal());
-      return;
+      const refusal = server.upgradeRefusal();
+      if (refusal !== undefined) {
+        this.#refuse(refusal);
+        return;
+      }
     }
     const req = new IncomingRequest(head, this.#remoteAddress, this);
     const res = new OutgoingResponse(this, {
-      keepAlive: head.keepAlive && !server.closing,
+      // After an upgrade request that was not switched, the client may already have sent bytes of
+      // the other protocol: the connection cannot carry another request.
+      keepAlive: head.keepAlive && !server.closing && !head.upgrade,
       headRequest: head.method === 'HEAD',
       http10: head.http10,
     });
@@ -282,6 +291,24 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
         `content-length: ${Buffer.byteLength(body)}\r\ndate: ${this.#server.date}\r\nconnection: close\r\n\r\n${body}`,
     );
     this.#linger();
+  }
+
+  /** Hands the socket over after a protocol switch (IncomingRequest.detach). */
+  detach(): DetachedSocket {
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.off('drain', this.#onDrain);
+    this.#closed = true;
+    this.deadline = 0;
+    this.#deadlineKind = 'none';
+    const head = this.#held ?? EMPTY;
+    this.#held = null;
+    this.#req = null;
+    this.#res = null;
+    this.#server.remove(this);
+    return { socket, head };
   }
 
   // Exchange end ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * backpressure on the client's socket (uploads). Either way an optional
  * size limit turns an oversized body into the 413 {@link bodyTooLarge}.
  */
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { GatewayError } from '../../core/errors.js';
 import type { RequestHead } from '../h1/request-parser.js';
@@ -13,6 +14,15 @@ import type { RequestHead } from '../h1/request-parser.js';
 export interface BodySource {
   pauseBody(): void;
   resumeBody(): void;
+  /** See {@link IncomingRequest.detach}. */
+  detach(): DetachedSocket;
+}
+
+/** A connection handed over after a protocol switch (WebSocket): no longer HTTP. */
+export interface DetachedSocket {
+  readonly socket: Socket;
+  /** Bytes the client sent after the request head, already read from the socket. */
+  readonly head: Buffer;
 }
 
 /** The 413 for a body over the configured limit. */
@@ -43,6 +53,8 @@ export class IncomingRequest {
   readonly remoteAddress: string;
   /** The request declared a body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;
+  /** The client asks to switch protocols (`Connection: upgrade` with `Upgrade`, e.g. WebSocket). */
+  readonly upgrade: boolean;
   /** Every byte of the body has arrived (true at once without a body). */
   complete: boolean;
   readonly #source: BodySource;
@@ -61,6 +73,7 @@ export class IncomingRequest {
     this.http10 = head.http10;
     this.remoteAddress = remoteAddress;
     this.hasBody = head.chunked || head.contentLength > 0;
+    this.upgrade = head.upgrade;
     this.complete = !this.hasBody;
     this.#source = source;
   }
@@ -96,6 +109,16 @@ export class IncomingRequest {
     this.#chunks = [];
     if (this.complete) stream.push(null);
     return stream;
+  }
+
+  /**
+   * Takes the socket of an upgrade request away from the HTTP server, once the gateway switches
+   * protocols (it has relayed the upstream's 101): from then on its bytes are the caller's, and
+   * the response object must not be used. Idle and header timeouts no longer apply; shutdown still
+   * cuts the socket after `shutdown_timeout`.
+   */
+  detach(): DetachedSocket {
+    return this.#source.detach();
   }
 
   // Called by the connection -----------------------------------------------------------------

@@ -21,8 +21,11 @@ export type RequestHandler = (req: IncomingRequest, res: OutgoingResponse) => vo
 
 export interface H1ServerOptions {
   handler: RequestHandler;
-  /** The error protocol upgrade requests (WebSocket) are answered with; the connection then closes. */
-  upgradeRefusal: () => GatewayError;
+  /**
+   * The error protocol upgrade requests (WebSocket) are answered with (the connection then
+   * closes); without it they reach the handler (IncomingRequest.upgrade, detach()).
+   */
+  upgradeRefusal?: () => GatewayError;
   /** Receives what a handler threw (the client got a 500). */
   onError: (err: unknown) => void;
   /** From the first byte of a request head to its end; 0 = none. */
@@ -47,7 +50,7 @@ export class H1Server implements ConnectionServer {
   /** The listening socket server (plain or TLS). */
   readonly net: NetServer;
   readonly #handler: RequestHandler;
-  readonly #upgradeRefusal: () => GatewayError;
+  readonly #upgradeRefusal: (() => GatewayError) | undefined;
   readonly #onError: (err: unknown) => void;
   readonly #onTick: ((connections: number) => void) | undefined;
   readonly #connections = new Set<ServerConnection>();
@@ -127,8 +130,8 @@ export class H1Server implements ConnectionServer {
     this.#handler(req, res);
   }
 
-  upgradeRefusal(): GatewayError {
-    return this.#upgradeRefusal();
+  upgradeRefusal(): GatewayError | undefined {
+    return this.#upgradeRefusal?.();
   }
 
   reportError(err: unknown): void {

@@ -1,0 +1,224 @@
+/**
+ * WebSocket pass-through (the Realtime API, `wss://…/v1/realtime`): an upgrade request goes to
+ * the upstream on a connection of its own, with the same header and credential rules as any other
+ * request, and once the upstream switches protocols (101) the gateway relays its answer and then
+ * joins the two sockets, bytes both ways with backpressure, until either side closes. Frames are
+ * not parsed: the gateway adds no latency per message and needs no WebSocket library.
+ *
+ * Before the switch the exchange is ordinary HTTP: an upstream that refuses (401 for a bad key,
+ * 404, …) is answered through as a normal response, and connect, response-header and transport
+ * failures become the gateway's 502/504, as for any request. After it, a failure on either side
+ * closes both: WebSocket has its own close handshake, and a cut TCP connection is what a client
+ * sees when a session dies.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readUpstreamHeaders } from '../core/headers.js';
+import { ResponseParser, type ResponseHead, type ResponseSink } from './h1/response-parser.js';
+import { sendError } from './respond.js';
+import type { IncomingRequest } from './server/incoming-request.js';
+import type { OutgoingResponse } from './server/outgoing-response.js';
+import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
+
+export interface TunnelOptions {
+  connectTimeoutMs: number;
+  /** Waiting for the upstream's answer to the upgrade; 0 = no limit. */
+  responseTimeoutMs: number;
+  errorContext: UpstreamErrorContext;
+}
+
+export interface TunnelRequest {
+  /** Upstream path and query. */
+  path: string;
+  /** Headers to send, flat, `connection` and `upgrade` included. */
+  headers: readonly string[];
+}
+
+/** Where the upstream is, resolved once from the base URL. */
+export interface TunnelTarget {
+  readonly tls: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly hostHeader: string;
+  readonly servername: string | undefined;
+}
+
+export function tunnelTarget(baseUrl: URL): TunnelTarget {
+  const tls = baseUrl.protocol === 'https:';
+  const host = baseUrl.hostname.startsWith('[') ? baseUrl.hostname.slice(1, -1) : baseUrl.hostname;
+  return {
+    tls,
+    host,
+    port: baseUrl.port === '' ? (tls ? 443 : 80) : Number(baseUrl.port),
+    hostHeader: baseUrl.host,
+    servername: tls && isIP(host) === 0 ? host : undefined,
+  };
+}
+
+/** Idle time before TCP keep-alive probes start on a joined session's sockets. */
+const KEEP_ALIVE_PROBE_MS = 60_000;
+
+function timeoutError(code: 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT'): Error {
+  return Object.assign(new Error(code === 'UPSTREAM_CONNECT_TIMEOUT' ? 'connect timeout' : 'response timeout'), { code });
+}
+
+/** One upgrade exchange (see the file comment). */
+class Tunnel implements ResponseSink {
+  readonly #req: IncomingRequest;
+  readonly #res: OutgoingResponse;
+  readonly #options: TunnelOptions;
+  readonly #cors: readonly string[] | null;
+  readonly #upstream: Socket;
+  readonly #parser: ResponseParser;
+  #timer: NodeJS.Timeout | null = null;
+  /** The upstream answered 101: from the end of its head on, bytes are relayed raw. */
+  #switched = false;
+  #switchHead: ResponseHead | null = null;
+  /** The upstream's answer was not a switch and is being relayed as a response. */
+  #answering = false;
+  #done = false;
+
+  constructor(req: IncomingRequest, res: OutgoingResponse, target: TunnelTarget, request: TunnelRequest, options: TunnelOptions, cors: readonly string[] | null) {
+    this.#req = req;
+    this.#res = res;
+    this.#options = options;
+    this.#cors = cors;
+    this.#parser = new ResponseParser(this);
+    this.#parser.reset('GET', true);
+    const upstream = target.tls
+      ? tlsConnect({ host: target.host, port: target.port, servername: target.servername, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: target.host, port: target.port });
+    this.#upstream = upstream;
+    upstream.setNoDelay(true);
+    upstream.on('error', this.#fail);
+    upstream.on('close', this.#onUpstreamClose);
+    upstream.on('data', this.#onUpstreamData);
+    upstream.once(target.tls ? 'secureConnect' : 'connect', () => {
+      this.#clearTimer();
+      let head = `GET ${request.path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\n`;
+      const { headers } = request;
+      for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      upstream.write(`${head}\r\n`, 'latin1');
+      if (options.responseTimeoutMs > 0) this.#startTimer(options.responseTimeoutMs, 'UPSTREAM_HEADERS_TIMEOUT');
+    });
+    this.#startTimer(options.connectTimeoutMs, 'UPSTREAM_CONNECT_TIMEOUT');
+    // The client leaving before the switch cancels the upstream attempt.
+    res.onClose = () => {
+      if (!this.#switched) this.#finish();
+    };
+  }
+
+  #startTimer(ms: number, code: 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT'): void {
+    this.#timer = setTimeout(() => this.#fail(timeoutError(code)), ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #onUpstreamData = (chunk: Buffer): void => {
+    if (this.#done) return;
+    try {
+      const at = this.#parser.execute(chunk);
+      if (this.#switched) this.#join(chunk.subarray(at));
+    } catch (err) {
+      this.#fail(err);
+    }
+  };
+
+  // ResponseSink: the upstream's answer to the upgrade request.
+
+  onHead(head: ResponseHead): void {
+    this.#clearTimer();
+    if (head.status === 101) {
+      this.#switched = true;
+      this.#switchHead = head;
+      return;
+    }
+    this.#answering = true;
+    const { headers } = readUpstreamHeaders(head.headers);
+    this.#res.writeHead(head.status, this.#cors === null ? headers : [...headers, ...this.#cors]);
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.#answering) this.#res.write(chunk);
+  }
+
+  onEnd(): void {
+    if (!this.#answering) return;
+    this.#res.end();
+    this.#finish();
+  }
+
+  /** Relays the 101 and joins the sockets; `rest` is what the upstream sent after its head. */
+  #join(rest: Buffer): void {
+    const head = this.#switchHead;
+    if (head === null) return;
+    this.#upstream.off('data', this.#onUpstreamData);
+    this.#upstream.off('error', this.#fail);
+    this.#upstream.off('close', this.#onUpstreamClose);
+    this.#res.onClose = null;
+    const { socket: client, head: early } = this.#req.detach();
+    // The 101 goes out as the upstream wrote it, `Connection` and `Upgrade` included: they are
+    // what the client's WebSocket checks (with `Sec-WebSocket-Accept`).
+    let text = `HTTP/1.1 101 ${head.statusText === '' ? 'Switching Protocols' : head.statusText}\r\n`;
+    for (let i = 0; i < head.headers.length; i += 2) text += `${head.headers[i]}: ${head.headers[i + 1]}\r\n`;
+    client.write(`${text}\r\n`, 'latin1');
+    if (rest.length > 0) client.write(rest);
+    const upstream = this.#upstream;
+    if (early.length > 0) upstream.write(early);
+    // A session may stay quiet for long: TCP keep-alive finds a peer that vanished without a FIN.
+    client.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
+    upstream.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
+    const closeBoth = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', closeBoth);
+    upstream.on('error', closeBoth);
+    client.on('close', closeBoth);
+    upstream.on('close', closeBoth);
+    // A FIN from one side is passed on; the socket closes once both directions ended.
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  }
+
+  #onUpstreamClose = (): void => {
+    if (this.#done || this.#switched) return;
+    // Closed before a complete answer: a response delimited by the close ends here, else it failed.
+    if (this.#answering && this.#parser.endOfInput()) {
+      this.onEnd();
+      return;
+    }
+    this.#fail(Object.assign(new Error('the upstream closed the connection'), { code: 'UPSTREAM_CLOSED' }));
+  };
+
+  #fail = (err: unknown): void => {
+    if (this.#done) return;
+    this.#finish();
+    const res = this.#res;
+    if (this.#answering || res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const error = toGatewayError(err, this.#options.errorContext);
+    this.#options.errorContext.report(error, false);
+    sendError(res, error, true, this.#cors);
+  };
+
+  #finish(): void {
+    this.#done = true;
+    this.#clearTimer();
+    this.#upstream.destroy();
+  }
+}
+
+/**
+ * Forwards the upgrade request `req` (already routed, checked and authorised: `request` holds what
+ * goes upstream) and, when the upstream switches protocols, joins the client to it.
+ */
+export function tunnelUpgrade(req: IncomingRequest, res: OutgoingResponse, target: TunnelTarget, request: TunnelRequest, options: TunnelOptions, cors: readonly string[] | null): void {
+  new Tunnel(req, res, target, request, options, cors);
+}

@@ -1,0 +1,274 @@
+/**
+ * WebSocket pass-through (the Realtime API), end to end over raw sockets: the upgrade request as
+ * the upstream saw it (credentials swapped, upgrade headers kept), the 101 as the client saw it,
+ * bytes both ways (early bytes and a large payload included), refusals relayed as responses, the
+ * gateway's own errors, closes in both directions, and shutdown.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { WebSocket } from 'undici';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startGateway, stopAll } from '../helpers/gateway.js';
+import { sleep } from '../helpers/upstream.js';
+
+const POOL_KEY = 'sk-fake-realtime-pool';
+const FORWARD_KEY = 'fk-fake-realtime';
+const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+interface SeenUpgrade {
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Everything the tunnel delivered to the upstream after the switch. */
+  received: Buffer[];
+  socket: Socket;
+  closed: boolean;
+}
+
+type Mode = 'echo' | 'refuse' | 'frames';
+
+/** A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401 JSON. */
+async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
+  const seen: SeenUpgrade[] = [];
+  const server = createServer((_req, res) => res.end('plain'));
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    const entry: SeenUpgrade = { url: req.url ?? '', headers: req.headers, received: head.length > 0 ? [head] : [], socket, closed: false };
+    seen.push(entry);
+    upgraded.push(socket);
+    // The gateway's side ending (FIN) or resetting: either way the session is over for the upstream.
+    socket.on('end', () => (entry.closed = true));
+    socket.on('close', () => (entry.closed = true));
+    socket.on('error', () => {});
+    if (mode === 'refuse') {
+      const body = '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}';
+      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      return;
+    }
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    if (mode === 'frames') {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      echoFrames(socket);
+      return;
+    }
+    // The 101 and the first server message in one write: the tunnel must relay both.
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\nsession.created;`);
+    socket.on('data', (chunk: Buffer) => {
+      entry.received.push(chunk);
+      socket.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  servers.push(server);
+  return { port, url: `http://127.0.0.1:${port}`, seen, server };
+}
+
+const servers: Server[] = [];
+/** Switched sockets: node:http no longer tracks them, so closing the servers would wait for them. */
+const upgraded: Socket[] = [];
+afterEach(stopAll);
+afterAll(async () => {
+  for (const socket of upgraded) socket.destroy();
+  for (const server of servers) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+const upgradeRequest = (path = '/v1/realtime?model=gpt-realtime', extra = ''): string =>
+  `GET ${path} HTTP/1.1\r\nHost: gateway.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Protocol: realtime\r\n` +
+  `Authorization: Bearer ${FORWARD_KEY}\r\nX-Forwarded-For: 198.51.100.1\r\n${extra}\r\n`;
+
+/** A raw client: what it received so far, and a way to wait for some of it. */
+function client(port: number, first: string | Buffer): { socket: Socket; text: () => string; bytes: () => Buffer; until: (test: (text: string) => boolean) => Promise<string>; ended: Promise<void> } {
+  const socket = connect(port, '127.0.0.1', () => socket.write(first));
+  const chunks: Buffer[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('data', (c: Buffer) => {
+    chunks.push(c);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  socket.on('error', () => {});
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const text = (): string => Buffer.concat(chunks).toString('latin1');
+  const until = async (test: (t: string) => boolean): Promise<string> => {
+    const deadline = Date.now() + 5_000;
+    while (!test(text())) {
+      if (Date.now() > deadline) throw new Error(`timed out; received so far: ${JSON.stringify(text().slice(0, 400))}`);
+      await Promise.race([new Promise<void>((r) => waiters.push(r)), ended, sleep(50)]);
+    }
+    return text();
+  };
+  return { socket, text, bytes: () => Buffer.concat(chunks), until, ended };
+}
+
+const gatewayFor = (url: string, args: string[] = []) => startGateway(['--base-url', url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY, ...args]);
+
+describe('WebSocket pass-through', () => {
+  it('relays the upgrade with a pool key, the 101 as the upstream wrote it, and bytes both ways', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url);
+    const c = client(gw.port, upgradeRequest());
+    const head = await c.until((t) => t.includes('session.created;'));
+    expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(head.toLowerCase()).toContain('upgrade: websocket\r\n');
+    expect(head.toLowerCase()).toContain('connection: upgrade\r\n');
+    const accept = createHash('sha1').update(`${WS_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    expect(head).toContain(`sec-websocket-accept: ${accept}\r\n`);
+
+    const seen = up.seen[0];
+    expect(seen.url).toBe('/v1/realtime?model=gpt-realtime');
+    expect(seen.headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+    expect(seen.headers.upgrade).toBe('websocket');
+    expect(seen.headers.connection?.toLowerCase()).toBe('upgrade');
+    expect(seen.headers['sec-websocket-key']).toBe(WS_KEY);
+    expect(seen.headers['sec-websocket-protocol']).toBe('realtime');
+    expect(seen.headers.host).toBe(`127.0.0.1:${up.port}`);
+    expect(seen.headers['x-forwarded-for']).toBeUndefined();
+
+    // A large message both ways, intact (backpressure on both sockets).
+    const payload = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) % 251;
+    const before = c.bytes().length;
+    c.socket.write(payload);
+    await c.until(() => c.bytes().length >= before + payload.length);
+    const echoed = c.bytes().subarray(before);
+    expect(createHash('sha256').update(echoed).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
+  });
+
+  it('carries a real WebSocket client session (undici) with the forward key', async () => {
+    const up = await wsUpstream('frames');
+    const gw = await gatewayFor(up.url);
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${FORWARD_KEY}` } });
+    const replies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener('open', () => {
+        ws.send('{"type":"session.update"}');
+        ws.send('x'.repeat(300));
+      });
+      ws.addEventListener('message', (event) => {
+        replies.push(String(event.data));
+        if (replies.length === 2) ws.close();
+      });
+      ws.addEventListener('close', () => resolve());
+      ws.addEventListener('error', () => reject(new Error('WebSocket error')));
+    });
+    // The second message needs a 16-bit length on both sides: frames cross the tunnel intact.
+    expect(replies).toEqual(['echo:{"type":"session.update"}', `echo:${'x'.repeat(300)}`]);
+    expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+  });
+
+  it('delivers bytes the client sent right behind the request head once the upstream switched', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url);
+    const c = client(gw.port, `${upgradeRequest()}early-frame`);
+    await c.until((t) => t.includes('session.created;early-frame'));
+    expect(Buffer.concat(up.seen[0].received).toString()).toBe('early-frame');
+  });
+
+  it('closes the upstream socket when the client goes, and the client when the upstream goes', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url);
+    const a = client(gw.port, upgradeRequest());
+    await a.until((t) => t.includes('session.created;'));
+    a.socket.destroy();
+    await expectSoon(() => up.seen[0].closed);
+
+    const b = client(gw.port, upgradeRequest());
+    await b.until((t) => t.includes('session.created;'));
+    up.seen[1].socket.destroy();
+    await b.ended;
+  });
+
+  it("relays an upstream's refusal (401 JSON) as a response and closes the connection", async () => {
+    const up = await wsUpstream('refuse');
+    const gw = await gatewayFor(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    const text = c.text();
+    expect(text).toMatch(/^HTTP\/1\.1 401 /);
+    expect(text).toContain('connection: close');
+    expect(text).toContain('"code":"invalid_api_key"');
+  });
+
+  it("answers with the gateway's own errors before any switch: 403, 502, 501", async () => {
+    const up = await wsUpstream();
+    const denied = await gatewayFor(up.url, ['--ip-whitelist', '10.0.0.0/8']);
+    const forbidden = client(denied.port, upgradeRequest());
+    await forbidden.ended;
+    expect(forbidden.text()).toMatch(/^HTTP\/1\.1 403 /);
+    expect(up.seen).toHaveLength(0);
+
+    const down = await gatewayFor('http://127.0.0.1:1');
+    const unreachable = client(down.port, upgradeRequest());
+    await unreachable.ended;
+    expect(unreachable.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect(unreachable.text()).toContain('"code":"upstream_unreachable"');
+
+    const gw = await gatewayFor(up.url);
+    const h2c = client(gw.port, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
+    await h2c.ended;
+    expect(h2c.text()).toMatch(/^HTTP\/1\.1 501 /);
+    expect(h2c.text()).toContain('"code":"upgrade_not_supported"');
+
+    const proxied = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: 'http://127.0.0.1:1' } });
+    const viaProxy = client(proxied.port, upgradeRequest());
+    await viaProxy.ended;
+    expect(viaProxy.text()).toMatch(/^HTTP\/1\.1 501 /);
+    expect(viaProxy.text()).toContain('outbound proxy');
+    expect(up.seen).toHaveLength(0);
+  });
+
+  it('cuts open sessions at shutdown once shutdown_timeout has passed, and exits 0', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url, ['--shutdown-timeout', '0.3']);
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    const started = Date.now();
+    const code = await gw.stop('SIGTERM');
+    await c.ended;
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expectSoon(() => up.seen[0].closed);
+  });
+});
+
+/** A minimal WebSocket echo server side (RFC 6455): unmasks client text frames, answers `echo:<text>`. */
+function echoFrames(socket: Socket): void {
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      if (buffered.length < 2) return;
+      const opcode = buffered[0] & 0x0f;
+      let length = buffered[1] & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (buffered.length < 4) return;
+        length = buffered.readUInt16BE(2);
+        at = 4;
+      }
+      if (buffered.length < at + 4 + length) return;
+      const mask = buffered.subarray(at, at + 4);
+      const payload = Buffer.from(buffered.subarray(at + 4, at + 4 + length));
+      for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      buffered = buffered.subarray(at + 4 + length);
+      if (opcode === 0x8) {
+        socket.end(Buffer.from([0x88, 0x00]));
+        return;
+      }
+      const reply = Buffer.concat([Buffer.from('echo:'), payload]);
+      const header = reply.length < 126 ? Buffer.from([0x81, reply.length]) : Buffer.from([0x81, 126, reply.length >> 8, reply.length & 0xff]);
+      socket.write(Buffer.concat([header, reply]));
+    }
+  });
+}
+
+async function expectSoon(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await sleep(20);
+  }
+}
