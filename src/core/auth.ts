@@ -13,8 +13,8 @@ import { KeyPool } from './key-pool.js';
 export type AuthMode = 'open' | 'forward-key' | 'passthrough';
 
 export type AuthDecision =
-  /** Replace the client's Authorization with `Bearer <key>`. */
-  | { readonly kind: 'pool'; readonly key: string; readonly forwardKeyIndex: number }
+  /** Replace the client's Authorization with `Bearer <key>` (pool key `keyIndex`). */
+  | { readonly kind: 'pool'; readonly key: string; readonly keyIndex: number; readonly forwardKeyIndex: number }
   /** Send the client's Authorization (or its absence) unchanged. */
   | { readonly kind: 'passthrough' };
 
@@ -62,19 +62,25 @@ export class Authenticator {
     return found;
   }
 
-  decide(authorization: string | undefined): AuthDecision {
+  /** What goes upstream for a client's Authorization; `now` decides which pool keys rest. */
+  decide(authorization: string | undefined, now = 0): AuthDecision {
     switch (this.mode) {
       case 'passthrough':
         return PASSTHROUGH;
       case 'open':
-        return { kind: 'pool', key: this.pool.next() as string, forwardKeyIndex: -1 };
+        return this.#poolKey(-1, now);
       case 'forward-key': {
         const token = bearerToken(authorization);
         if (token === undefined) return PASSTHROUGH;
         const index = this.matchForwardKey(token);
         if (index === -1) return PASSTHROUGH;
-        return { kind: 'pool', key: this.pool.next() as string, forwardKeyIndex: index };
+        return this.#poolKey(index, now);
       }
     }
+  }
+
+  #poolKey(forwardKeyIndex: number, now: number): AuthDecision {
+    const keyIndex = this.pool.nextIndex(now);
+    return { kind: 'pool', key: this.pool.key(keyIndex), keyIndex, forwardKeyIndex };
   }
 }

@@ -1,26 +1,79 @@
 /**
- * Upstream key pool: round-robin over the configured keys. Pure state, no I/O, so later capabilities
- * (weights, cooldown on 429/401 honouring Retry-After, failover) grow here without touching the
- * proxy. Modelled on undici's balanced-pool: callers ask for the next key, never index the array.
+ * Upstream key pool: round-robin over the configured keys, skipping keys that rest after the
+ * upstream refused them (key-health.ts). Pure state, no I/O: the clock comes in as an argument.
+ * Modelled on undici's balanced-pool: callers ask for the next key, never index the array.
  */
 export class KeyPool {
   readonly #keys: readonly string[];
   #next = 0;
+  /** Per key, until when (ms) it rests; 0 = in rotation. */
+  readonly #restUntil: Float64Array;
+  #restsSeen = false;
 
   constructor(keys: readonly string[]) {
     this.#keys = [...keys];
+    this.#restUntil = new Float64Array(this.#keys.length);
   }
 
   get size(): number {
     return this.#keys.length;
   }
 
-  /** The next key in round-robin order; `undefined` when the pool is empty. */
-  next(): string | undefined {
-    const keys = this.#keys;
-    if (keys.length === 0) return undefined;
-    const key = keys[this.#next];
-    this.#next = this.#next + 1 === keys.length ? 0 : this.#next + 1;
-    return key;
+  /** True once a key has rested: until then callers need not read the clock for {@link nextIndex}. */
+  get restsSeen(): boolean {
+    return this.#restsSeen;
+  }
+
+  key(index: number): string {
+    return this.#keys[index];
+  }
+
+  /**
+   * Index of the next key in round-robin order that is not resting at `now`; when every key rests,
+   * the one whose rest ends first (the upstream's own answer is better than none). -1 when the
+   * pool is empty.
+   */
+  nextIndex(now = 0): number {
+    const count = this.#keys.length;
+    if (count === 0) return -1;
+    const rest = this.#restUntil;
+    let soonest = -1;
+    for (let tried = 0; tried < count; tried++) {
+      const index = this.#next;
+      this.#next = index + 1 === count ? 0 : index + 1;
+      if (rest[index] <= now) return index;
+      if (soonest === -1 || rest[index] < rest[soonest]) soonest = index;
+    }
+    return soonest;
+  }
+
+  /** The next key (see {@link nextIndex}); `undefined` when the pool is empty. */
+  next(now = 0): string | undefined {
+    const index = this.nextIndex(now);
+    return index === -1 ? undefined : this.#keys[index];
+  }
+
+  /** True when key `index` is in rotation at `now`. */
+  available(index: number, now: number): boolean {
+    return this.#restUntil[index] <= now;
+  }
+
+  /** Takes key `index` out of rotation until `until`; true when it was in rotation until now. */
+  rest(index: number, until: number, now: number): boolean {
+    const wasAvailable = this.#restUntil[index] <= now;
+    if (until > this.#restUntil[index]) this.#restUntil[index] = until;
+    this.#restsSeen = true;
+    return wasAvailable;
+  }
+
+  /** A key other than `except` that is in rotation at `now`, in round-robin order, or -1. */
+  otherAvailable(except: number, now: number): number {
+    const count = this.#keys.length;
+    for (let tried = 0; tried < count; tried++) {
+      const index = this.#next;
+      this.#next = index + 1 === count ? 0 : index + 1;
+      if (index !== except && this.#restUntil[index] <= now) return index;
+    }
+    return -1;
   }
 }

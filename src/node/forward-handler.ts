@@ -4,6 +4,12 @@
  * right ending. It implements undici's raw-header handler interface (h1/types.ts), which both the
  * gateway's HTTP/1.1 pool and undici's proxy agent call, so no header object is built per response.
  *
+ * Failover (DESIGN §8, USERS.md #5): when a pool key is refused (401/403/429) the key rests for as
+ * long as the upstream says (core/key-health.ts), and — while nothing has reached the client and the
+ * body can be sent again (it was read whole) — the refusal is read and dropped, and the request goes
+ * again with another key that is in rotation, at most {@link MAX_RETRIES} times. When no other key is
+ * available the refusal passes through unchanged.
+ *
  * Endings (DESIGN §5):
  * - upstream fails before the response started → the gateway's JSON error (502/504);
  * - upstream fails after it started → the client connection is destroyed (never a clean end);
@@ -12,19 +18,51 @@
 import { withCorsHeaders } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
-import { readUpstreamHeaders } from '../core/headers.js';
-import type { UpstreamHandler } from './h1/types.js';
+import { headerValue, readUpstreamHeaders } from '../core/headers.js';
+import { cooldownFor, isKeyRefusal } from '../core/key-health.js';
+import type { KeyPool } from '../core/key-pool.js';
+import { maskSecret } from '../core/mask.js';
+import type { UpstreamHandler, UpstreamRequest } from './h1/types.js';
 import { sendError } from './respond.js';
 import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
+/** Another pool key is tried at most this many times per request. */
+export const MAX_RETRIES = 2;
+
+/** What every handler of a pipeline shares. */
+export interface ForwardContext {
+  readonly errorContext: UpstreamErrorContext;
+  /** The key pool, for the health of its keys and failover. */
+  readonly pool: KeyPool;
+  dispatch(request: UpstreamRequest, handler: ForwardHandler): void;
+  /** Receives one line when a key starts resting (the key masked). */
+  readonly log?: (line: string) => void;
+}
+
+/** One attempt of one exchange. */
+export interface ForwardExchange {
+  readonly tap: ExchangeTap | undefined;
+  /** CORS headers for a browser's request (replacing the upstream's), or null. */
+  readonly cors: readonly string[] | null;
+  /** What was dispatched; with a pool key, its `authorization` value is the last header value. */
+  readonly request: UpstreamRequest;
+  /** The pool key the request carries, -1 for none (passthrough). */
+  readonly keyIndex: number;
+  /** Other pool keys this exchange may still try. */
+  readonly retriesLeft: number;
+}
+
 export class ForwardHandler implements UpstreamHandler {
   readonly #res: OutgoingResponse;
+  readonly #context: ForwardContext;
+  readonly #exchange: ForwardExchange;
   readonly #tap: ExchangeTap | undefined;
   readonly #errorContext: UpstreamErrorContext;
-  /** CORS headers for a browser's request (replacing the upstream's), or null. */
   readonly #cors: readonly string[] | null;
+  /** The key was refused and another one will be tried: this response is read and dropped. */
+  #retryWith = -1;
   #abort: ((err?: Error) => void) | null = null;
   #resume: (() => void) | null = null;
   #started = false;
@@ -32,11 +70,13 @@ export class ForwardHandler implements UpstreamHandler {
   #clientGone = false;
   #waitingForDrain = false;
 
-  constructor(res: OutgoingResponse, tap: ExchangeTap | undefined, errorContext: UpstreamErrorContext, cors: readonly string[] | null) {
+  constructor(res: OutgoingResponse, context: ForwardContext, exchange: ForwardExchange) {
     this.#res = res;
-    this.#tap = tap;
-    this.#errorContext = errorContext;
-    this.#cors = cors;
+    this.#context = context;
+    this.#exchange = exchange;
+    this.#tap = exchange.tap;
+    this.#errorContext = context.errorContext;
+    this.#cors = exchange.cors;
     res.onClose = this.#onClientClose;
   }
 
@@ -61,6 +101,7 @@ export class ForwardHandler implements UpstreamHandler {
   onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: informational, not relayed
     const head = readUpstreamHeaders(rawHeaders);
+    if (this.#exchange.keyIndex !== -1 && isKeyRefusal(statusCode) && this.#keyRefused(statusCode, head.headers)) return true;
     const res = this.#res;
     try {
       res.writeHead(statusCode, this.#cors === null ? head.headers : withCorsHeaders(head.headers, this.#cors));
@@ -84,6 +125,7 @@ export class ForwardHandler implements UpstreamHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#retryWith !== -1) return true; // the refusal of a key that failed over
     if (this.#tap !== undefined) {
       try {
         this.#tap.responseData(chunk);
@@ -102,8 +144,43 @@ export class ForwardHandler implements UpstreamHandler {
 
   onComplete(): void {
     this.#done = true;
+    if (this.#retryWith !== -1) {
+      this.#retry(this.#retryWith);
+      return;
+    }
     this.#res.end();
     this.#end({ kind: 'complete' });
+  }
+
+  /**
+   * Rests the refused key; true when the request will go again with another key (then this
+   * response is dropped), false when the refusal is the answer.
+   */
+  #keyRefused(status: number, headers: readonly string[]): boolean {
+    const now = Date.now();
+    const cooldown = cooldownFor(status, (name) => headerValue(headers, name), now);
+    if (cooldown === null) return false;
+    const { pool, log } = this.#context;
+    const { keyIndex, request, retriesLeft } = this.#exchange;
+    if (pool.rest(keyIndex, now + cooldown.ms, now)) {
+      log?.(`aifwd: pool key ${maskSecret(pool.key(keyIndex))} got ${status} from the upstream; out of rotation for ${Math.ceil(cooldown.ms / 1000)} s (${cooldown.source})`);
+    }
+    const body = request.body;
+    if (retriesLeft <= 0 || this.#clientGone || !(body === null || Buffer.isBuffer(body))) return false;
+    const next = pool.otherAvailable(keyIndex, now);
+    if (next === -1) return false;
+    this.#retryWith = next;
+    return true;
+  }
+
+  /** Sends the request again with pool key `keyIndex` (the client has seen nothing yet). */
+  #retry(keyIndex: number): void {
+    const { pool, dispatch } = this.#context;
+    const exchange = this.#exchange;
+    const headers = exchange.request.headers.slice();
+    headers[headers.length - 1] = `Bearer ${pool.key(keyIndex)}`;
+    const request = { ...exchange.request, headers };
+    dispatch(request, new ForwardHandler(this.#res, this.#context, { ...exchange, request, keyIndex, retriesLeft: exchange.retriesLeft - 1 }));
   }
 
   #end(outcome: ExchangeEnd): void {

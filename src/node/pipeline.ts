@@ -7,7 +7,8 @@
  *      cors       a browser's request (Origin): its answer gets the CORS headers,
  *                 a preflight is answered here (204)                              (core/cors)
  *   4. headers    hop-by-hop and identifying headers dropped                      (core/headers)
- *   5. auth       forward key / open mode → next pool key; else passthrough        (core/auth)
+ *   5. auth       forward key / open mode → next pool key in rotation; else
+ *                 passthrough; a refused key rests, the request fails over        (core/auth, key-health)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
@@ -20,7 +21,7 @@ import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
-import { ForwardHandler } from './forward-handler.js';
+import { type ForwardContext, ForwardHandler, MAX_RETRIES } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
@@ -76,8 +77,17 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     tunnelUpgrade(req, res, tunnelTo, { path, headers }, tunnelOptions, corsHeaders);
   }
 
-  function forward(res: OutgoingResponse, opts: UpstreamRequest, tap: ExchangeTap | undefined, corsHeaders: readonly string[] | null): void {
-    dispatcher.dispatch(opts, new ForwardHandler(res, tap, errorContext, corsHeaders));
+  const forwardContext: ForwardContext = {
+    errorContext,
+    pool: auth.pool,
+    dispatch: (request, handler) => dispatcher.dispatch(request, handler),
+    log,
+  };
+  const retries = Math.min(MAX_RETRIES, Math.max(0, auth.pool.size - 1));
+
+  /** Stage 8; `keyIndex` is the pool key the request carries (its last header), -1 for none. */
+  function forward(res: OutgoingResponse, request: UpstreamRequest, tap: ExchangeTap | undefined, cors: readonly string[] | null, keyIndex: number): void {
+    dispatcher.dispatch(request, new ForwardHandler(res, forwardContext, { tap, cors, request, keyIndex, retriesLeft: retries }));
   }
 
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
@@ -104,7 +114,9 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
     // 4–5. headers and credentials
     const headers = head.headers;
-    const decision = auth.decide(head.authorization);
+    const decision = auth.decide(head.authorization, auth.pool.restsSeen ? Date.now() : 0);
+    const keyIndex = decision.kind === 'pool' ? decision.keyIndex : -1;
+    // The pool key goes last: failover (forward-handler.ts) swaps it there.
     if (decision.kind === 'pool') headers.push('authorization', `Bearer ${decision.key}`);
     else if (head.authorization !== undefined) headers.push('authorization', head.authorization);
 
@@ -115,7 +127,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
-    if (!head.hasBody) return forward(res, opts, tap, corsHeaders);
+    if (!head.hasBody) return forward(res, opts, tap, corsHeaders, keyIndex);
 
     // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
     //    one write with the request head (a chat request is a few KB that arrive with the headers);
@@ -131,13 +143,13 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
         }
         tap?.requestBody(body);
         opts.body = body;
-        forward(res, opts, tap, corsHeaders);
+        forward(res, opts, tap, corsHeaders, keyIndex);
       });
       return;
     }
 
     // 8. forward
     opts.body = req.stream(maxBodySize);
-    forward(res, opts, tap, corsHeaders);
+    forward(res, opts, tap, corsHeaders, keyIndex);
   };
 }

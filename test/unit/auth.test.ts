@@ -8,17 +8,17 @@ describe('Authenticator', () => {
     expect(auth.mode).toBe('open');
     const keys = [undefined, 'Bearer whatever', 'Basic x'].map((h) => auth.decide(h));
     expect(keys).toEqual([
-      { kind: 'pool', key: 'sk-fake-a', forwardKeyIndex: -1 },
-      { kind: 'pool', key: 'sk-fake-b', forwardKeyIndex: -1 },
-      { kind: 'pool', key: 'sk-fake-a', forwardKeyIndex: -1 },
+      { kind: 'pool', key: 'sk-fake-a', keyIndex: 0, forwardKeyIndex: -1 },
+      { kind: 'pool', key: 'sk-fake-b', keyIndex: 1, forwardKeyIndex: -1 },
+      { kind: 'pool', key: 'sk-fake-a', keyIndex: 0, forwardKeyIndex: -1 },
     ]);
   });
 
   it('forward keys: a matching token maps to the pool, others pass through', () => {
     const auth = new Authenticator({ poolKeys: ['sk-fake-a', 'sk-fake-b'], forwardKeys: ['fk-one', 'fk-two'] });
     expect(auth.mode).toBe('forward-key');
-    expect(auth.decide('Bearer fk-two')).toEqual({ kind: 'pool', key: 'sk-fake-a', forwardKeyIndex: 1 });
-    expect(auth.decide('bearer fk-one')).toEqual({ kind: 'pool', key: 'sk-fake-b', forwardKeyIndex: 0 });
+    expect(auth.decide('Bearer fk-two')).toEqual({ kind: 'pool', key: 'sk-fake-a', keyIndex: 0, forwardKeyIndex: 1 });
+    expect(auth.decide('bearer fk-one')).toEqual({ kind: 'pool', key: 'sk-fake-b', keyIndex: 1, forwardKeyIndex: 0 });
     expect(auth.decide('Bearer fk-on')).toEqual({ kind: 'passthrough' });
     expect(auth.decide('Bearer sk-client-own')).toEqual({ kind: 'passthrough' });
     expect(auth.decide(undefined)).toEqual({ kind: 'passthrough' });
