@@ -4,11 +4,13 @@
  * right ending. It implements undici's raw-header handler interface (h1/types.ts), which both the
  * gateway's HTTP/1.1 pool and undici's proxy agent call, so no header object is built per response.
  *
- * Failover (DESIGN §8, USERS.md #5): when a pool key is refused (401/403/429) the key rests for as
- * long as the upstream says (core/key-health.ts), and — while nothing has reached the client and the
- * body can be sent again (it was read whole) — the refusal is read and dropped, and the request goes
- * again with another key that is in rotation, at most {@link MAX_RETRIES} times. When no other key is
- * available the refusal passes through unchanged.
+ * Failover (DESIGN §8, USERS.md #5): when the upstream refuses a pool key — a 429, or a 401 whose
+ * body blames the key (core/key-health.ts) — the key rests for as long as the upstream says, and
+ * while nothing has reached the client and the body can be sent again (it was read whole), the
+ * request goes again with another key in rotation, at most {@link MAX_RETRIES} times. A 429 is cut
+ * off at once (its body does not matter); a 401 is held back (up to {@link HOLD_LIMIT} bytes) until
+ * its body says whether the key is at fault. When no other key is in rotation the refusal passes
+ * through unchanged.
  *
  * Endings (DESIGN §5):
  * - upstream fails before the response started → the gateway's JSON error (502/504);
@@ -18,8 +20,8 @@
 import { withCorsHeaders } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
-import { headerValue, readUpstreamHeaders } from '../core/headers.js';
-import { cooldownFor, isKeyRefusal } from '../core/key-health.js';
+import { headerValue, readUpstreamHeaders, type UpstreamResponseHead } from '../core/headers.js';
+import { cooldownFor, isKeyFault, isKeyRefusal } from '../core/key-health.js';
 import type { KeyPool } from '../core/key-pool.js';
 import { maskSecret } from '../core/mask.js';
 import type { UpstreamHandler, UpstreamRequest } from './h1/types.js';
@@ -30,6 +32,22 @@ import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 /** Another pool key is tried at most this many times per request. */
 export const MAX_RETRIES = 2;
+/** Largest 401 body held back to read whether it blames the key; a larger one is relayed. */
+export const HOLD_LIMIT = 16 * 1024;
+
+/** The abort that cuts a refused attempt short before the request goes again with another key. */
+class RetryAbort extends Error {
+  override readonly name = 'RetryAbort';
+}
+
+/** A 401 held back until its body is read (see the file comment). */
+interface HeldRefusal {
+  readonly status: number;
+  readonly head: UpstreamResponseHead;
+  readonly resume: () => void;
+  readonly chunks: Buffer[];
+  bytes: number;
+}
 
 /** What every handler of a pipeline shares. */
 export interface ForwardContext {
@@ -61,8 +79,9 @@ export class ForwardHandler implements UpstreamHandler {
   readonly #tap: ExchangeTap | undefined;
   readonly #errorContext: UpstreamErrorContext;
   readonly #cors: readonly string[] | null;
-  /** The key was refused and another one will be tried: this response is read and dropped. */
+  /** The key was refused and this pool key is tried next, once this attempt is over; -1 for none. */
   #retryWith = -1;
+  #held: HeldRefusal | null = null;
   #abort: ((err?: Error) => void) | null = null;
   #resume: (() => void) | null = null;
   #started = false;
@@ -101,7 +120,22 @@ export class ForwardHandler implements UpstreamHandler {
   onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: informational, not relayed
     const head = readUpstreamHeaders(rawHeaders);
-    if (this.#exchange.keyIndex !== -1 && isKeyRefusal(statusCode) && this.#keyRefused(statusCode, head.headers)) return true;
+    if (this.#exchange.keyIndex !== -1 && isKeyRefusal(statusCode)) {
+      if (statusCode === 401) {
+        this.#held = { status: statusCode, head, resume, chunks: [], bytes: 0 };
+        return true;
+      }
+      if (this.#keyRefused(statusCode, head.headers)) {
+        // Its body does not matter: cut this attempt; onError sends the request again.
+        this.#abort?.(new RetryAbort('retrying with another pool key'));
+        return false;
+      }
+    }
+    return this.#relayHead(statusCode, head, resume);
+  }
+
+  /** Writes the response head to the client; false (and the exchange is failed) when it cannot be written. */
+  #relayHead(statusCode: number, head: UpstreamResponseHead, resume: () => void): boolean {
     const res = this.#res;
     try {
       res.writeHead(statusCode, this.#cors === null ? head.headers : withCorsHeaders(head.headers, this.#cors));
@@ -125,7 +159,20 @@ export class ForwardHandler implements UpstreamHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.#retryWith !== -1) return true; // the refusal of a key that failed over
+    const held = this.#held;
+    if (held === null) return this.#relayData(chunk);
+    held.chunks.push(chunk);
+    held.bytes += chunk.length;
+    if (held.bytes <= HOLD_LIMIT) return true;
+    // Too large for a key refusal: relay it as it is.
+    this.#held = null;
+    if (!this.#relayHead(held.status, held.head, held.resume)) return false;
+    let more = true;
+    for (const part of held.chunks) more = this.#relayData(part);
+    return more;
+  }
+
+  #relayData(chunk: Buffer): boolean {
     if (this.#tap !== undefined) {
       try {
         this.#tap.responseData(chunk);
@@ -144,17 +191,52 @@ export class ForwardHandler implements UpstreamHandler {
 
   onComplete(): void {
     this.#done = true;
-    if (this.#retryWith !== -1) {
-      this.#retry(this.#retryWith);
-      return;
+    const held = this.#held;
+    if (held !== null) {
+      this.#held = null;
+      const body = Buffer.concat(held.chunks, held.bytes);
+      if (isKeyFault(body.toString('utf8')) && this.#keyRefused(held.status, held.head.headers)) {
+        // The connection that carried the refusal was just released to the pool, and an upstream
+        // may close it after an error: let a FIN that came with the refusal arrive first.
+        const next = this.#retryWith;
+        setImmediate(() => {
+          if (this.#res.destroyed) this.#end({ kind: 'aborted' });
+          else this.#retry(next);
+        });
+        return;
+      }
+      if (!this.#relayWhole(held, body)) return;
     }
     this.#res.end();
     this.#end({ kind: 'complete' });
   }
 
+  /** Relays a held response that is already complete; false when its head could not be written (answered 502). */
+  #relayWhole(held: HeldRefusal, body: Buffer): boolean {
+    const res = this.#res;
+    try {
+      res.writeHead(held.status, this.#cors === null ? held.head.headers : withCorsHeaders(held.head.headers, this.#cors));
+    } catch (err) {
+      const error = new GatewayError('upstream_error', `Upstream ${this.#errorContext.origin} sent an invalid response header`, { cause: err });
+      sendError(res, error, true, this.#cors);
+      this.#end({ kind: 'error', message: error.message, code: error.code, status: error.status });
+      return false;
+    }
+    this.#started = true;
+    if (this.#tap !== undefined) {
+      try {
+        this.#tap.responseStart(held.status, held.head);
+      } catch {
+        // A tap never fails a request.
+      }
+    }
+    if (body.length > 0) this.#relayData(body);
+    return true;
+  }
+
   /**
-   * Rests the refused key; true when the request will go again with another key (then this
-   * response is dropped), false when the refusal is the answer.
+   * Rests the refused key; true when the request will go again with another key (then
+   * {@link #retryWith} names it), false when the refusal is the answer.
    */
   #keyRefused(status: number, headers: readonly string[]): boolean {
     const now = Date.now();
@@ -194,7 +276,12 @@ export class ForwardHandler implements UpstreamHandler {
 
   onError(err: Error): void {
     this.#done = true;
+    this.#held = null;
     const res = this.#res;
+    if (err instanceof RetryAbort && !this.#clientGone && !res.destroyed) {
+      this.#retry(this.#retryWith);
+      return;
+    }
     if (this.#clientGone || res.destroyed) {
       this.#end({ kind: 'aborted' });
       return;

@@ -11,8 +11,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
 import { sleep, upstreamsClosedAfterAll, type UpstreamHandler } from '../helpers/upstream.js';
 
-const KEY_A = 'sk-fake-key-aaaa-1111';
-const KEY_B = 'sk-fake-key-bbbb-2222';
+// Long enough to be masked as real keys are (`sk-fa…1111`).
+const KEY_A = 'sk-fake-key-aaaa-aaaa-aaaa-1111';
+const KEY_B = 'sk-fake-key-bbbb-bbbb-bbbb-2222';
 const FORWARD = 'fk-fake-failover';
 const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
@@ -20,17 +21,23 @@ afterEach(stopAll);
 const chat = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 const reply = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }] });
 
-/** Answers 200 for the keys in `good`, and `refusal` for the others. */
-function keyedUpstream(good: readonly string[], refusal: { status: number; headers?: Record<string, string> }): UpstreamHandler {
+/** Answers 200 for the keys in `good`, and `refusal` for the others (a 401 says `code`, default invalid_api_key). */
+function keyedUpstream(good: readonly string[], refusal: { status: number; headers?: Record<string, string>; code?: string; slowBody?: boolean }): UpstreamHandler {
   return (req, res) => {
     if (good.includes((req.headers.authorization ?? '').replace(/^Bearer /, ''))) {
       res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': 'good-key' });
       res.end(reply);
       return;
     }
-    const body = JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests', code: refusal.status === 429 ? 'rate_limit_exceeded' : 'invalid_api_key' } });
+    const body = JSON.stringify({ error: { message: 'Refused', type: 'requests', code: refusal.code ?? (refusal.status === 429 ? 'rate_limit_exceeded' : 'invalid_api_key') } });
     res.writeHead(refusal.status, { 'content-type': 'application/json', ...refusal.headers });
-    res.end(body);
+    if (!refusal.slowBody) {
+      res.end(body);
+      return;
+    }
+    // A refusal whose body never ends: a 429 must not make the client wait for it.
+    res.write(body.slice(0, 10));
+    req.socket.on('close', () => res.destroy());
   };
 }
 
@@ -64,6 +71,29 @@ describe('key failover', () => {
     expect(gw.stderr() + gw.stdout()).not.toContain(KEY_B);
   });
 
+  it('a 429 is cut off at once: the client does not wait for its body', async () => {
+    const up = await upstream(keyedUpstream([KEY_B], { status: 429, slowBody: true }));
+    const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD]);
+    const started = Date.now();
+    expect((await post(gw.url)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(up.requests.map((r) => keyOf(r.headers.authorization))).toEqual([KEY_A, KEY_B]);
+  });
+
+  it('a 401 about the request (a wrong organization header) passes through; no key rests', async () => {
+    const up = await upstream(keyedUpstream([], { status: 401, code: 'mismatched_organization' }));
+    const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD]);
+    const res = await post(gw.url);
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.text).error.code).toBe('mismatched_organization');
+    expect(up.requests).toHaveLength(1);
+    await post(gw.url);
+    // Round-robin goes on: the first key was not taken out of rotation.
+    expect(up.requests.map((r) => keyOf(r.headers.authorization))).toEqual([KEY_A, KEY_B]);
+    await sleep(50);
+    expect(gw.stderr()).not.toContain('pool key');
+  });
+
   it('a 401 key rests five minutes, and a request without a body fails over too', async () => {
     const up = await upstream(keyedUpstream([KEY_A], { status: 401 }));
     const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_B},${KEY_A}`, '--forward-key', FORWARD]);
@@ -71,7 +101,7 @@ describe('key failover', () => {
     expect(res.status).toBe(200);
     expect(up.requests.map((r) => keyOf(r.headers.authorization))).toEqual([KEY_B, KEY_A]);
     await sleep(50);
-    expect(gw.stderr()).toContain('pool key sk-fa…2222 got 401 from the upstream; out of rotation for 300 s (401)');
+    expect(gw.stderr()).toContain('pool key sk-fa…2222 got 401 from the upstream; out of rotation for 300 s (invalid key)');
   });
 
   it('when every key is refused, the last refusal reaches the client unchanged', async () => {
