@@ -15,6 +15,11 @@
  */
 
 export interface CorsPolicy {
+  /**
+   * True when a page from `origin` may use the gateway. Browsers enforce CORS on fetch, but not on
+   * WebSocket: for upgrades the gateway itself refuses an origin outside the list.
+   */
+  allows(origin: string): boolean;
   /** Headers for the answer to a request from `origin`: all CORS headers when it is allowed, none when not. */
   responseHeaders(origin: string): readonly string[];
   /** Headers of the gateway's 204 answer to a preflight from `origin` (none of them CORS headers when it is not allowed). */
@@ -47,6 +52,7 @@ export function createCorsPolicy(origins: readonly string[]): CorsPolicy | null 
   const anyHeaders = ['access-control-allow-origin', '*', 'access-control-expose-headers', '*'];
   const isAllowed = (origin: string): boolean => any || allowed.has(origin.toLowerCase());
   return {
+    allows: isAllowed,
     responseHeaders(origin) {
       if (any) return anyHeaders;
       if (!isAllowed(origin)) return ['vary', 'origin'];

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   bad_request_target: { status: 400, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'invalid_request_error' },
   ip_forbidden: { status: 403, type: 'permission_error' },
+  origin_forbidden: { status: 403, type: 'permission_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   upgrade_not_supported: { status: 501, type: 'invalid_request_error' },
   internal_error: { status: 500, type: 'server_error' },

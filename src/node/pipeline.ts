@@ -62,10 +62,16 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   };
   const checkIp = !ipFilter.allowsAll;
   const tunnelTo = tunnelTarget(new URL(origin));
-  const tunnelOptions = { connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout, errorContext };
+  const tunnelOptions = { connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout, idleTimeoutMs: upstream.bodyTimeout, errorContext };
 
-  /** Stage 8 for an upgrade request: WebSocket only, and not through an outbound proxy. */
-  function upgrade(req: IncomingRequest, res: OutgoingResponse, path: string, headers: string[], corsHeaders: readonly string[] | null): void {
+  /**
+   * Stage 8 for an upgrade request: WebSocket only, and not through an outbound proxy. Browsers
+   * apply no CORS to WebSocket, so an origin list is enforced here (cross-site WebSocket hijacking).
+   */
+  function upgrade(req: IncomingRequest, res: OutgoingResponse, path: string, headers: string[], origin: string | undefined, corsHeaders: readonly string[] | null): void {
+    if (cors !== null && origin !== undefined && !cors.allows(origin)) {
+      return sendError(res, new GatewayError('origin_forbidden', `Origin ${origin.slice(0, 100)} may not open WebSocket sessions here (not in CORS_ORIGINS)`), true, corsHeaders);
+    }
     const protocol = headerValue(req.headers, 'upgrade') ?? '';
     if (req.method !== 'GET' || protocol.toLowerCase() !== 'websocket' || req.hasBody) {
       return sendError(res, upgradeRefusal(`Only WebSocket upgrades (GET without a body) are forwarded, not "${protocol.slice(0, 40)}" with ${req.method}`), true, corsHeaders);
@@ -95,8 +101,12 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
     // 1. route
     const routed = router.route(method, req.url);
-    if (routed.kind === 'health') return sendHealth(res);
-    if (routed.kind === 'error') return sendError(res, routed.error, true);
+    if (routed.kind !== 'forward') {
+      // Answered before the headers are read: a browser's request still gets its CORS headers.
+      const early = cors === null ? undefined : headerValue(req.headers, 'origin');
+      const earlyCors = early === undefined || cors === null ? null : cors.responseHeaders(early);
+      return routed.kind === 'health' ? sendHealth(res, earlyCors) : sendError(res, routed.error, true, earlyCors);
+    }
 
     // 2–3. client ip and access
     const head = readClientHeaders(req.headers);
@@ -123,7 +133,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
 
-    if (req.upgrade) return upgrade(req, res, routed.path, headers, corsHeaders);
+    if (req.upgrade) return upgrade(req, res, routed.path, headers, origin, corsHeaders);
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });

@@ -28,8 +28,10 @@ export function sendPreflight(res: OutgoingResponse, headers: string[], close: b
 
 const OK = Buffer.from('OK');
 
-export function sendHealth(res: OutgoingResponse): void {
-  res.writeHead(200, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(OK.length)]);
+export function sendHealth(res: OutgoingResponse, cors: readonly string[] | null = null): void {
+  const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(OK.length)];
+  if (cors !== null) headers.push(...cors);
+  res.writeHead(200, headers);
   res.end(OK);
 }
 

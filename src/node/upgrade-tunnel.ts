@@ -13,17 +13,22 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { withCorsHeaders } from '../core/cors.js';
 import { readUpstreamHeaders } from '../core/headers.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './h1/response-parser.js';
+import { isSafeFieldValue } from './h1/syntax.js';
 import { sendError } from './respond.js';
 import type { IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 export interface TunnelOptions {
+  /** Connecting (TLS handshake included); 0 = no limit. */
   connectTimeoutMs: number;
   /** Waiting for the upstream's answer to the upgrade; 0 = no limit. */
   responseTimeoutMs: number;
+  /** Idle time between chunks of a refusal's body; 0 = no limit. */
+  idleTimeoutMs: number;
   errorContext: UpstreamErrorContext;
 }
 
@@ -58,8 +63,10 @@ export function tunnelTarget(baseUrl: URL): TunnelTarget {
 /** Idle time before TCP keep-alive probes start on a joined session's sockets. */
 const KEEP_ALIVE_PROBE_MS = 60_000;
 
-function timeoutError(code: 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT'): Error {
-  return Object.assign(new Error(code === 'UPSTREAM_CONNECT_TIMEOUT' ? 'connect timeout' : 'response timeout'), { code });
+type TimeoutCode = 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT' | 'UPSTREAM_BODY_TIMEOUT';
+
+function timeoutError(code: TimeoutCode): Error {
+  return Object.assign(new Error(`${code.slice(9).toLowerCase().replace('_', ' ')}`), { code });
 }
 
 /** One upgrade exchange (see the file comment). */
@@ -85,9 +92,10 @@ class Tunnel implements ResponseSink {
     this.#cors = cors;
     this.#parser = new ResponseParser(this);
     this.#parser.reset('GET', true);
+    // Half-open on plain TCP, so a FIN from either side is passed on (pipe) rather than ending both.
     const upstream = target.tls
       ? tlsConnect({ host: target.host, port: target.port, servername: target.servername, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: target.host, port: target.port });
+      : netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
     this.#upstream = upstream;
     upstream.setNoDelay(true);
     upstream.on('error', this.#fail);
@@ -101,14 +109,15 @@ class Tunnel implements ResponseSink {
       upstream.write(`${head}\r\n`, 'latin1');
       if (options.responseTimeoutMs > 0) this.#startTimer(options.responseTimeoutMs, 'UPSTREAM_HEADERS_TIMEOUT');
     });
-    this.#startTimer(options.connectTimeoutMs, 'UPSTREAM_CONNECT_TIMEOUT');
+    if (options.connectTimeoutMs > 0) this.#startTimer(options.connectTimeoutMs, 'UPSTREAM_CONNECT_TIMEOUT');
     // The client leaving before the switch cancels the upstream attempt.
     res.onClose = () => {
       if (!this.#switched) this.#finish();
     };
   }
 
-  #startTimer(ms: number, code: 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT'): void {
+  #startTimer(ms: number, code: TimeoutCode): void {
+    this.#clearTimer();
     this.#timer = setTimeout(() => this.#fail(timeoutError(code)), ms);
   }
 
@@ -132,17 +141,34 @@ class Tunnel implements ResponseSink {
   onHead(head: ResponseHead): void {
     this.#clearTimer();
     if (head.status === 101) {
+      const unsafe = [head.statusText, ...head.headers.filter((_, i) => i % 2 === 1)].some((value) => !isSafeFieldValue(value));
+      if (unsafe) throw Object.assign(new Error('invalid header value in the 101 answer'), { code: 'UPSTREAM_PROTOCOL_ERROR' });
       this.#switched = true;
       this.#switchHead = head;
       return;
     }
-    this.#answering = true;
     const { headers } = readUpstreamHeaders(head.headers);
-    this.#res.writeHead(head.status, this.#cors === null ? headers : [...headers, ...this.#cors]);
+    // Throws on a header value that may not be written: #fail answers 502 (nothing was sent yet).
+    this.#res.writeHead(head.status, this.#cors === null ? headers : withCorsHeaders(headers, this.#cors));
+    this.#answering = true;
+    this.#bodyIdle();
   }
 
   onBody(chunk: Buffer): void {
-    if (this.#answering) this.#res.write(chunk);
+    if (!this.#answering) return;
+    this.#bodyIdle();
+    if (this.#res.write(chunk)) return;
+    // The client reads slower than the upstream sends: pause the upstream until it drains.
+    this.#upstream.pause();
+    this.#res.onDrain = () => {
+      this.#res.onDrain = null;
+      this.#upstream.resume();
+    };
+  }
+
+  /** (Re)starts the idle limit of a refusal's body. */
+  #bodyIdle(): void {
+    if (this.#options.idleTimeoutMs > 0) this.#startTimer(this.#options.idleTimeoutMs, 'UPSTREAM_BODY_TIMEOUT');
   }
 
   onEnd(): void {
@@ -199,11 +225,13 @@ class Tunnel implements ResponseSink {
     if (this.#done) return;
     this.#finish();
     const res = this.#res;
+    const error = toGatewayError(err, this.#options.errorContext);
     if (this.#answering || res.headersSent) {
+      // A refusal cut mid-body: the client must not take it for a whole answer.
+      this.#options.errorContext.report(error, true);
       res.destroy();
       return;
     }
-    const error = toGatewayError(err, this.#options.errorContext);
     this.#options.errorContext.report(error, false);
     sendError(res, error, true, this.#cors);
   };

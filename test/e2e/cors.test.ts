@@ -97,6 +97,19 @@ describe('CORS (default: any origin)', () => {
   });
 });
 
+describe('CORS on answers given before the headers are read', () => {
+  it('a path outside the route prefix (404) and /healthz carry the CORS headers too', async () => {
+    const gw = await gateway(['--route-prefix', '/openai']);
+    const outside = await fetch(`${gw.url}/v1/models`, { headers: { origin: 'https://chat.example.com' } });
+    expect(outside.status).toBe(404);
+    expect(outside.headers.get('access-control-allow-origin')).toBe('*');
+    const health = await fetch(`${gw.url}/healthz`, { headers: { origin: 'https://chat.example.com' } });
+    expect(health.status).toBe(200);
+    expect(health.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await fetch(`${gw.url}/healthz`)).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
 describe('CORS with a list of origins', () => {
   it('names an allowed origin and varies on Origin; another origin gets no CORS header', async () => {
     const gw = await gateway(['--cors-origins', 'https://chat.example.com,http://localhost:3000']);

@@ -25,7 +25,7 @@ interface SeenUpgrade {
   closed: boolean;
 }
 
-type Mode = 'echo' | 'refuse' | 'frames';
+type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall';
 
 /** A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401 JSON. */
 async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
@@ -39,6 +39,15 @@ async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: str
     socket.on('end', () => (entry.closed = true));
     socket.on('close', () => (entry.closed = true));
     socket.on('error', () => {});
+    if (mode === 'bad-header') {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-note: a\x00Set-Cookie: injected=1\r\n\r\n');
+      return;
+    }
+    if (mode === 'stall') {
+      // A refusal whose body never comes.
+      socket.write('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 100\r\naccess-control-allow-origin: https://upstream.example\r\n\r\n{"err');
+      return;
+    }
     if (mode === 'refuse') {
       const body = '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}';
       socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
@@ -218,6 +227,53 @@ describe('WebSocket pass-through', () => {
     expect(viaProxy.text()).toMatch(/^HTTP\/1\.1 501 /);
     expect(viaProxy.text()).toContain('outbound proxy');
     expect(up.seen).toHaveLength(0);
+  });
+
+  it('an origin list applies to WebSocket too (browsers apply no CORS there): other origins get 403', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url, ['--cors-origins', 'https://chat.example.com']);
+    const evil = client(gw.port, upgradeRequest(undefined, 'Origin: https://evil.example\r\n'));
+    await evil.ended;
+    expect(evil.text()).toMatch(/^HTTP\/1\.1 403 /);
+    expect(evil.text()).toContain('"code":"origin_forbidden"');
+    expect(up.seen).toHaveLength(0);
+    const allowed = client(gw.port, upgradeRequest(undefined, 'Origin: https://chat.example.com\r\n'));
+    await allowed.until((t) => t.includes('session.created;'));
+    // A non-browser client sends no Origin: not a cross-site request.
+    const sdk = client(gw.port, upgradeRequest());
+    await sdk.until((t) => t.includes('session.created;'));
+    expect(up.seen).toHaveLength(2);
+  });
+
+  it('refuses a 101 whose header values the client must not get (502), as on the normal path', async () => {
+    const up = await wsUpstream('bad-header');
+    const gw = await gatewayFor(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect(c.text()).not.toContain('injected');
+  });
+
+  it("a refusal's body that stalls is cut after idle_timeout; its CORS headers are the gateway's alone", async () => {
+    const up = await wsUpstream('stall');
+    const gw = await gatewayFor(up.url, ['--idle-timeout', '0.5']);
+    const c = client(gw.port, upgradeRequest(undefined, 'Origin: https://chat.example.com\r\n'));
+    const started = Date.now();
+    await c.ended;
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(c.text().match(/access-control-allow-origin/g)).toHaveLength(1);
+    expect(c.text()).toContain('access-control-allow-origin: *');
+  });
+
+  it('connect_timeout 0 means no connect limit, as on the normal path', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url.replace('127.0.0.1', 'localhost'), ['--connect-timeout', '0']);
+    for (let i = 0; i < 5; i++) {
+      const c = client(gw.port, upgradeRequest());
+      await c.until((t) => t.includes('session.created;'));
+      c.socket.destroy();
+    }
   });
 
   it('cuts open sessions at shutdown once shutdown_timeout has passed, and exits 0', async () => {
