@@ -136,18 +136,26 @@ export class ForwardHandler implements UpstreamHandler {
 
   /** Writes the response head to the client; false (and the exchange is failed) when it cannot be written. */
   #relayHead(statusCode: number, head: UpstreamResponseHead, resume: () => void): boolean {
-    const res = this.#res;
-    try {
-      res.writeHead(statusCode, this.#cors === null ? head.headers : withCorsHeaders(head.headers, this.#cors));
-    } catch (err) {
-      // A header value Node will not write: nothing reached the client yet, so answer 502.
-      this.#abort?.(new GatewayError('upstream_error', `Upstream ${this.#errorContext.origin} sent an invalid response header`, { cause: err }));
+    const failure = this.#writeHead(statusCode, head);
+    if (failure !== null) {
+      // Nothing reached the client yet: the upstream request is aborted and onError answers 502.
+      this.#abort?.(failure);
       return false;
     }
-    this.#started = true;
     this.#resume = resume;
     // Event streams: put the headers on the wire now, so the client sees the 200 before the first event.
-    if (head.eventStream) res.flushHeaders();
+    if (head.eventStream) this.#res.flushHeaders();
+    return true;
+  }
+
+  /** Writes the head and tells the tap; the error to answer with when a header value cannot be written. */
+  #writeHead(statusCode: number, head: UpstreamResponseHead): GatewayError | null {
+    try {
+      this.#res.writeHead(statusCode, this.#cors === null ? head.headers : withCorsHeaders(head.headers, this.#cors));
+    } catch (err) {
+      return new GatewayError('upstream_error', `Upstream ${this.#errorContext.origin} sent an invalid response header`, { cause: err });
+    }
+    this.#started = true;
     if (this.#tap !== undefined) {
       try {
         this.#tap.responseStart(statusCode, head);
@@ -155,7 +163,7 @@ export class ForwardHandler implements UpstreamHandler {
         // A tap never fails a request (core/exchange.ts).
       }
     }
-    return true;
+    return null;
   }
 
   onData(chunk: Buffer): boolean {
@@ -213,22 +221,12 @@ export class ForwardHandler implements UpstreamHandler {
 
   /** Relays a held response that is already complete; false when its head could not be written (answered 502). */
   #relayWhole(held: HeldRefusal, body: Buffer): boolean {
-    const res = this.#res;
-    try {
-      res.writeHead(held.status, this.#cors === null ? held.head.headers : withCorsHeaders(held.head.headers, this.#cors));
-    } catch (err) {
-      const error = new GatewayError('upstream_error', `Upstream ${this.#errorContext.origin} sent an invalid response header`, { cause: err });
-      sendError(res, error, true, this.#cors);
-      this.#end({ kind: 'error', message: error.message, code: error.code, status: error.status });
+    const failure = this.#writeHead(held.status, held.head);
+    if (failure !== null) {
+      // The upstream exchange is over, so there is nothing to abort: answer here.
+      sendError(this.#res, failure, true, this.#cors);
+      this.#end({ kind: 'error', message: failure.message, code: failure.code, status: failure.status });
       return false;
-    }
-    this.#started = true;
-    if (this.#tap !== undefined) {
-      try {
-        this.#tap.responseStart(held.status, held.head);
-      } catch {
-        // A tap never fails a request.
-      }
     }
     if (body.length > 0) this.#relayData(body);
     return true;

@@ -17,11 +17,11 @@
 import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
-import type { ExchangeHook, ExchangeTap } from '../core/exchange.js';
+import type { ExchangeHook } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
-import { type ForwardContext, ForwardHandler, MAX_RETRIES } from './forward-handler.js';
+import { type ForwardContext, type ForwardExchange, ForwardHandler, MAX_RETRIES } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
@@ -46,6 +46,14 @@ export interface PipelineOptions {
   log?: (line: string) => void;
 }
 
+/** What stage 8 needs of an upgrade request. */
+interface UpgradeRequest {
+  path: string;
+  headers: string[];
+  origin: string | undefined;
+  corsHeaders: readonly string[] | null;
+}
+
 /** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
 const WHOLE_BODY_LIMIT = 64 * 1024;
 
@@ -61,14 +69,19 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     },
   };
   const checkIp = !ipFilter.allowsAll;
-  const tunnelTo = tunnelTarget(new URL(origin));
-  const tunnelOptions = { connectTimeoutMs, responseTimeoutMs: upstream.headersTimeout, idleTimeoutMs: upstream.bodyTimeout, errorContext };
+  const tunnelOptions = {
+    target: tunnelTarget(new URL(origin)),
+    connectTimeoutMs,
+    responseTimeoutMs: upstream.headersTimeout,
+    idleTimeoutMs: upstream.bodyTimeout,
+    errorContext,
+  };
 
   /**
    * Stage 8 for an upgrade request: WebSocket only, and not through an outbound proxy. Browsers
    * apply no CORS to WebSocket, so an origin list is enforced here (cross-site WebSocket hijacking).
    */
-  function upgrade(req: IncomingRequest, res: OutgoingResponse, path: string, headers: string[], origin: string | undefined, corsHeaders: readonly string[] | null): void {
+  function upgrade(req: IncomingRequest, res: OutgoingResponse, { path, headers, origin, corsHeaders }: UpgradeRequest): void {
     if (cors !== null && origin !== undefined && !cors.allows(origin)) {
       return sendError(res, new GatewayError('origin_forbidden', `Origin ${origin.slice(0, 100)} may not open WebSocket sessions here (not in CORS_ORIGINS)`), true, corsHeaders);
     }
@@ -80,7 +93,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
       return sendError(res, upgradeRefusal('WebSocket upgrades are not forwarded through an outbound proxy (HTTPS_PROXY) yet; use HTTP endpoints or unset the proxy'), true, corsHeaders);
     }
     headers.push('connection', 'upgrade', 'upgrade', protocol);
-    tunnelUpgrade(req, res, tunnelTo, { path, headers }, tunnelOptions, corsHeaders);
+    tunnelUpgrade(tunnelOptions, { req, res, path, headers, cors: corsHeaders });
   }
 
   const forwardContext: ForwardContext = {
@@ -91,9 +104,9 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   };
   const retries = Math.min(MAX_RETRIES, Math.max(0, auth.pool.size - 1));
 
-  /** Stage 8; `keyIndex` is the pool key the request carries (its last header), -1 for none. */
-  function forward(res: OutgoingResponse, request: UpstreamRequest, tap: ExchangeTap | undefined, cors: readonly string[] | null, keyIndex: number): void {
-    dispatcher.dispatch(request, new ForwardHandler(res, forwardContext, { tap, cors, request, keyIndex, retriesLeft: retries }));
+  /** Stage 8. */
+  function forward(res: OutgoingResponse, exchange: ForwardExchange): void {
+    dispatcher.dispatch(exchange.request, new ForwardHandler(res, forwardContext, exchange));
   }
 
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
@@ -133,11 +146,13 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
 
-    if (req.upgrade) return upgrade(req, res, routed.path, headers, origin, corsHeaders);
+    if (req.upgrade) return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders });
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
-    if (!head.hasBody) return forward(res, opts, tap, corsHeaders, keyIndex);
+    // `keyIndex` is the pool key the request carries (its last header), -1 for none.
+    const exchange: ForwardExchange = { tap, cors: corsHeaders, request: opts, keyIndex, retriesLeft: retries };
+    if (!head.hasBody) return forward(res, exchange);
 
     // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
     //    one write with the request head (a chat request is a few KB that arrive with the headers);
@@ -153,13 +168,13 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
         }
         tap?.requestBody(body);
         opts.body = body;
-        forward(res, opts, tap, corsHeaders, keyIndex);
+        forward(res, exchange);
       });
       return;
     }
 
     // 8. forward
     opts.body = req.stream(maxBodySize);
-    forward(res, opts, tap, corsHeaders, keyIndex);
+    forward(res, exchange);
   };
 }

@@ -23,6 +23,8 @@ import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 export interface TunnelOptions {
+  /** Where the upstream is (tunnelTarget of the base URL). */
+  target: TunnelTarget;
   /** Connecting (TLS handshake included); 0 = no limit. */
   connectTimeoutMs: number;
   /** Waiting for the upstream's answer to the upgrade; 0 = no limit. */
@@ -32,11 +34,16 @@ export interface TunnelOptions {
   errorContext: UpstreamErrorContext;
 }
 
-export interface TunnelRequest {
+/** One upgrade exchange: the client's side and what goes upstream. */
+export interface TunnelExchange {
+  req: IncomingRequest;
+  res: OutgoingResponse;
   /** Upstream path and query. */
   path: string;
   /** Headers to send, flat, `connection` and `upgrade` included. */
   headers: readonly string[];
+  /** CORS headers for a browser's request (on a refusal relayed as a response), or null. */
+  cors: readonly string[] | null;
 }
 
 /** Where the upstream is, resolved once from the base URL. */
@@ -85,11 +92,12 @@ class Tunnel implements ResponseSink {
   #answering = false;
   #done = false;
 
-  constructor(req: IncomingRequest, res: OutgoingResponse, target: TunnelTarget, request: TunnelRequest, options: TunnelOptions, cors: readonly string[] | null) {
+  constructor(options: TunnelOptions, { req, res, path, headers, cors }: TunnelExchange) {
     this.#req = req;
     this.#res = res;
     this.#options = options;
     this.#cors = cors;
+    const { target } = options;
     this.#parser = new ResponseParser(this);
     this.#parser.reset('GET', true);
     // Half-open on plain TCP, so a FIN from either side is passed on (pipe) rather than ending both.
@@ -103,8 +111,7 @@ class Tunnel implements ResponseSink {
     upstream.on('data', this.#onUpstreamData);
     upstream.once(target.tls ? 'secureConnect' : 'connect', () => {
       this.#clearTimer();
-      let head = `GET ${request.path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\n`;
-      const { headers } = request;
+      let head = `GET ${path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\n`;
       for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${head}\r\n`, 'latin1');
       if (options.responseTimeoutMs > 0) this.#startTimer(options.responseTimeoutMs, 'UPSTREAM_HEADERS_TIMEOUT');
@@ -244,9 +251,9 @@ class Tunnel implements ResponseSink {
 }
 
 /**
- * Forwards the upgrade request `req` (already routed, checked and authorised: `request` holds what
- * goes upstream) and, when the upstream switches protocols, joins the client to it.
+ * Forwards an upgrade request (already routed, checked and authorised: `exchange` holds what goes
+ * upstream) and, when the upstream switches protocols, joins the client to it.
  */
-export function tunnelUpgrade(req: IncomingRequest, res: OutgoingResponse, target: TunnelTarget, request: TunnelRequest, options: TunnelOptions, cors: readonly string[] | null): void {
-  new Tunnel(req, res, target, request, options, cors);
+export function tunnelUpgrade(options: TunnelOptions, exchange: TunnelExchange): void {
+  new Tunnel(options, exchange);
 }
