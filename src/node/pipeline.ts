@@ -70,7 +70,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   };
   const checkIp = !ipFilter.allowsAll;
   const tunnelOptions = {
-    target: tunnelTarget(new URL(origin)),
+    target: tunnelTarget(new URL(origin), upstream.tunnelRoute.kind === 'proxy' ? upstream.tunnelRoute.url : undefined),
     connectTimeoutMs,
     responseTimeoutMs: upstream.headersTimeout,
     idleTimeoutMs: upstream.bodyTimeout,
@@ -78,7 +78,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   };
 
   /**
-   * Stage 8 for an upgrade request: WebSocket only, and not through an outbound proxy. Browsers
+   * Stage 8 for an upgrade request: WebSocket only (through an http:// outbound proxy too). Browsers
    * apply no CORS to WebSocket, so an origin list is enforced here (cross-site WebSocket hijacking).
    */
   function upgrade(req: IncomingRequest, res: OutgoingResponse, { path, headers, origin, corsHeaders }: UpgradeRequest): void {
@@ -89,9 +89,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (req.method !== 'GET' || protocol.toLowerCase() !== 'websocket' || req.hasBody) {
       return sendError(res, upgradeRefusal(`Only WebSocket upgrades (GET without a body) are forwarded, not "${protocol.slice(0, 40)}" with ${req.method}`), true, corsHeaders);
     }
-    if (upstream.proxy !== undefined) {
-      return sendError(res, upgradeRefusal('WebSocket upgrades are not forwarded through an outbound proxy (HTTPS_PROXY) yet; use HTTP endpoints or unset the proxy'), true, corsHeaders);
-    }
+    const route = upstream.tunnelRoute;
+    if (route.kind === 'unsupported') return sendError(res, upgradeRefusal(`WebSocket upgrades cannot be forwarded: ${route.reason}`), true, corsHeaders);
     headers.push('connection', 'upgrade', 'upgrade', protocol);
     tunnelUpgrade(tunnelOptions, { req, res, path, headers, cors: corsHeaders });
   }

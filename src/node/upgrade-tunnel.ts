@@ -46,26 +46,50 @@ export interface TunnelExchange {
   cors: readonly string[] | null;
 }
 
-/** Where the upstream is, resolved once from the base URL. */
+/** An HTTP proxy the session is tunnelled through (CONNECT). */
+export interface TunnelProxy {
+  readonly host: string;
+  readonly port: number;
+  /** `Proxy-Authorization` from the proxy URL's credentials, or undefined. */
+  readonly authorization: string | undefined;
+}
+
+/** Where the upstream is, resolved once from the base URL (and the outbound proxy, if any). */
 export interface TunnelTarget {
   readonly tls: boolean;
   readonly host: string;
   readonly port: number;
   readonly hostHeader: string;
   readonly servername: string | undefined;
+  readonly proxy: TunnelProxy | undefined;
 }
 
-export function tunnelTarget(baseUrl: URL): TunnelTarget {
+const bare = (hostname: string): string => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
+
+export function tunnelTarget(baseUrl: URL, proxyUrl?: URL): TunnelTarget {
   const tls = baseUrl.protocol === 'https:';
-  const host = baseUrl.hostname.startsWith('[') ? baseUrl.hostname.slice(1, -1) : baseUrl.hostname;
+  const host = bare(baseUrl.hostname);
+  let proxy: TunnelProxy | undefined;
+  if (proxyUrl !== undefined) {
+    const credentials = proxyUrl.username === '' ? undefined : `${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}`;
+    proxy = {
+      host: bare(proxyUrl.hostname),
+      port: proxyUrl.port === '' ? 80 : Number(proxyUrl.port),
+      authorization: credentials === undefined ? undefined : `Basic ${Buffer.from(credentials).toString('base64')}`,
+    };
+  }
   return {
     tls,
     host,
     port: baseUrl.port === '' ? (tls ? 443 : 80) : Number(baseUrl.port),
     hostHeader: baseUrl.host,
     servername: tls && isIP(host) === 0 ? host : undefined,
+    proxy,
   };
 }
+
+/** Largest answer head of a proxy to CONNECT. */
+const MAX_PROXY_HEAD = 16 * 1024;
 
 /** Idle time before TCP keep-alive probes start on a joined session's sockets. */
 const KEEP_ALIVE_PROBE_MS = 60_000;
@@ -82,7 +106,8 @@ class Tunnel implements ResponseSink {
   readonly #res: OutgoingResponse;
   readonly #options: TunnelOptions;
   readonly #cors: readonly string[] | null;
-  readonly #upstream: Socket;
+  /** The upstream socket (the proxy's until a TLS session over its tunnel replaces it). */
+  #upstream: Socket;
   readonly #parser: ResponseParser;
   #timer: NodeJS.Timeout | null = null;
   /** The upstream answered 101: from the end of its head on, bytes are relayed raw. */
@@ -100,27 +125,84 @@ class Tunnel implements ResponseSink {
     const { target } = options;
     this.#parser = new ResponseParser(this);
     this.#parser.reset('GET', true);
-    // Half-open on plain TCP, so a FIN from either side is passed on (pipe) rather than ending both.
-    const upstream = target.tls
-      ? tlsConnect({ host: target.host, port: target.port, servername: target.servername, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
-    this.#upstream = upstream;
-    upstream.setNoDelay(true);
-    upstream.on('error', this.#fail);
-    upstream.on('close', this.#onUpstreamClose);
-    upstream.on('data', this.#onUpstreamData);
-    upstream.once(target.tls ? 'secureConnect' : 'connect', () => {
+    const sendHead = (upstream: Socket): void => {
       this.#clearTimer();
       let head = `GET ${path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\n`;
       for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${head}\r\n`, 'latin1');
       if (options.responseTimeoutMs > 0) this.#startTimer(options.responseTimeoutMs, 'UPSTREAM_HEADERS_TIMEOUT');
-    });
+    };
+    if (target.proxy === undefined) {
+      // Half-open on plain TCP, so a FIN from either side is passed on (pipe) rather than ending both.
+      const upstream = target.tls
+        ? tlsConnect({ host: target.host, port: target.port, servername: target.servername, ALPNProtocols: ['http/1.1'] })
+        : netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+      this.#upstream = upstream;
+      this.#listen(upstream);
+      upstream.once(target.tls ? 'secureConnect' : 'connect', () => sendHead(upstream));
+    } else {
+      this.#upstream = this.#viaProxy(target, target.proxy, sendHead);
+    }
     if (options.connectTimeoutMs > 0) this.#startTimer(options.connectTimeoutMs, 'UPSTREAM_CONNECT_TIMEOUT');
     // The client leaving before the switch cancels the upstream attempt.
     res.onClose = () => {
       if (!this.#switched) this.#finish();
     };
+  }
+
+  /** Listens to the socket the upstream's answer comes from. */
+  #listen(upstream: Socket): void {
+    upstream.setNoDelay(true);
+    upstream.on('error', this.#fail);
+    upstream.on('close', this.#onUpstreamClose);
+    upstream.on('data', this.#onUpstreamData);
+  }
+
+  /**
+   * Opens a CONNECT tunnel through the HTTP proxy (RFC 9110 §9.3.6), then TLS inside it for an
+   * https upstream, and calls `ready` with the socket to send the upgrade on. Answers the proxy's
+   * own socket (what to destroy until then).
+   */
+  #viaProxy(target: TunnelTarget, proxy: TunnelProxy, ready: (upstream: Socket) => void): Socket {
+    const raw = netConnect({ host: proxy.host, port: proxy.port, allowHalfOpen: !target.tls });
+    raw.setNoDelay(true);
+    const authority = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
+    let answer = Buffer.alloc(0);
+    const failed = (message: string): void => this.#fail(Object.assign(new Error(`outbound proxy ${proxy.host}:${proxy.port}: ${message}`), { code: 'UPSTREAM_PROXY_ERROR' }));
+    const onData = (chunk: Buffer): void => {
+      answer = Buffer.concat([answer, chunk]);
+      const end = answer.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (answer.length > MAX_PROXY_HEAD) failed('answer head too large');
+        return;
+      }
+      raw.off('data', onData);
+      raw.off('error', this.#fail);
+      raw.off('close', onClose);
+      const statusLine = answer.toString('latin1', 0, answer.indexOf('\r\n'));
+      if (!/^HTTP\/1\.[01] 2\d\d /.test(`${statusLine} `)) {
+        failed(`refused the tunnel (${statusLine.slice(0, 60)})`);
+        return;
+      }
+      if (!target.tls) {
+        this.#listen(raw);
+        ready(raw);
+        return;
+      }
+      const secure = tlsConnect({ socket: raw, servername: target.servername, ALPNProtocols: ['http/1.1'] });
+      this.#upstream = secure;
+      this.#listen(secure);
+      secure.once('secureConnect', () => ready(secure));
+    };
+    const onClose = (): void => failed('closed the connection');
+    raw.on('error', this.#fail);
+    raw.on('close', onClose);
+    raw.on('data', onData);
+    raw.once('connect', () => {
+      const auth = proxy.authorization === undefined ? '' : `proxy-authorization: ${proxy.authorization}\r\n`;
+      raw.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${auth}\r\n`, 'latin1');
+    });
+    return raw;
   }
 
   #startTimer(ms: number, code: TimeoutCode): void {

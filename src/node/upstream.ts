@@ -4,6 +4,7 @@
  * also honours `NO_PROXY`). The origin is fixed here, once, at start-up: requests only carry a path.
  */
 import type { Dispatcher } from 'undici';
+import { bypassesProxy } from '../core/no-proxy.js';
 import { normaliseBasePath } from '../core/route.js';
 import { H1Pool } from './h1/pool.js';
 import type { UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './h1/types.js';
@@ -27,6 +28,8 @@ export interface Upstream {
   readonly basePath: string;
   /** The proxy in use, for the banner (credentials removed), or undefined. */
   readonly proxy: string | undefined;
+  /** How WebSocket sessions reach the base URL's origin (`NO_PROXY` applied). */
+  readonly tunnelRoute: TunnelRoute;
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
   close(): Promise<void>;
@@ -61,6 +64,27 @@ function viaUndici(agent: Dispatcher, origin: string): UpstreamDispatcher {
   };
 }
 
+/** Direct, through an HTTP proxy (CONNECT, credentials in the URL), or not possible (and why). */
+export type TunnelRoute =
+  | { readonly kind: 'direct' }
+  | { readonly kind: 'proxy'; readonly url: URL }
+  | { readonly kind: 'unsupported'; readonly reason: string };
+
+/** The way upgrades take to `baseUrl`, given the proxy from the environment and `NO_PROXY`. */
+function tunnelRouteOf(baseUrl: URL, proxy: string | undefined, noProxy: string | undefined): TunnelRoute {
+  if (proxy === undefined) return { kind: 'direct' };
+  const port = baseUrl.port === '' ? (baseUrl.protocol === 'https:' ? 443 : 80) : Number(baseUrl.port);
+  if (bypassesProxy(baseUrl.hostname, port, noProxy)) return { kind: 'direct' };
+  let url: URL;
+  try {
+    url = new URL(proxy.includes('://') ? proxy : `http://${proxy}`);
+  } catch {
+    return { kind: 'unsupported', reason: 'the outbound proxy URL (HTTPS_PROXY / HTTP_PROXY) is not a valid URL' };
+  }
+  if (url.protocol !== 'http:') return { kind: 'unsupported', reason: `WebSocket sessions go through http:// proxies only, not ${url.protocol}//` };
+  return { kind: 'proxy', url };
+}
+
 export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env }: UpstreamOptions): Upstream {
   const origin = baseUrl.origin;
   const proxy = proxyFromEnv(env, baseUrl.protocol === 'https:');
@@ -83,6 +107,7 @@ export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, i
     origin,
     basePath: normaliseBasePath(baseUrl.pathname),
     proxy: proxy === undefined ? undefined : withoutCredentials(proxy),
+    tunnelRoute: tunnelRouteOf(baseUrl, proxy, env.NO_PROXY ?? env.no_proxy),
     headersTimeout: responseTimeoutMs,
     bodyTimeout: idleTimeoutMs,
     close: () => dispatcher.close(),

@@ -221,11 +221,11 @@ describe('WebSocket pass-through', () => {
     expect(h2c.text()).toMatch(/^HTTP\/1\.1 501 /);
     expect(h2c.text()).toContain('"code":"upgrade_not_supported"');
 
-    const proxied = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: 'http://127.0.0.1:1' } });
-    const viaProxy = client(proxied.port, upgradeRequest());
-    await viaProxy.ended;
-    expect(viaProxy.text()).toMatch(/^HTTP\/1\.1 501 /);
-    expect(viaProxy.text()).toContain('outbound proxy');
+    const proxied = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: 'socks5://127.0.0.1:1' } });
+    const viaSocks = client(proxied.port, upgradeRequest());
+    await viaSocks.ended;
+    expect(viaSocks.text()).toMatch(/^HTTP\/1\.1 501 /);
+    expect(viaSocks.text()).toContain('http:// proxies only');
     expect(up.seen).toHaveLength(0);
   });
 
@@ -274,6 +274,55 @@ describe('WebSocket pass-through', () => {
       await c.until((t) => t.includes('session.created;'));
       c.socket.destroy();
     }
+  });
+
+  it('goes through an http:// outbound proxy with CONNECT (credentials from the URL), and direct when NO_PROXY names the upstream', async () => {
+    const up = await wsUpstream();
+    const connects: { authority: string; auth: string | undefined }[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, socket: Socket) => {
+      connects.push({ authority: req.url ?? '', auth: req.headers['proxy-authorization'] });
+      upgraded.push(socket);
+      const [host, port] = (req.url ?? '').split(':');
+      const onward = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        socket.pipe(onward);
+        onward.pipe(socket);
+      });
+      upgraded.push(onward);
+      onward.on('error', () => socket.destroy());
+      socket.on('error', () => onward.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    servers.push(proxy);
+    const proxyUrl = `http://fake-user:fake-pass@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY], { env: { HTTP_PROXY: proxyUrl } });
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    c.socket.write('through-the-proxy');
+    await c.until((t) => t.includes('session.created;through-the-proxy'));
+    expect(connects).toEqual([{ authority: `127.0.0.1:${up.port}`, auth: `Basic ${Buffer.from('fake-user:fake-pass').toString('base64')}` }]);
+    expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+
+    const direct = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: proxyUrl, NO_PROXY: 'localhost,127.0.0.1' } });
+    const d = client(direct.port, upgradeRequest());
+    await d.until((t) => t.includes('session.created;'));
+    expect(connects).toHaveLength(1);
+  });
+
+  it('a proxy that refuses the tunnel is a 502 naming the proxy', async () => {
+    const up = await wsUpstream();
+    const proxy = createServer();
+    proxy.on('connect', (_req, socket: Socket) => socket.end('HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    servers.push(proxy);
+    const gw = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } });
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect(c.text()).toContain('refused the tunnel (HTTP/1.1 407');
+    expect(up.seen).toHaveLength(0);
   });
 
   it('cuts open sessions at shutdown once shutdown_timeout has passed, and exits 0', async () => {
