@@ -25,7 +25,7 @@ interface SeenUpgrade {
   closed: boolean;
 }
 
-type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall';
+type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'half-close';
 
 /** A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401 JSON. */
 async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
@@ -54,6 +54,12 @@ async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: str
       return;
     }
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    if (mode === 'half-close') {
+      // Says goodbye and closes its sending side at once, but still listens.
+      socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\nbye;`);
+      socket.on('data', (chunk: Buffer) => entry.received.push(chunk));
+      return;
+    }
     if (mode === 'frames') {
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
       echoFrames(socket);
@@ -174,6 +180,16 @@ describe('WebSocket pass-through', () => {
     const c = client(gw.port, `${upgradeRequest()}early-frame`);
     await c.until((t) => t.includes('session.created;early-frame'));
     expect(Buffer.concat(up.seen[0].received).toString()).toBe('early-frame');
+  });
+
+  it("passes a FIN on: the upstream's goodbye reaches the client, and what the client sends after it reaches the upstream", async () => {
+    const up = await wsUpstream('half-close');
+    const gw = await gatewayFor(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('bye;'));
+    c.socket.end('late-reply');
+    await expectSoon(() => Buffer.concat(up.seen[0]?.received ?? []).toString() === 'late-reply');
+    await c.ended;
   });
 
   it('closes the upstream socket when the client goes, and the client when the upstream goes', async () => {
