@@ -66,12 +66,21 @@ export interface TunnelTarget {
 
 const bare = (hostname: string): string => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
 
+/** A URL's percent-encoded user or password, decoded; as written when it is not valid percent-encoding. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export function tunnelTarget(baseUrl: URL, proxyUrl?: URL): TunnelTarget {
   const tls = baseUrl.protocol === 'https:';
   const host = bare(baseUrl.hostname);
   let proxy: TunnelProxy | undefined;
   if (proxyUrl !== undefined) {
-    const credentials = proxyUrl.username === '' ? undefined : `${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}`;
+    const credentials = proxyUrl.username === '' ? undefined : `${decoded(proxyUrl.username)}:${decoded(proxyUrl.password)}`;
     proxy = {
       host: bare(proxyUrl.hostname),
       port: proxyUrl.port === '' ? 80 : Number(proxyUrl.port),
@@ -154,6 +163,8 @@ class Tunnel implements ResponseSink {
   #listen(upstream: Socket): void {
     upstream.setNoDelay(true);
     upstream.on('error', this.#fail);
+    // A half-open socket reports the upstream's FIN as 'end' only: before the switch it ends the answer.
+    upstream.on('end', this.#onUpstreamClose);
     upstream.on('close', this.#onUpstreamClose);
     upstream.on('data', this.#onUpstreamData);
   }
@@ -172,16 +183,23 @@ class Tunnel implements ResponseSink {
     const onData = (chunk: Buffer): void => {
       answer = Buffer.concat([answer, chunk]);
       const end = answer.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (answer.length > MAX_PROXY_HEAD) failed('answer head too large');
+      if (end === -1 ? answer.length > MAX_PROXY_HEAD : end > MAX_PROXY_HEAD) {
+        failed('answer head too large');
         return;
       }
+      if (end === -1) return;
       raw.off('data', onData);
       raw.off('error', this.#fail);
+      raw.off('end', onClose);
       raw.off('close', onClose);
       const statusLine = answer.toString('latin1', 0, answer.indexOf('\r\n'));
       if (!/^HTTP\/1\.[01] 2\d\d /.test(`${statusLine} `)) {
         failed(`refused the tunnel (${statusLine.slice(0, 60)})`);
+        return;
+      }
+      // Nobody speaks first in a fresh tunnel (not HTTP, not TLS): bytes here mean a confused proxy.
+      if (answer.length > end + 4) {
+        failed('sent bytes into the tunnel before it was used');
         return;
       }
       if (!target.tls) {
@@ -189,13 +207,15 @@ class Tunnel implements ResponseSink {
         ready(raw);
         return;
       }
-      const secure = tlsConnect({ socket: raw, servername: target.servername, ALPNProtocols: ['http/1.1'] });
+      // `host` is the name the certificate must carry (an IP upstream has no servername for SNI).
+      const secure = tlsConnect({ socket: raw, host: target.host, servername: target.servername, ALPNProtocols: ['http/1.1'] });
       this.#upstream = secure;
       this.#listen(secure);
       secure.once('secureConnect', () => ready(secure));
     };
     const onClose = (): void => failed('closed the connection');
     raw.on('error', this.#fail);
+    raw.on('end', onClose);
     raw.on('close', onClose);
     raw.on('data', onData);
     raw.once('connect', () => {
@@ -272,6 +292,7 @@ class Tunnel implements ResponseSink {
     if (head === null) return;
     this.#upstream.off('data', this.#onUpstreamData);
     this.#upstream.off('error', this.#fail);
+    this.#upstream.off('end', this.#onUpstreamClose);
     this.#upstream.off('close', this.#onUpstreamClose);
     this.#res.onClose = null;
     const { socket: client, head: early } = this.#req.detach();

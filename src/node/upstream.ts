@@ -36,9 +36,10 @@ export interface Upstream {
 }
 
 function proxyFromEnv(env: NodeJS.ProcessEnv, https: boolean): string | undefined {
+  // Lower case first, as undici's EnvHttpProxyAgent reads them (it carries the requests).
   const value = https
-    ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy
-    : env.HTTP_PROXY ?? env.http_proxy;
+    ? env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY
+    : env.http_proxy ?? env.HTTP_PROXY;
   return value === undefined || value === '' ? undefined : value;
 }
 
@@ -107,7 +108,7 @@ export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, i
     origin,
     basePath: normaliseBasePath(baseUrl.pathname),
     proxy: proxy === undefined ? undefined : withoutCredentials(proxy),
-    tunnelRoute: tunnelRouteOf(baseUrl, proxy, env.NO_PROXY ?? env.no_proxy),
+    tunnelRoute: tunnelRouteOf(baseUrl, proxy, env.no_proxy ?? env.NO_PROXY),
     headersTimeout: responseTimeoutMs,
     bodyTimeout: idleTimeoutMs,
     close: () => dispatcher.close(),

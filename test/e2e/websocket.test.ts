@@ -25,7 +25,7 @@ interface SeenUpgrade {
   closed: boolean;
 }
 
-type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'half-close';
+type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'half-close' | 'fin';
 
 /** A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401 JSON. */
 async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
@@ -54,6 +54,10 @@ async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: str
       return;
     }
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    if (mode === 'fin') {
+      socket.end(); // goes away without answering
+      return;
+    }
     if (mode === 'half-close') {
       // Says goodbye and closes its sending side at once, but still listens.
       socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\nbye;`);
@@ -325,6 +329,16 @@ describe('WebSocket pass-through', () => {
     const d = client(direct.port, upgradeRequest());
     await d.until((t) => t.includes('session.created;'));
     expect(connects).toHaveLength(1);
+  });
+
+  it('an upstream that closes without answering is a 502 at once, not a wait for the response timeout', async () => {
+    const up = await wsUpstream('fin');
+    const gw = await gatewayFor(up.url);
+    const started = Date.now();
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 502 /);
   });
 
   it('a proxy that refuses the tunnel is a 502 naming the proxy', async () => {
