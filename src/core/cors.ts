@@ -20,7 +20,7 @@ export interface CorsPolicy {
    * WebSocket: for upgrades the gateway itself refuses an origin outside the list.
    */
   allows(origin: string): boolean;
-  /** Headers for the answer to a request from `origin`: all CORS headers when it is allowed, none when not. */
+  /** Headers for the answer to a request from `origin`: the CORS headers when it is allowed, only `Vary` when not (list mode). */
   responseHeaders(origin: string): readonly string[];
   /** Headers of the gateway's 204 answer to a preflight from `origin` (none of them CORS headers when it is not allowed). */
   preflightHeaders(origin: string, requestHeaders: string | undefined): string[];
@@ -75,6 +75,6 @@ export function withCorsHeaders(headers: readonly string[], cors: readonly strin
   for (let i = 0; i < headers.length; i += 2) {
     if (!headers[i].startsWith('access-control-')) out.push(headers[i], headers[i + 1]);
   }
-  for (const value of cors) out.push(value);
+  out.push(...cors);
   return out;
 }

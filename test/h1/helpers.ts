@@ -14,6 +14,12 @@ const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`..
 export const CERT = fixture('localhost-cert.pem');
 export const KEY = fixture('localhost-key.pem');
 
+/** A parser outcome with long strings shortened, so a mismatch diff stays readable. */
+export function compact(outcome: unknown): unknown {
+  return JSON.parse(JSON.stringify(outcome, (_key, value: unknown) =>
+    typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} chars)` : value));
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One accepted socket, with everything it received. */

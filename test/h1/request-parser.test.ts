@@ -12,7 +12,7 @@ import {
   type RequestHead,
   type RequestSink,
 } from '../../src/node/h1/request-parser.js';
-import { splitPoints } from './helpers.js';
+import { compact, splitPoints } from './helpers.js';
 
 interface Outcome {
   head: RequestHead | null;
@@ -100,10 +100,6 @@ function feed(pieces: Buffer[]): Outcome {
 }
 
 
-function compact(outcome: Outcome): unknown {
-  return JSON.parse(JSON.stringify(outcome, (_key, value: unknown) =>
-    typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} chars)` : value));
-}
 
 /** Feeds whole, at every split, and byte by byte; asserts all agree; returns the whole-feed outcome. */
 function parseAllWays(input: Buffer): Outcome {

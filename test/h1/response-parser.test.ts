@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from '../../src/node/h1/response-parser.js';
-import { splitPoints } from './helpers.js';
+import { compact, splitPoints } from './helpers.js';
 
 interface Outcome {
   head: ResponseHead | null;
@@ -85,11 +85,6 @@ function feed(pieces: Buffer[], method = 'GET'): Outcome {
 }
 
 
-/** Long strings shortened so a mismatch diff stays readable. */
-function compact(outcome: Outcome): unknown {
-  return JSON.parse(JSON.stringify(outcome, (_key, value: unknown) =>
-    typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} chars)` : value));
-}
 
 /** Feeds whole, at every split, and byte by byte; asserts all agree; returns the whole-feed outcome. */
 function parseAllWays(input: Buffer, method = 'GET'): Outcome {
