@@ -9,6 +9,7 @@
  *   4. headers    hop-by-hop and identifying headers dropped                      (core/headers)
  *   5. auth       forward key / open mode → next pool key in rotation; else
  *                 passthrough; a refused key rests, the request fails over        (core/auth, key-health)
+ *                 (a WebSocket's key may come as a subprotocol)                   (core/ws-protocol-key)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
@@ -21,6 +22,7 @@ import type { ExchangeHook } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
+import { dropProtocolKeys, protocolKey } from '../core/ws-protocol-key.js';
 import { type ForwardContext, type ForwardExchange, ForwardHandler, MAX_RETRIES } from './forward-handler.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
@@ -52,6 +54,12 @@ interface UpgradeRequest {
   headers: string[];
   origin: string | undefined;
   corsHeaders: readonly string[] | null;
+}
+
+/** A key offered as a WebSocket subprotocol (core/ws-protocol-key.ts), as an Authorization value. */
+function protocolCredential(headers: readonly string[]): string | undefined {
+  const key = protocolKey(headers);
+  return key === undefined ? undefined : `Bearer ${key}`;
 }
 
 /** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
@@ -134,9 +142,9 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
       return sendPreflight(res, cors.preflightHeaders(origin, headerValue(req.headers, 'access-control-request-headers')), head.hasBody);
     }
 
-    // 4–5. headers and credentials
+    // 4–5. headers and credentials; a browser's WebSocket offers its key as a subprotocol instead
     const headers = head.headers;
-    const decision = auth.decide(head.authorization, auth.pool.restsSeen ? Date.now() : 0);
+    const decision = auth.decide(head.authorization ?? (req.upgrade ? protocolCredential(headers) : undefined), auth.pool.restsSeen ? Date.now() : 0);
     const keyIndex = decision.kind === 'pool' ? decision.keyIndex : -1;
     // The pool key goes last: failover (forward-handler.ts) swaps it there.
     if (decision.kind === 'pool') headers.push('authorization', `Bearer ${decision.key}`);
@@ -145,7 +153,11 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
 
-    if (req.upgrade) return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders });
+    if (req.upgrade) {
+      // The pool key went into Authorization: a key the client offered as a subprotocol stays here.
+      if (decision.kind === 'pool') dropProtocolKeys(headers);
+      return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders });
+    }
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });

@@ -65,7 +65,10 @@ async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: str
       return;
     }
     if (mode === 'frames') {
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      // Chooses `realtime` when offered, as OpenAI does.
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const chosen = offered.includes('realtime') ? 'Sec-WebSocket-Protocol: realtime\r\n' : '';
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${chosen}\r\n`);
       echoFrames(socket);
       return;
     }
@@ -176,6 +179,59 @@ describe('WebSocket pass-through', () => {
     // The second message needs a 16-bit length on both sides: frames cross the tunnel intact.
     expect(replies).toEqual(['echo:{"type":"session.update"}', `echo:${'x'.repeat(300)}`]);
     expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+  });
+
+  it("takes a browser's key subprotocol (openai-insecure-api-key.<forward key>): the upstream gets the pool key in Authorization, never the forward key", async () => {
+    const up = await wsUpstream('frames');
+    const gw = await gatewayFor(up.url);
+    // What a browser can do: no headers, the key as one of the offered subprotocols.
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/v1/realtime?model=gpt-realtime`, ['realtime', `openai-insecure-api-key.${FORWARD_KEY}`, 'openai-beta.realtime-v1']);
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.addEventListener('open', () => ws.send('{"type":"session.update"}'));
+      ws.addEventListener('message', (event) => {
+        resolve(String(event.data));
+        ws.close();
+      });
+      ws.addEventListener('error', () => reject(new Error('WebSocket error')));
+    });
+    expect(reply).toBe('echo:{"type":"session.update"}');
+    expect(ws.protocol).toBe('realtime');
+    const seen = up.seen[0].headers;
+    expect(seen.authorization).toBe(`Bearer ${POOL_KEY}`);
+    expect(seen['sec-websocket-protocol']).toBe('realtime, openai-beta.realtime-v1');
+    expect(JSON.stringify(seen)).not.toContain(FORWARD_KEY);
+  });
+
+  it('passes a key subprotocol that is no forward key on unchanged (the client\'s own key), and an Authorization header still wins', async () => {
+    const up = await wsUpstream();
+    const gw = await gatewayFor(up.url);
+    const own = 'sk-fake-client-own';
+    const offer = `Sec-WebSocket-Protocol: realtime, openai-insecure-api-key.${own}\r\n`;
+    const bare = upgradeRequest().replace(`Authorization: Bearer ${FORWARD_KEY}\r\n`, '').replace('Sec-WebSocket-Protocol: realtime\r\n', offer);
+    const c = client(gw.port, bare);
+    await c.until((t) => t.includes('session.created;'));
+    expect(up.seen[0].headers.authorization).toBeUndefined();
+    expect(up.seen[0].headers['sec-websocket-protocol']).toBe(`realtime, openai-insecure-api-key.${own}`);
+    c.socket.destroy();
+
+    // A forward key in Authorization decides; a forward key offered as a subprotocol too is dropped.
+    const both = upgradeRequest().replace('Sec-WebSocket-Protocol: realtime\r\n', `Sec-WebSocket-Protocol: realtime, openai-insecure-api-key.${FORWARD_KEY}\r\n`);
+    const d = client(gw.port, both);
+    await d.until((t) => t.includes('session.created;'));
+    expect(up.seen[1].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+    expect(up.seen[1].headers['sec-websocket-protocol']).toBe('realtime');
+    d.socket.destroy();
+  });
+
+  it('in open mode (a pool, no forward keys) replaces a key subprotocol with the pool key, as it replaces Authorization', async () => {
+    const up = await wsUpstream();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL_KEY]);
+    const offer = 'Sec-WebSocket-Protocol: openai-insecure-api-key.sk-fake-anything\r\n';
+    const c = client(gw.port, upgradeRequest().replace(`Authorization: Bearer ${FORWARD_KEY}\r\n`, '').replace('Sec-WebSocket-Protocol: realtime\r\n', offer));
+    await c.until((t) => t.includes('session.created;'));
+    expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+    expect(up.seen[0].headers['sec-websocket-protocol']).toBeUndefined();
+    c.socket.destroy();
   });
 
   it('delivers bytes the client sent right behind the request head once the upstream switched', async () => {
