@@ -9,6 +9,11 @@ export class KeyPool {
   /** Per key, until when (ms) it rests; 0 = in rotation. */
   readonly #restUntil: Float64Array;
   #restsSeen = false;
+  /**
+   * Told of every rest this process decided (not of rests applied with `announce` false): how the
+   * workers of a cluster share what they learn of a key (node/key-rest-sharing.ts).
+   */
+  onRest: ((index: number, until: number) => void) | null = null;
 
   constructor(keys: readonly string[]) {
     this.#keys = [...keys];
@@ -58,10 +63,17 @@ export class KeyPool {
     return this.#restUntil[index] <= now;
   }
 
-  /** Takes key `index` out of rotation until `until`; true when it was in rotation until now. */
-  rest(index: number, until: number, now: number): boolean {
+  /**
+   * Takes key `index` out of rotation until `until`; true when it was in rotation until now. A rest
+   * that ends later than the current one is announced to {@link onRest} unless `announce` is false
+   * (a rest another process decided).
+   */
+  rest(index: number, until: number, now: number, announce = true): boolean {
     const wasAvailable = this.#restUntil[index] <= now;
-    if (until > this.#restUntil[index]) this.#restUntil[index] = until;
+    if (until > this.#restUntil[index]) {
+      this.#restUntil[index] = until;
+      if (announce) this.onRest?.(index, until);
+    }
     this.#restsSeen = true;
     return wasAvailable;
   }

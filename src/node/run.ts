@@ -12,6 +12,7 @@ import type { AuthMode } from '../core/auth.js';
 import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
 import { createGateway } from './gateway.js';
+import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
 
 export interface RunOptions {
   env: NodeJS.ProcessEnv;
@@ -65,6 +66,8 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
     ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
     : undefined;
   const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
+  // A worker tells the others, through the primary, when a pool key rests.
+  if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
   let address: AddressInfo;
   try {
     address = await gateway.listen();
@@ -91,6 +94,7 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
   // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
+  relayKeyRests(cluster);
   const chatLog = config.log_chat
     ? attachChatLogPrimary({ dir: config.log_dir, rotateSize: config.log_rotate_size, stderr: opts.stderr })
     : undefined;

@@ -104,6 +104,27 @@ describe('key failover', () => {
     expect(gw.stderr()).toContain('pool key sk-fa…2222 got 401 from the upstream; out of rotation for 300 s (invalid key)');
   });
 
+  it('--workers 2: a key one worker rests rests in the other too (the upstream refuses it once), with one stderr line', async () => {
+    const up = await upstream(keyedUpstream([KEY_B], { status: 429, headers: { 'retry-after': '60' } }));
+    const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD, '--workers', '2']);
+    for (let i = 0; i < 8; i++) {
+      // A new connection each time, so the cluster primary spreads them over both workers, each of
+      // which would start its rotation with KEY_A.
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json', connection: 'close' },
+        body: chat,
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      await sleep(50);
+    }
+    const keys = up.requests.map((r) => keyOf(r.headers.authorization));
+    expect(keys.filter((key) => key === KEY_A)).toHaveLength(1);
+    expect(keys.filter((key) => key === KEY_B)).toHaveLength(8);
+    expect(gw.stderr().match(/out of rotation/g)).toHaveLength(1);
+  });
+
   it('when every key is refused, the last refusal reaches the client unchanged', async () => {
     const up = await upstream(keyedUpstream([], { status: 429, headers: { 'retry-after': '7', 'x-request-id': 'req_fake' } }));
     const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD]);
