@@ -3,7 +3,7 @@
  * refused it, so it rests (core/key-health.ts) — every worker applies at once, instead of each
  * finding out with a refused request of its own. The resting worker sends `{type: 'aifwd:key-rest',
  * index, until}` to the primary; the primary passes it to the other workers, and replays the rests
- * still running to a worker that starts later (a replacement). Only the key's index in the pool
+ * still running to a worker that starts later (a replacement) once it listens. Only the key's index in the pool
  * crosses the channel, never the key: every process reads the same configuration. `until` is an
  * epoch time in ms, so it means the same in every process on the machine.
  *
@@ -31,16 +31,15 @@ export function isKeyRestMessage(message: unknown): message is KeyRestMessage {
 export interface PrimaryChannel {
   send?: (message: KeyRestMessage, sendHandle: undefined, options: undefined, callback: (error: Error | null) => void) => unknown;
   on(event: 'message', listener: (message: unknown) => void): unknown;
-  off(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
 const ignore = (): void => {};
 
 /**
- * The worker side: announces this pool's rests to the primary and applies the ones it relays.
- * Returns a function that stops both.
+ * The worker side: announces this pool's rests to the primary and applies the ones it relays. Call
+ * it before the server listens: the primary replays running rests when the worker starts listening.
  */
-export function shareKeyRests(pool: KeyPool, channel: PrimaryChannel): () => void {
+export function shareKeyRests(pool: KeyPool, channel: PrimaryChannel): void {
   pool.onRest = (index, until) => {
     try {
       // A closed channel (the primary is going away) only means the others do not learn of it.
@@ -55,10 +54,6 @@ export function shareKeyRests(pool: KeyPool, channel: PrimaryChannel): () => voi
     if (message.until > now) pool.rest(message.index, message.until, now, false);
   };
   channel.on('message', onMessage);
-  return () => {
-    pool.onRest = null;
-    channel.off('message', onMessage);
-  };
 }
 
 /** A worker as the primary sees it (node:cluster's `Worker`). */
@@ -71,7 +66,7 @@ export interface WorkerHandle {
 export interface WorkerSource {
   readonly workers?: NodeJS.Dict<WorkerHandle>;
   on(event: 'message', listener: (worker: WorkerHandle, message: unknown) => void): unknown;
-  on(event: 'online', listener: (worker: WorkerHandle) => void): unknown;
+  on(event: 'listening', listener: (worker: WorkerHandle) => void): unknown;
 }
 
 function sendTo(worker: WorkerHandle | undefined, message: KeyRestMessage): void {
@@ -83,7 +78,11 @@ function sendTo(worker: WorkerHandle | undefined, message: KeyRestMessage): void
   }
 }
 
-/** The primary side: passes each rest a worker announces to the others, and replays running rests to new workers. */
+/**
+ * The primary side: passes each rest a worker announces to the others, and replays the running
+ * rests to a worker once it listens (by then its side is attached: a message sent to a worker with
+ * no listener yet would be lost).
+ */
 export function relayKeyRests(source: WorkerSource, now: () => number = Date.now): void {
   /** Per key index, the latest end of a rest any worker announced. */
   const rests = new Map<number, number>();
@@ -92,7 +91,7 @@ export function relayKeyRests(source: WorkerSource, now: () => number = Date.now
     if (message.until > (rests.get(message.index) ?? 0)) rests.set(message.index, message.until);
     for (const worker of Object.values(source.workers ?? {})) if (worker !== from) sendTo(worker, message);
   });
-  source.on('online', (worker) => {
+  source.on('listening', (worker) => {
     const at = now();
     for (const [index, until] of rests) {
       if (until > at) sendTo(worker, { type: KEY_REST_MESSAGE_TYPE, index, until });

@@ -13,7 +13,6 @@ function fakeChannel(): { sent: KeyRestMessage[]; deliver: (message: unknown) =>
     channel: {
       send: (message) => sent.push(message),
       on: (event, listener) => events.on(event, listener),
-      off: (event, listener) => events.off(event, listener),
     },
   };
 }
@@ -46,7 +45,7 @@ describe('key rests shared between workers', () => {
     expect(pool.available(2, now)).toBe(true);
   });
 
-  it('the primary passes a rest to every other worker, and replays running rests to a worker that starts later', () => {
+  it('the primary passes a rest to every other worker, and replays running rests to a worker that starts listening later', () => {
     const source = new EventEmitter() as EventEmitter & { workers: Record<string, WorkerHandle> };
     const [a, b, gone] = [fakeWorker(), fakeWorker(), fakeWorker(false)];
     source.workers = { 1: a, 2: b, 3: gone };
@@ -60,11 +59,11 @@ describe('key rests shared between workers', () => {
     expect(gone.got).toEqual([]);
 
     const late = fakeWorker();
-    source.emit('online', late);
+    source.emit('listening', late);
     expect(late.got).toEqual([rest]);
     clock += 30_000;
     const later = fakeWorker();
-    source.emit('online', later);
+    source.emit('listening', later);
     expect(later.got).toEqual([]);
   });
 
