@@ -61,16 +61,28 @@ export interface RunningGateway {
 }
 
 /** Starts aifwd on CPU 1 and resolves once `/healthz` answers 200 (rejects if it exits first). */
-export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
-  const argv = [...(o.nodeFlags ?? []), join(o.root, 'bin', 'aifwd.js'), ...gatewayArgs(o)];
+export function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  return startPinned('aifwd', o, [...(o.nodeFlags ?? []), join(o.root, 'bin', 'aifwd.js'), ...gatewayArgs(o)]);
+}
+
+/**
+ * Starts measure 4's yardstick (bench/reference/minimal-logger.ts: the same gateway with the least a
+ * chat log can do) on CPU 1, writing into `o.logDir`.
+ */
+export function startMinimalLogger(o: GatewayOptions & { readonly logDir: string }): Promise<RunningGateway> {
+  const script = join(o.root, 'bench', 'dist', 'reference', 'minimal-logger.js');
+  return startPinned('minimal logger', o, [script, String(o.port), String(o.upstreamPort), o.logDir]);
+}
+
+async function startPinned(name: string, o: GatewayOptions, argv: string[]): Promise<RunningGateway> {
   const t0 = performance.now();
-  const proc = spawnPinned(process.execPath, argv, { name: 'aifwd', cpu: 1, cwd: o.root, nofile: o.nofile, env: { ...process.env, NO_COLOR: '1' } });
+  const proc = spawnPinned(process.execPath, argv, { name, cpu: 1, cwd: o.root, nofile: o.nofile, env: { ...process.env, NO_COLOR: '1' } });
   let exited = false;
   void proc.exited.then(() => (exited = true));
   const healthy = await Promise.race([
     waitFor200(o.port, '/healthz', 15_000, () => exited),
     proc.exited.then((code): never => {
-      throw new Error(`aifwd exited (${code}) before it was healthy: ${proc.command}\n${proc.stderrTail()}`);
+      throw new Error(`${name} exited (${code}) before it was healthy: ${proc.command}\n${proc.stderrTail()}`);
     }),
   ]);
   return { proc, port: o.port, startMs: healthy - t0 };

@@ -84,6 +84,19 @@ function sse(r: BenchResults): string {
   });
 }
 
+/** Measure 4's yardstick sentence: how far 0.9x is from what logging costs at the least. */
+function yardstick(c: { readonly cpuPerRequestUs: { readonly off: Summary; readonly on: Summary }; readonly minimal: { readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null }): string {
+  const m = c.minimal;
+  if (m === null) return '';
+  const off = med(c.cpuPerRequestUs.off);
+  const floor = med(m.cpuPerRequestUs);
+  const ratio = med(m.ratio);
+  const reach = ratio < 0.9
+    ? 'so even a log that reads no field misses 0.9x on this core'
+    : `so 0.9x leaves ${n1(off / 9 - (floor - off))} µs per exchange for reading the contract's fields`;
+  return `As a yardstick, the same rounds ran the same gateway with a minimal logger in place of the chat log (\`bench/reference/minimal-logger.ts\`): it keeps both bodies, checks they are JSON with a byte scan, and appends them raw around a short envelope in 20 ms batches, but reads no field and builds no record. It spent ${n1(floor)} µs per request, ${n1(floor - off)} µs more than without a log, for ${n2(ratio)}x (${n2(m.ratio.min)}–${n2(m.ratio.max)}x) the throughput: ${reach}. What aifwd's log spends above the yardstick, ${n1(med(c.cpuPerRequestUs.on) - floor)} µs, is parsing the bodies and building the contract's two records. `;
+}
+
 function chatLog(r: BenchResults): string {
   return section('4. Chat log on vs off', r.chatLog, (c) => {
     if (c.status === 'skipped') return `Skipped: ${c.reason}.`;
@@ -95,7 +108,7 @@ function chatLog(r: BenchResults): string {
     const sse = sseSaturated
       ? `On SSE responses of 50 events the same work is spread over a longer exchange: ${n1(med(c.sse.cpuPerResponseUs.on))} against ${n1(med(c.sse.cpuPerResponseUs.off))} µs of CPU per response, ${n2(med(c.sse.ratio))}x the throughput.`
       : `On SSE responses of 50 events the gateways do not saturate CPU 1 (${pct(med(c.sse.busy.off))} with the log off, ${pct(med(c.sse.busy.on))} on: wrk and the upstream on CPU 0 set the pace, as in measure 3), and the log costs no throughput there (${n2(med(c.sse.ratio))}x, ${n1(med(c.sse.cpuPerResponseUs.on))} against ${n1(med(c.sse.cpuPerResponseUs.off))} µs of CPU per response): reading each event costs user time, but a busier gateway finds more events waiting per read, and in a run by hand it made 7 reads and 8 writes per response instead of 14 and 14.`;
-    return `With the log on, aifwd wrote ${n0(c.logBytes / 1024)} KB in ${c.logFiles} file(s) and spent ${n1(med(c.cpuPerRequestUs.on))} µs of CPU per request against ${n1(med(c.cpuPerRequestUs.off))} µs without (${n2(med(c.ratio))}x the throughput). ${saturated ? 'Both gateways saturated CPU 1, so the throughput ratio is the inverse of the ratio of CPU per request: ' : ''}the ${n1(med(c.cpuPerRequestUs.on) - med(c.cpuPerRequestUs.off))} µs difference is the log's own work per exchange — holding the request body for the record, reading the reply, building and writing the log line — done on the same thread that forwards. 0.9x would allow ${n1(med(c.cpuPerRequestUs.off) / 9)} µs per exchange. The largest parts, sampled with \`perf record -e cpu-clock\` (log on against off, per request, profiler overhead included): V8's JSON parser for the two ~300-byte bodies about 1.9 µs; building the record strings (finding and copying members, escape checks, flattening and measuring them for the writer) about 3 µs; the batched file writes on libuv's thread pool about 1.5 µs (on the same core: mostly switching to those threads); and about 2 µs more kernel time waking the peers on CPU 0, which a slower gateway finds asleep more often. A strict JSON scanner over the bodies' bytes in JavaScript, copying the records straight into a byte buffer without \`JSON.parse\` or strings, was tried: it validates the request body in 0.6 µs instead of 1.1 µs, yet the tap stayed at 5.4 against 5.9 µs per exchange (\`bench/micro/chat-log-tap.mjs\`) and no faster under load, so it was not kept. ${sse}`;
+    return `With the log on, aifwd wrote ${n0(c.logBytes / 1024)} KB in ${c.logFiles} file(s) and spent ${n1(med(c.cpuPerRequestUs.on))} µs of CPU per request against ${n1(med(c.cpuPerRequestUs.off))} µs without (${n2(med(c.ratio))}x the throughput). ${saturated ? 'Both gateways saturated CPU 1, so the throughput ratio is the inverse of the ratio of CPU per request: ' : ''}the ${n1(med(c.cpuPerRequestUs.on) - med(c.cpuPerRequestUs.off))} µs difference is the log's own work per exchange — holding the request body for the record, reading the reply, building and writing the log line — done on the same thread that forwards. 0.9x would allow ${n1(med(c.cpuPerRequestUs.off) / 9)} µs per exchange. The largest parts, sampled with \`perf record -e cpu-clock\` (log on against off, per request, profiler overhead included): V8's JSON parser for the two ~300-byte bodies about 1.9 µs; building the record strings (finding and copying members, escape checks, flattening and measuring them for the writer) about 3 µs; the batched file writes on libuv's thread pool about 1.5 µs (on the same core: mostly switching to those threads); and about 2 µs more kernel time waking the peers on CPU 0, which a slower gateway finds asleep more often. ${yardstick(c)}${sse}`;
   });
 }
 

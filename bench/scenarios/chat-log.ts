@@ -2,14 +2,16 @@
  * Measure 4: throughput with the chat log on vs off (POST /v1/chat/completions, so every request is
  * logged), rounds interleaved off/on. The target is checked on non-stream requests, where the log's
  * per-exchange work weighs most; the same is measured on SSE responses of 50 events (what chat
- * clients mostly ask for), where it is spread over a longer exchange. Skipped when the gateway
+ * clients mostly ask for), where it is spread over a longer exchange. In the same rounds, a
+ * yardstick: the gateway with the least work any log must do (bench/reference/minimal-logger.ts),
+ * which shows how far the target is from what logging costs at the least. Skipped when the gateway
  * refuses `--log-chat`; flagged when it accepts the flag but writes nothing (then the ratio
  * measures no chat log).
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { startGateway, type RunningGateway } from '../gateway.js';
+import { startGateway, startMinimalLogger, type RunningGateway } from '../gateway.js';
 import { freePort } from '../ports.js';
 import { paired, summarise, type Summary } from '../stats.js';
 import { cpuPerUnitUs, runRounds, type LoadSample } from './load.js';
@@ -27,6 +29,11 @@ export type ChatLogResult =
       readonly busy: { readonly off: Summary; readonly on: Summary };
       /** Throughput on / off, per round. */
       readonly ratio: Summary;
+      /**
+       * The yardstick: the same gateway with the least a log can do (bench/reference/
+       * minimal-logger.ts), measured in the same rounds; `null` when it did not start.
+       */
+      readonly minimal: { readonly rps: Summary; readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null;
       /** The same on SSE responses of 50 events (responses per second, CPU µs per response). */
       readonly sse: {
         readonly rps: { readonly off: Summary; readonly on: Summary };
@@ -50,22 +57,26 @@ function dirSize(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-/** wrk rounds, interleaved, against a gateway with the log off and one with it on. */
-async function onOff(ctx: Context, gateways: { off: RunningGateway; on: RunningGateway }, sse: boolean): Promise<{ off: LoadSample[]; on: LoadSample[] }> {
+type LogState = 'off' | 'on' | 'minimal';
+
+/** wrk rounds, interleaved, against a gateway with the log off, one with it on, and the yardstick if given. */
+async function onOff(
+  ctx: Context,
+  gateways: { off: RunningGateway; on: RunningGateway; minimal?: RunningGateway },
+  sse: boolean,
+): Promise<Record<LogState, LoadSample[]>> {
   const path = '/v1/chat/completions';
   const upstreamPid = sse ? ctx.infra.sse.proc.pid : ctx.infra.json.workerPid;
-  const label = (state: 'off' | 'on'): string => `log ${state}${sse ? ' (SSE)' : ''}`;
+  const label = (state: LogState): string => `log ${state}${sse ? ' (SSE)' : ''}`;
+  const states: LogState[] = gateways.minimal === undefined ? ['off', 'on'] : ['off', 'on', 'minimal'];
   const rounds = await runRounds(
-    (['off', 'on'] as const).map((state) => ({
-      label: label(state),
-      url: `http://127.0.0.1:${gateways[state].port}${path}`,
-      pid: gateways[state].proc.pid,
-      onCpu1: true,
-      upstreamPid,
-    })),
+    states.map((state) => {
+      const gateway = gateways[state] as RunningGateway;
+      return { label: label(state), url: `http://127.0.0.1:${gateway.port}${path}`, pid: gateway.proc.pid, onCpu1: true, upstreamPid };
+    }),
     { script: sse ? ctx.scripts.sse : ctx.scripts.json, connections: 50, seconds: ctx.settings.seconds, warmupSeconds: ctx.settings.warmupSeconds, runs: ctx.settings.runs, log: ctx.log },
   );
-  return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [] };
+  return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [], minimal: rounds.get(label('minimal')) ?? [] };
 }
 
 /** Runs measure 4; `off` is a running gateway in front of the JSON upstream without the chat log. */
@@ -80,9 +91,15 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     return { status: 'skipped', reason: `the gateway did not start with --log-chat (${reason})` };
   }
   ctx.command('aifwd with the chat log', on.proc.command);
-  const { off: offRuns, on: onRuns } = await onOff(ctx, { off, on }, false);
+  const minimalLogDir = join(ctx.dir, 'minimal-log');
+  const minimal = await startMinimalLogger({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.jsonPort, logDir: minimalLogDir }).catch((err: unknown) => {
+    ctx.log(`  the minimal logger did not start, measuring without it: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  });
+  if (minimal !== undefined) ctx.command('the minimal logger (measure 4)', minimal.proc.command);
+  const { off: offRuns, on: onRuns, minimal: minimalRuns } = await onOff(ctx, { off, on, minimal }, false);
   // Stopping flushes the log.
-  await on.proc.stop(10_000);
+  await Promise.all([on.proc.stop(10_000), minimal?.proc.stop()]);
 
   const sseLogDir = join(ctx.dir, 'chat-log-sse');
   const sseOff = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.sse.port });
@@ -106,13 +123,21 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     cpuPerRequestUs: { off: summarise(offRuns.map((s) => cpuPerUnitUs(s))), on: summarise(onRuns.map((s) => cpuPerUnitUs(s))) },
     busy: { off: summarise(offRuns.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(onRuns.map((s) => s.cpuSeconds / s.wallSeconds)) },
     ratio: summarise(paired(onRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
+    minimal:
+      minimalRuns.length === 0
+        ? null
+        : {
+            rps: summarise(minimalRuns.map((s) => s.rps)),
+            cpuPerRequestUs: summarise(minimalRuns.map((s) => cpuPerUnitUs(s))),
+            ratio: summarise(paired(minimalRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
+          },
     sse: {
       rps: { off: summarise(sse.off.map((s) => s.rps)), on: summarise(sse.on.map((s) => s.rps)) },
       cpuPerResponseUs: { off: summarise(sse.off.map((s) => cpuPerUnitUs(s))), on: summarise(sse.on.map((s) => cpuPerUnitUs(s))) },
       busy: { off: summarise(sse.off.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(sse.on.map((s) => s.cpuSeconds / s.wallSeconds)) },
       ratio: summarise(paired(sse.on.map((s) => s.rps), sse.off.map((s) => s.rps), (a, b) => a / b)),
     },
-    errors: [...offRuns, ...onRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),
-    samples: [...offRuns, ...onRuns, ...sse.off, ...sse.on],
+    errors: [...offRuns, ...onRuns, ...minimalRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),
+    samples: [...offRuns, ...onRuns, ...minimalRuns, ...sse.off, ...sse.on],
   };
 }

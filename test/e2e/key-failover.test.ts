@@ -4,6 +4,7 @@
  * the operator gets one masked line per key, and what cannot fail over (every key refused, a
  * streamed body, passthrough) reaches the client unchanged.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,10 +105,10 @@ describe('key failover', () => {
     expect(gw.stderr()).toContain('pool key sk-fa…2222 got 401 from the upstream; out of rotation for 300 s (invalid key)');
   });
 
-  it('--workers 2: a key one worker rests rests in the other too (the upstream refuses it once), with one stderr line', async () => {
+  it('--workers 2: a key one worker rests rests in the other too, and in a replacement worker: the upstream refuses it once', async () => {
     const up = await upstream(keyedUpstream([KEY_B], { status: 429, headers: { 'retry-after': '60' } }));
     const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD, '--workers', '2']);
-    for (let i = 0; i < 8; i++) {
+    const postFresh = async (): Promise<void> => {
       // A new connection each time, so the cluster primary spreads them over both workers, each of
       // which would start its rotation with KEY_A.
       const res = await fetch(`${gw.url}/v1/chat/completions`, {
@@ -118,11 +119,36 @@ describe('key failover', () => {
       expect(res.status).toBe(200);
       await res.text();
       await sleep(50);
-    }
-    const keys = up.requests.map((r) => keyOf(r.headers.authorization));
-    expect(keys.filter((key) => key === KEY_A)).toHaveLength(1);
-    expect(keys.filter((key) => key === KEY_B)).toHaveLength(8);
+    };
+    for (let i = 0; i < 8; i++) await postFresh();
+    const keys = (): string[] => up.requests.map((r) => keyOf(r.headers.authorization));
+    expect(keys().filter((key) => key === KEY_A)).toHaveLength(1);
+    expect(keys().filter((key) => key === KEY_B)).toHaveLength(8);
     expect(gw.stderr().match(/out of rotation/g)).toHaveLength(1);
+
+    // A worker crashes and is replaced: the new one starts with the rest still running.
+    const children = (): string[] => {
+      try {
+        return execFileSync('pgrep', ['-P', String(gw.pid)]).toString().trim().split('\n');
+      } catch {
+        return []; // pgrep exits 1 when there are none
+      }
+    };
+    const workers = children();
+    expect(workers).toHaveLength(2);
+    process.kill(Number(workers[0]), 'SIGKILL');
+    let replaced: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      replaced = children();
+      if (replaced.length === 2 && !replaced.includes(workers[0])) break;
+      await sleep(100);
+    }
+    expect(replaced).toHaveLength(2);
+    expect(replaced).not.toContain(workers[0]);
+    await sleep(600); // the replacement listening
+    for (let i = 0; i < 8; i++) await postFresh();
+    expect(keys().filter((key) => key === KEY_A)).toHaveLength(1);
+    expect(keys().filter((key) => key === KEY_B)).toHaveLength(16);
   });
 
   it('when every key is refused, the last refusal reaches the client unchanged', async () => {
