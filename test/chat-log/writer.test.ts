@@ -178,6 +178,25 @@ describe('ChatLogWriter', () => {
     expect(writer.written).toBe(6000);
   });
 
+  it('lines too long for the encoding buffer (over 1 MiB of UTF-8 at worst) go whole, in order, rotated like any other', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const rotateSize = 2_000_000;
+    const writer = new ChatLogWriter({ path, rotateSize, stderr: capture().stream });
+    // 400,000 characters may need 1.2 MB: each goes alone; the small lines around them batch up.
+    const huge = (i: number): string => JSON.stringify({ uid: `h${i}`, text: `${'中'.repeat(200_000)}${'a'.repeat(200_000)}` });
+    const expected: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const text = i % 3 === 1 ? huge(i) : line(i);
+      expected.push(text);
+      writer.append(text);
+    }
+    await writer.close();
+    const { lines, files } = await readAll(path);
+    expect(lines).toEqual(expected);
+    expect(files.length).toBeGreaterThan(1);
+    for (const file of files) expect(statSync(file).size).toBeLessThanOrEqual(rotateSize);
+  });
+
   it('keeps each write under maxWriteBytes at whole lines', async () => {
     const path = join(tempDir(), 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream, maxWriteBytes: 1000 });
