@@ -5,9 +5,10 @@
  * exchange, while building a record object and serialising it costs more than parsing the body.
  *
  * - The response line is written field by field (its shape is fixed; only values are serialised).
- * - The request line copies the body's members as the client wrote them (after one `JSON.parse`
- *   proved the body is a JSON object), in the contract's order: envelope, `model`, `stream`,
- *   conversation, then the other fields in body order. A consumer that parses the line gets the
+ * - The request line copies the body's members as the client wrote them, once the body is proved
+ *   a JSON object — by a scan of its bytes when it is ASCII on one line (json-scan.ts), else by
+ *   `JSON.parse` — in the contract's order: envelope, `model`, `stream`, conversation, then the
+ *   other fields in body order. A consumer that parses the line gets the
  *   same keys in the same order with the same values as from the general path; only the spelling
  *   may differ — escapes (`\u0041` stays as sent), number forms (`1.0`, `1e2`, `-0`) and spaces
  *   inside a value — and a number beyond double range keeps its digits where `JSON.stringify`
@@ -19,8 +20,9 @@
  */
 import { objectMembers } from './chat-json-members.js';
 import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput } from './chat-record.js';
-import { isObject, type JsonObject, parseJson } from './chat-reply.js';
+import { isObject, parseJson } from './chat-reply.js';
 import { isoTime } from './chat-time.js';
+import { asciiObjectMembers } from './json-scan.js';
 
 /**
  * What `JSON.stringify` escapes in a string: quote, backslash, control characters and (well-formed
@@ -62,29 +64,41 @@ function jsonValue(value: unknown): string {
 export function requestRecordLine(input: RequestRecordInput): string {
   const { body } = input;
   if (body === undefined || body.length === 0) return JSON.stringify(requestRecordOf(input, undefined));
-  const text = body.toString('utf8');
-  const parsed = parseJson(text);
-  if (isObject(parsed)) {
-    const fields = copiedFields(text, parsed);
-    if (fields !== undefined) {
-      const { uid, startedAt, ip, route } = input;
-      return `{"type":"request","uid":${jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
-    }
+  // The common body — ASCII JSON on one line — is checked by its bytes; anything else is parsed.
+  const scanned = asciiObjectMembers(body);
+  const text = scanned === undefined ? body.toString('utf8') : body.toString('latin1');
+  const parsed = scanned === undefined ? parseJson(text) : undefined;
+  const members = scanned ?? (isObject(parsed) ? objectMembers(text) : undefined);
+  const fields = members === undefined ? undefined : copiedFields(text, members);
+  if (fields !== undefined) {
+    const { uid, startedAt, ip, route } = input;
+    return `{"type":"request","uid":${jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
   }
-  return JSON.stringify(requestRecordOf(input, parsed));
+  return JSON.stringify(requestRecordOf(input, scanned === undefined ? parsed : parseJson(text)));
+}
+
+/** Above this many members a body's keys are checked for duplicates with a set, not pairwise. */
+const PAIRWISE_KEYS = 16;
+
+/** True when two keys are the same (as written: keys with escapes never get here). */
+function hasDuplicate(names: readonly string[]): boolean {
+  if (names.length > PAIRWISE_KEYS) return new Set(names).size !== names.length;
+  for (let a = 1; a < names.length; a++) for (let b = 0; b < a; b++) if (names[a] === names[b]) return true;
+  return false;
 }
 
 /**
  * The record's fields after the envelope (`,"model":…` through the closing brace), copied from the
- * body text, or `undefined` when the body must take the general path.
+ * text of a valid JSON object whose members are at `members` (json-scan.ts / chat-json-members.ts
+ * offsets), or `undefined` when the body must take the general path. The values are read as
+ * `JSON.parse` would: `model` only when it is a string, `stream` only when it is `true`.
  */
-function copiedFields(text: string, parsed: JsonObject): string | undefined {
+function copiedFields(text: string, members: readonly number[]): string | undefined {
   // Line breaks can only be whitespace in valid JSON; a line of JSON Lines may hold none.
   if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) return undefined;
-  const members = objectMembers(text);
-  // Fewer keys than members: a duplicate key, whose last value alone counts.
-  if (members === undefined || members.length !== Object.keys(parsed).length * 4) return undefined;
+  const names: string[] = [];
   let model = 'null';
+  let stream = 'false';
   // Where the conversation members are (index into `members`), -1 when absent.
   let messages = -1;
   let prompt = -1;
@@ -98,6 +112,7 @@ function copiedFields(text: string, parsed: JsonObject): string | undefined {
     const name = text.slice(keyStart + 1, members[m + 1] - 1);
     const first = name.charCodeAt(0);
     if (name.includes('\\') || (first >= 0x30 && first <= 0x39) || name === '__proto__') return undefined;
+    names.push(name);
     if (isOtherField(name)) {
       if (runStart === -1) runStart = keyStart;
       runEnd = members[m + 3];
@@ -107,8 +122,11 @@ function copiedFields(text: string, parsed: JsonObject): string | undefined {
       others += `,${text.slice(runStart, runEnd)}`;
       runStart = -1;
     }
+    const valueStart = members[m + 2];
     if (name === 'model') {
-      if (typeof parsed.model === 'string') model = text.slice(members[m + 2], members[m + 3]);
+      model = text.charCodeAt(valueStart) === 0x22 ? text.slice(valueStart, members[m + 3]) : 'null';
+    } else if (name === 'stream') {
+      stream = members[m + 3] - valueStart === 4 && text.startsWith('true', valueStart) ? 'true' : 'false';
     } else if (name === 'messages') {
       messages = m;
     } else if (name === 'prompt') {
@@ -117,9 +135,10 @@ function copiedFields(text: string, parsed: JsonObject): string | undefined {
       input = m;
     }
   }
+  // `JSON.parse` keeps a duplicate key's last value: the general path reproduces that.
+  if (hasDuplicate(names)) return undefined;
   if (runStart !== -1) others += `,${text.slice(runStart, runEnd)}`;
   const member = (at: number): string => (at === -1 ? '' : `,${text.slice(members[at], members[at + 3])}`);
-  const stream = parsed.stream === true ? 'true' : 'false';
   return `,"model":${model},"stream":${stream}${member(messages)}${member(prompt)}${member(input)}${others}}`;
 }
 
