@@ -77,7 +77,7 @@ export class ChatLogWriter extends BatchedSink {
    * and within the `room` left before rotation — except that the run's first line always goes in,
    * unless it would overflow a file that is not empty (`end === start` then: rotate first). Lines are
    * encoded once, straight into a reused buffer: joining a batch into one string and encoding that
-   * cost ~12 times as much (a ~1 µs per line on the gateway's one thread).
+   * cost ~12 times as much (~1 µs per line, on the thread that forwards).
    */
   #encodeRun(lines: readonly string[], start: number, room: number, fileUsed: boolean): { data: Buffer; end: number } {
     const limit = Math.min(room, this.#maxWriteBytes);
