@@ -13,6 +13,7 @@
  * comparison below accepts, so the scanner needs no bounds checks.
  */
 
+// Local constants, not imported from one shared module: imported, the scan measured ~10% slower.
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
