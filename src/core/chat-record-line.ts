@@ -8,11 +8,10 @@
  * - The request line copies the body's members as the client wrote them, once the body is proved
  *   a JSON object — by a scan of its bytes when it is ASCII on one line (json-scan.ts), else by
  *   `JSON.parse` — in the contract's order: envelope, `model`, `stream`, conversation, then the
- *   other fields in body order. A consumer that parses the line gets the
- *   same keys in the same order with the same values as from the general path; only the spelling
- *   may differ — escapes (`\u0041` stays as sent), number forms (`1.0`, `1e2`, `-0`) and spaces
- *   inside a value — and a number beyond double range keeps its digits where `JSON.stringify`
- *   writes `null`.
+ *   other fields in body order. A consumer that parses the line gets the same keys in the same
+ *   order with the same values as from the general path; only the spelling may differ — escapes
+ *   (`\u0041` stays as sent), number forms (`1.0`, `1e2`, `-0`) and spaces inside a value — and a
+ *   number beyond double range keeps its digits where `JSON.stringify` writes `null`.
  *   Bodies the copy cannot render exactly like the general path take that path: a line break
  *   outside strings (a pretty-printed body: JSON Lines allow none), a duplicate key (`JSON.parse`
  *   keeps the last), a key with an escape (it could spell a field name the checks would not see),
