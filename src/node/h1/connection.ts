@@ -199,6 +199,19 @@ export class H1Connection implements ResponseSink {
 
   #resume: () => void = () => {};
 
+  /**
+   * A read into the pool's shared buffer (`onread`): copied out first, as the next read reuses the
+   * buffer. The copy has a memory of its own, exactly its size, as Node's reads had: a slice of
+   * Buffer's shared 8 KB pool would be ~1% faster, but a view kept for long (a partial SSE line)
+   * would hold the whole 8 KB. Pausing is the socket's own (`#pause`), so this always answers true.
+   */
+  onRead(size: number, buffer: Uint8Array): boolean {
+    const chunk = Buffer.allocUnsafeSlow(size);
+    chunk.set(size === buffer.length ? buffer : buffer.subarray(0, size));
+    this.#onSocketData(chunk);
+    return true;
+  }
+
   readonly #onSocketData = (chunk: Buffer): void => {
     if (this.#handler === null) {
       // Bytes nobody asked for on an idle connection: it cannot be trusted any more.

@@ -12,7 +12,7 @@
  *   (250 ms), not a timer per request or chunk.
  * - TLS sessions are resumed across connections.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { H1Connection, type ConnectionOwner } from './connection.js';
 import { UpstreamClientError, type UpstreamDispatcher, type UpstreamHandler, type UpstreamRequest } from './types.js';
@@ -34,6 +34,8 @@ export interface H1PoolOptions {
 }
 
 const TICK_MS = 250;
+/** Where every upstream socket reads into (H1Connection.onRead copies each read out at once). */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   now = Date.now();
@@ -142,24 +144,29 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   }
 
   #open(): H1Connection {
+    // Reads land in one shared buffer and are copied out at their size (H1Connection.onRead): a
+    // socket without `onread` allocates (and later frees) a 64 KB buffer for every read.
     let socket: Socket;
     let connection: H1Connection;
     if (this.#tls) {
-      const tlsSocket: TLSSocket = tlsConnect({
+      // Node's TLS sockets take `onread` too (documented for tls.connect; missing from its types).
+      const options: ConnectionOptions & { onread: OnReadOpts } = {
         ...this.#tlsOptions,
         host: this.#host,
         port: this.#port,
         servername: this.#servername,
         ALPNProtocols: ['http/1.1'],
         session: this.#session,
-      });
+        onread: { buffer: READ_BUFFER, callback: (size, buffer) => connection.onRead(size, buffer) },
+      };
+      const tlsSocket: TLSSocket = tlsConnect(options);
       tlsSocket.on('session', (session: Buffer) => {
         this.#session = session;
       });
       socket = tlsSocket;
       connection = new H1Connection(socket, this, 'secureConnect');
     } else {
-      socket = netConnect({ host: this.#host, port: this.#port });
+      socket = netConnect({ host: this.#host, port: this.#port, onread: { buffer: READ_BUFFER, callback: (size, buffer) => connection.onRead(size, buffer) } });
       connection = new H1Connection(socket, this, 'connect');
     }
     socket.setNoDelay(true);
