@@ -55,6 +55,8 @@ export class H1Connection implements ResponseSink {
     this.socket = socket;
     this.#owner = owner;
     this.#parser = new ResponseParser(this);
+    // The pool's sockets deliver reads through onRead (`onread`) and emit no 'data'; the listener
+    // still puts the socket in flowing mode, which starts reading.
     socket.on('data', this.#onSocketData);
     socket.on('end', this.#onSocketEnd);
     socket.on('error', this.#onSocketError);
