@@ -63,17 +63,25 @@ function jsonValue(value: unknown): string {
 export function requestRecordLine(input: RequestRecordInput): string {
   const { body } = input;
   if (body === undefined || body.length === 0) return JSON.stringify(requestRecordOf(input, undefined));
-  // The common body — ASCII JSON on one line — is checked by its bytes; anything else is parsed.
+  // The common body — ASCII JSON on one line — is checked by its bytes (the scan refuses line breaks).
   const scanned = asciiObjectMembers(body);
-  const text = scanned === undefined ? body.toString('utf8') : body.toString('latin1');
-  const parsed = scanned === undefined ? parseJson(text) : undefined;
-  const members = scanned ?? (isObject(parsed) ? objectMembers(text) : undefined);
-  const fields = members === undefined ? undefined : copiedFields(text, members);
-  if (fields !== undefined) {
-    const { uid, startedAt, ip, route } = input;
-    return `{"type":"request","uid":${jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
+  if (scanned !== undefined) {
+    const text = body.toString('latin1');
+    const fields = copiedFields(text, scanned);
+    return fields === undefined ? JSON.stringify(requestRecordOf(input, parseJson(text))) : withEnvelope(input, fields);
   }
-  return JSON.stringify(requestRecordOf(input, scanned === undefined ? parsed : parseJson(text)));
+  const text = body.toString('utf8');
+  const parsed = parseJson(text);
+  // Line breaks can only be whitespace in valid JSON; a line of JSON Lines may hold none.
+  const copyable = isObject(parsed) && text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
+  const members = copyable ? objectMembers(text) : undefined;
+  const fields = members === undefined ? undefined : copiedFields(text, members);
+  return fields === undefined ? JSON.stringify(requestRecordOf(input, parsed)) : withEnvelope(input, fields);
+}
+
+/** The request line: the envelope, then the fields copiedFields() gave. */
+function withEnvelope({ uid, startedAt, ip, route }: RequestRecordInput, fields: string): string {
+  return `{"type":"request","uid":${jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
 }
 
 /** Above this many members a body's keys are checked for duplicates with a set, not pairwise. */
@@ -88,13 +96,11 @@ function hasDuplicate(names: readonly string[]): boolean {
 
 /**
  * The record's fields after the envelope (`,"model":…` through the closing brace), copied from the
- * text of a valid JSON object whose members are at `members` (json-scan.ts / chat-json-members.ts
- * offsets), or `undefined` when the body must take the general path. The values are read as
+ * text of a valid JSON object on one line whose members are at `members` (json-scan.ts /
+ * chat-json-members.ts offsets), or `undefined` when the body must take the general path. The values are read as
  * `JSON.parse` would: `model` only when it is a string, `stream` only when it is `true`.
  */
 function copiedFields(text: string, members: readonly number[]): string | undefined {
-  // Line breaks can only be whitespace in valid JSON; a line of JSON Lines may hold none.
-  if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) return undefined;
   const names: string[] = [];
   let model = 'null';
   let stream = 'false';
