@@ -37,17 +37,25 @@ export interface GatewayOptions {
   readonly nofile?: number;
 }
 
+/**
+ * Every core feature on, by setting name: what the gateway under test runs with, as flags
+ * ({@link gatewayArgs}) or as `loadConfig` flags (measure 4's yardstick, reference/minimal-logger.ts).
+ */
+export function coreSettings(port: number, upstreamPort: number): Record<string, string> {
+  return {
+    host: '127.0.0.1',
+    port: String(port),
+    base_url: `http://127.0.0.1:${upstreamPort}`,
+    api_key: 'sk-fake-a,sk-fake-b',
+    forward_key: FORWARD_KEY,
+    ip_whitelist: '127.0.0.0/8',
+  };
+}
+
 /** The `aifwd run` arguments (after `node bin/aifwd.js`). */
 export function gatewayArgs(o: GatewayOptions): string[] {
-  const args = [
-    'run',
-    '--host', '127.0.0.1',
-    '--port', String(o.port),
-    '--base-url', `http://127.0.0.1:${o.upstreamPort}`,
-    '--api-key', 'sk-fake-a,sk-fake-b',
-    '--forward-key', FORWARD_KEY,
-    '--ip-whitelist', '127.0.0.0/8',
-  ];
+  const args = ['run'];
+  for (const [name, value] of Object.entries(coreSettings(o.port, o.upstreamPort))) args.push(`--${name.replaceAll('_', '-')}`, value);
   if (o.logDir !== undefined) args.push('--log-chat', '--log-dir', o.logDir);
   return args;
 }

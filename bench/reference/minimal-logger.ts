@@ -1,5 +1,5 @@
 /**
- * Measure 4's yardstick: aifwd's own forwarding (same configuration as the gateway under test) with
+ * Measure 4's yardstick: aifwd's own forwarding (the same settings as the gateway under test) with
  * the least work any chat log has to do per exchange, instead of aifwd's chat log. It is what nginx
  * is to measure 1: not a product, a floor. Per exchange it keeps the request body and the response
  * chunks (references, as the real tap does), checks both bodies are JSON with a strict scan of
@@ -15,7 +15,7 @@
 import { mkdirSync, openSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { createGateway, type ExchangeHook, type ExchangeTap, loadConfig } from 'aifwd';
-import { FORWARD_KEY } from '../wrk.js';
+import { coreSettings } from '../gateway.js';
 
 const [port, upstreamPort, logDir] = process.argv.slice(2);
 if (port === undefined || upstreamPort === undefined || logDir === undefined) {
@@ -168,18 +168,7 @@ const hook: ExchangeHook = {
   open: (info) => (info.method === 'POST' ? new MinimalTap(info.startedAt) : undefined),
 };
 
-const config = loadConfig({
-  flags: {
-    host: '127.0.0.1',
-    port,
-    base_url: `http://127.0.0.1:${upstreamPort}`,
-    api_key: 'sk-fake-a,sk-fake-b',
-    forward_key: FORWARD_KEY,
-    ip_whitelist: '127.0.0.0/8',
-  },
-  env: {},
-  cwd: process.cwd(),
-});
+const config = loadConfig({ flags: coreSettings(Number(port), Number(upstreamPort)), env: {}, cwd: process.cwd() });
 const gateway = createGateway(config, { hook });
 await gateway.listen();
 process.once('SIGTERM', () => {
