@@ -1,10 +1,11 @@
 /**
  * Chat log under `--workers N` (node:cluster): workers never touch the file. Each worker batches
- * its complete lines (one batch per event-loop turn, capped in size) and sends them to the primary
+ * its complete lines (sink.ts; messages capped in size) and sends them to the primary
  * over the cluster IPC channel as `{type: 'aifwd:chat-log', lines}`; the primary alone appends and
  * rotates (primary.ts). Lines from one worker keep their order, so a request record always precedes
  * its response record; lines are whole JSON strings, so processes can never interleave inside one.
  */
+import { StringLines } from './line-batch.js';
 import { BatchedSink } from './sink.js';
 
 export const CHAT_LOG_MESSAGE_TYPE = 'aifwd:chat-log';
@@ -41,12 +42,12 @@ export interface WorkerSinkOptions {
 }
 
 /** The worker side: a {@link LineSink} that delivers lines to the primary. */
-export class WorkerSink extends BatchedSink {
+export class WorkerSink extends BatchedSink<string[]> {
   readonly #send: SendMessage;
   readonly #maxMessageChars: number;
 
   constructor({ send, stderr, maxMessageChars = 1024 * 1024 }: WorkerSinkOptions) {
-    super(stderr);
+    super(stderr, new StringLines());
     this.#send = send;
     this.#maxMessageChars = maxMessageChars;
   }

@@ -11,6 +11,7 @@
  */
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type ByteBatch, countLines, LineBytes } from './line-batch.js';
 import { nextRotationIndex, rotatedPath } from './log-files.js';
 import { BatchedSink } from './sink.js';
 
@@ -25,11 +26,9 @@ export interface ChatLogWriterOptions {
 }
 
 const NEWLINE = 0x0a;
-/** Size of the buffer batches are encoded into (kept once used); a line that may not fit goes alone. */
-const RUN_BUFFER_BYTES = 1024 * 1024;
 
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
-export class ChatLogWriter extends BatchedSink {
+export class ChatLogWriter extends BatchedSink<ByteBatch> {
   readonly path: string;
   readonly #rotateSize: number;
   readonly #maxWriteBytes: number;
@@ -38,69 +37,57 @@ export class ChatLogWriter extends BatchedSink {
   #size = 0;
   /** Where the current rotation period began (0, or the size at a failed rotation). */
   #base = 0;
-  /** What {@link #encodeRun} encodes into, allocated at the first write. */
-  #runBuffer: Buffer | null = null;
 
   constructor({ path, rotateSize, stderr, maxWriteBytes = 4 * 1024 * 1024 }: ChatLogWriterOptions) {
-    super(stderr);
+    // Lines are encoded as they are appended (line-batch.ts says why).
+    super(stderr, new LineBytes());
     this.path = path;
     this.#rotateSize = rotateSize > 0 ? rotateSize : Number.POSITIVE_INFINITY;
     this.#maxWriteBytes = maxWriteBytes;
   }
 
-  protected override async writeBatch(lines: string[]): Promise<void> {
-    let next = 0;
+  protected override async writeBatch({ buffers, lines }: ByteBatch): Promise<void> {
+    let index = 0;
+    let offset = 0;
     try {
-      while (next < lines.length) {
-        const handle = await this.#open();
-        const used = this.#size - this.#base;
-        const room = this.#rotateSize - used;
-        const run = this.#encodeRun(lines, next, room, used > 0);
-        if (run.end === next) {
-          await this.#rotate();
-          continue;
+      for (; index < buffers.length; index++, offset = 0) {
+        const buffer = buffers[index];
+        while (offset < buffer.length) {
+          const handle = await this.#open();
+          const used = this.#size - this.#base;
+          const end = this.#runEnd(buffer, offset, this.#rotateSize - used, used > 0);
+          if (end === offset) {
+            await this.#rotate();
+            continue;
+          }
+          await this.#append(handle, buffer.subarray(offset, end));
+          offset = end;
         }
-        await this.#append(handle, run.data);
-        this.writtenLines += run.end - next;
-        next = run.end;
       }
+      this.writtenLines += lines;
       this.reporter.ok();
     } catch (err) {
-      this.droppedLines += lines.length - next;
+      let lost = 0;
+      for (let i = index; i < buffers.length; i++) lost += countLines(i === index ? buffers[i].subarray(offset) : buffers[i]);
+      this.writtenLines += lines - lost;
+      this.droppedLines += lost;
       this.reporter.fail(`cannot write ${this.path}`, err);
       await this.release();
     }
   }
 
   /**
-   * UTF-8 of the run of whole lines from `start` on that goes in one write: at most `maxWriteBytes`
+   * Where the run of whole lines from `start` that goes in one write ends: at most `maxWriteBytes`
    * and within the `room` left before rotation — except that the run's first line always goes in,
-   * unless it would overflow a file that is not empty (`end === start` then: rotate first). Lines are
-   * encoded once, straight into a reused buffer: joining a batch into one string and encoding that
-   * cost ~12 times as much (~1 µs per line, on the thread that forwards).
+   * unless it would overflow a file that is not empty (`start` is returned then: rotate first).
    */
-  #encodeRun(lines: readonly string[], start: number, room: number, fileUsed: boolean): { data: Buffer; end: number } {
+  #runEnd(buffer: Buffer, start: number, room: number, fileUsed: boolean): number {
     const limit = Math.min(room, this.#maxWriteBytes);
-    const first = lines[start];
-    if (first.length * 3 + 1 > RUN_BUFFER_BYTES) {
-      // A line this long goes alone, in a buffer of its own.
-      const data = Buffer.from(`${first}\n`);
-      return { data, end: data.length > room && fileUsed ? start : start + 1 };
-    }
-    const buffer = (this.#runBuffer ??= Buffer.allocUnsafeSlow(RUN_BUFFER_BYTES));
-    let bytes = 0;
-    let end = start;
-    while (end < lines.length) {
-      const line = lines[end];
-      // Room for the longest UTF-8 the line could need; a longer line starts the next run.
-      if (bytes + line.length * 3 + 1 > buffer.length) break;
-      const size = buffer.write(line, bytes) + 1;
-      if (end === start ? size > room && fileUsed : bytes + size > limit) break;
-      buffer[bytes + size - 1] = NEWLINE;
-      bytes += size;
-      end++;
-    }
-    return { data: buffer.subarray(0, bytes), end };
+    if (buffer.length - start <= limit) return buffer.length;
+    const lastNewline = limit > 0 ? buffer.lastIndexOf(NEWLINE, start + limit - 1) : -1;
+    if (lastNewline >= start) return lastNewline + 1;
+    const firstEnd = buffer.indexOf(NEWLINE, start) + 1;
+    return firstEnd - start > room && fileUsed ? start : firstEnd;
   }
 
   async #append(handle: FileHandle, data: Buffer): Promise<void> {

@@ -2,8 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listRotated } from '../../src/chat-log/log-files.js';
+import { countLines, LineBytes, StringLines } from '../../src/chat-log/line-batch.js';
 import { BatchQueue } from '../../src/chat-log/sink.js';
 import { ChatLogWriter } from '../../src/chat-log/writer.js';
 
@@ -50,6 +51,7 @@ describe('BatchQueue', () => {
     const batches: string[][] = [];
     let release: () => void = () => {};
     const queue = new BatchQueue({
+      batch: new StringLines(),
       write: (lines) => {
         batches.push(lines);
         return batches.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
@@ -71,7 +73,7 @@ describe('BatchQueue', () => {
 
   it('flush writes at once instead of waiting for the batching delay', async () => {
     const batches: string[][] = [];
-    const queue = new BatchQueue({ write: async (lines) => void batches.push(lines), delayMs: 60_000 });
+    const queue = new BatchQueue({ batch: new StringLines(), write: async (lines) => void batches.push(lines), delayMs: 60_000 });
     queue.append('x');
     queue.append('y');
     await queue.flush();
@@ -82,6 +84,7 @@ describe('BatchQueue', () => {
     const releases: (() => void)[] = [];
     const written: string[] = [];
     const queue = new BatchQueue({
+      batch: new StringLines(),
       write: (lines) =>
         new Promise<void>((resolve) =>
           releases.push(() => {
@@ -97,16 +100,149 @@ describe('BatchQueue', () => {
     releases[0]();
     await flushed;
     expect(written).toEqual(['a']);
-    await new Promise((resolve) => setImmediate(resolve));
+    // 'b' waits out its delay (or a flush, which writes it at once).
+    expect(releases).toHaveLength(1);
+    const second = queue.flush();
     releases[1]();
-    await queue.flush();
+    await second;
     expect(written).toEqual(['a', 'b']);
   });
 
-  it('refuses lines beyond maxQueuedChars', () => {
-    const queue = new BatchQueue({ write: async () => {}, maxQueuedChars: 10 });
+  it('refuses lines beyond maxQueued', () => {
+    const queue = new BatchQueue({ batch: new StringLines(), write: async () => {}, maxQueued: 10 });
     expect(queue.append('12345')).toBe(true);
     expect(queue.append('123456')).toBe(false);
+  });
+
+  describe('cadence (fake clock)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A queue whose writes end when the test says; `writes` logs each batch and when it started. */
+    function slowQueue(options: { delayMs: number; eagerSize?: number }) {
+      const writes: { at: number; lines: string[] }[] = [];
+      const ends: (() => void)[] = [];
+      const queue = new BatchQueue({
+        batch: new StringLines(),
+        now: () => Date.now(),
+        ...options,
+        write: (lines) => {
+          writes.push({ at: Date.now(), lines });
+          return new Promise<void>((resolve) => ends.push(resolve));
+        },
+      });
+      return { queue, writes, endWrite: () => ends.shift()?.() };
+    }
+
+    it('lines that arrive during a write wait out their own delay, not written the moment it ends', async () => {
+      const { queue, writes, endWrite } = slowQueue({ delayMs: 20 });
+      const start = Date.now();
+      queue.append('a');
+      await vi.advanceTimersByTimeAsync(19);
+      expect(writes).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(writes).toHaveLength(1);
+      // A steady trickle during a 2 ms write, then the write ends.
+      await vi.advanceTimersByTimeAsync(1);
+      queue.append('b');
+      await vi.advanceTimersByTimeAsync(1);
+      queue.append('c');
+      endWrite();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(writes).toHaveLength(1);
+      for (let i = 0; i < 17; i++) {
+        await vi.advanceTimersByTimeAsync(1);
+        queue.append(`d${i}`);
+      }
+      expect(writes).toHaveLength(1);
+      // 'b' arrived at 21 ms: its batch goes at 41 ms with everything that came since.
+      await vi.advanceTimersByTimeAsync(41 - (Date.now() - start));
+      expect(writes).toHaveLength(2);
+      expect(writes[1].at - start).toBe(41);
+      expect(writes[1].lines).toEqual(['b', 'c', ...Array.from({ length: 17 }, (_, i) => `d${i}`)]);
+      endWrite();
+    });
+
+    it('a batch already due when the write ends goes at once; so does one that reached eagerSize', async () => {
+      const { queue, writes, endWrite } = slowQueue({ delayMs: 20, eagerSize: 10 });
+      queue.append('1234');
+      await vi.advanceTimersByTimeAsync(20);
+      expect(writes).toHaveLength(1);
+      queue.append('late');
+      await vi.advanceTimersByTimeAsync(30); // the write outlasts the delay of 'late'
+      endWrite();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(writes.map((w) => w.lines)).toEqual([['1234'], ['late']]);
+      endWrite();
+      await vi.advanceTimersByTimeAsync(0);
+      queue.append('123456');
+      queue.append('7890'); // 10 characters waiting: no timer
+      await vi.advanceTimersByTimeAsync(0);
+      expect(writes.map((w) => w.lines)).toEqual([['1234'], ['late'], ['123456', '7890']]);
+      endWrite();
+    });
+
+    it('flush during a write has the waiting lines written as soon as it ends', async () => {
+      const { queue, writes, endWrite } = slowQueue({ delayMs: 1000 });
+      queue.append('a');
+      const first = queue.flush();
+      expect(writes).toHaveLength(1);
+      queue.append('b');
+      const second = queue.flush();
+      endWrite();
+      await first;
+      await vi.advanceTimersByTimeAsync(0);
+      expect(writes.map((w) => w.lines)).toEqual([['a'], ['b']]);
+      endWrite();
+      await second;
+    });
+  });
+});
+
+describe('LineBytes', () => {
+  const text = (batch: { buffers: Buffer[] }): string => Buffer.concat(batch.buffers).toString('utf8');
+
+  it('encodes each line as UTF-8 plus a newline the moment it is pushed; take() leaves it empty', () => {
+    const bytes = new LineBytes(64);
+    bytes.push('{"a":"é"}');
+    bytes.push('{"b":"😀"}');
+    expect(bytes.lines).toBe(2);
+    expect(bytes.size).toBe(Buffer.byteLength('{"a":"é"}\n{"b":"😀"}\n'));
+    const batch = bytes.take();
+    expect(batch.lines).toBe(2);
+    expect(text(batch)).toBe('{"a":"é"}\n{"b":"😀"}\n');
+    expect(bytes.lines).toBe(0);
+    expect(bytes.size).toBe(0);
+    expect(bytes.take()).toEqual({ buffers: [], lines: 0 });
+  });
+
+  it('lines after a take go on in the same chunk without touching the taken bytes', () => {
+    const bytes = new LineBytes(64);
+    bytes.push('first');
+    const one = bytes.take();
+    bytes.push('second');
+    bytes.push('third');
+    const two = bytes.take();
+    expect(text(one)).toBe('first\n');
+    expect(text(two)).toBe('second\nthird\n');
+    expect(one.buffers[0].buffer).toBe(two.buffers[0].buffer);
+  });
+
+  it('starts a new chunk when a line may not fit, and gives a line longer than a chunk a buffer of its own, in order', () => {
+    // Room is kept for 3 bytes a character: 'x'.repeat(9) reserves 28 of the chunk's 64 bytes.
+    const bytes = new LineBytes(64);
+    const lines = ['x'.repeat(9), 'y'.repeat(9), 'z'.repeat(20), 'ü'.repeat(40), 'w'];
+    for (const line of lines) bytes.push(line);
+    const batch = bytes.take();
+    expect(text(batch)).toBe(`${lines.join('\n')}\n`);
+    expect(batch.lines).toBe(5);
+    expect(batch.buffers.length).toBe(4); // x+y | z (a new chunk) | ü…ü alone | w (after z)
+    expect(batch.buffers[3].buffer).toBe(batch.buffers[1].buffer);
+    expect(countLines(Buffer.concat(batch.buffers))).toBe(5);
   });
 });
 

@@ -1,0 +1,132 @@
+/**
+ * What lines wait in until the batch queue (sink.ts) hands them to a write: a list of strings for
+ * the cluster worker's IPC messages, and UTF-8 bytes for the file.
+ *
+ * The file's lines are encoded the moment they are appended, into 1 MiB chunks that the writer
+ * writes as they are. Keeping the strings until the batch is written (up to 20 ms, thousands of
+ * records under load) kept them alive across young-generation collections, which copied and then
+ * promoted them, and encoding a record built by concatenation flattened it first; a string that is
+ * encoded at once dies young and is never copied. Chunks are filled to the end: a batch taken from
+ * the middle of one is a view, and later lines go on after it.
+ */
+
+/** Lines waiting for the next write; `B` is what a write gets. */
+export interface LineBatch<B> {
+  /** Lines waiting. */
+  readonly lines: number;
+  /** Their size: characters (strings) or bytes (UTF-8). */
+  readonly size: number;
+  /** Adds a complete line (no newline). */
+  push(line: string): void;
+  /** Everything waiting, as one batch; the container is empty afterwards. */
+  take(): B;
+}
+
+/** The worker's container: the strings themselves (they leave as an IPC message). */
+export class StringLines implements LineBatch<string[]> {
+  #lines: string[] = [];
+  #chars = 0;
+
+  get lines(): number {
+    return this.#lines.length;
+  }
+
+  get size(): number {
+    return this.#chars;
+  }
+
+  push(line: string): void {
+    this.#lines.push(line);
+    this.#chars += line.length;
+  }
+
+  take(): string[] {
+    const lines = this.#lines;
+    this.#lines = [];
+    this.#chars = 0;
+    return lines;
+  }
+}
+
+/** A batch of encoded lines: whole lines, each ending in `\n`, in order across the buffers. */
+export interface ByteBatch {
+  readonly buffers: Buffer[];
+  readonly lines: number;
+}
+
+const NEWLINE = 0x0a;
+/** Default chunk size; a line that may need more goes alone, in a buffer of its own size. */
+export const CHUNK_BYTES = 1024 * 1024;
+
+/** The file's container: lines encoded as UTF-8 into chunks (see the file comment). */
+export class LineBytes implements LineBatch<ByteBatch> {
+  readonly #chunkBytes: number;
+  /** The chunk being filled, and where its waiting bytes start and end. */
+  #chunk: Buffer | null = null;
+  #start = 0;
+  #end = 0;
+  /** Waiting bytes before those of the current chunk (earlier chunks, long lines). */
+  #sealed: Buffer[] = [];
+  #lines = 0;
+  #bytes = 0;
+
+  constructor(chunkBytes = CHUNK_BYTES) {
+    this.#chunkBytes = chunkBytes;
+  }
+
+  get lines(): number {
+    return this.#lines;
+  }
+
+  get size(): number {
+    return this.#bytes;
+  }
+
+  push(line: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const most = line.length * 3 + 1;
+    let bytes: number;
+    if (most > this.#chunkBytes) {
+      this.#seal();
+      const own = Buffer.allocUnsafeSlow(Buffer.byteLength(line) + 1);
+      bytes = own.write(line) + 1;
+      own[bytes - 1] = NEWLINE;
+      this.#sealed.push(own);
+    } else {
+      let chunk = this.#chunk;
+      if (chunk === null || this.#end + most > chunk.length) {
+        this.#seal();
+        chunk = this.#chunk = Buffer.allocUnsafeSlow(this.#chunkBytes);
+        this.#start = this.#end = 0;
+      }
+      bytes = chunk.write(line, this.#end) + 1;
+      chunk[this.#end + bytes - 1] = NEWLINE;
+      this.#end += bytes;
+    }
+    this.#lines++;
+    this.#bytes += bytes;
+  }
+
+  take(): ByteBatch {
+    this.#seal();
+    const batch = { buffers: this.#sealed, lines: this.#lines };
+    this.#sealed = [];
+    this.#lines = 0;
+    this.#bytes = 0;
+    return batch;
+  }
+
+  /** Moves the current chunk's waiting bytes to the sealed list; later lines go on after them. */
+  #seal(): void {
+    if (this.#chunk === null || this.#end === this.#start) return;
+    this.#sealed.push(this.#chunk.subarray(this.#start, this.#end));
+    this.#start = this.#end;
+  }
+}
+
+/** Lines in `bytes` (each ends in `\n`): for the counts of a batch cut or lost part-way. */
+export function countLines(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count++;
+  return count;
+}
