@@ -32,6 +32,7 @@ export class ChatLogWriter extends BatchedSink<ByteBatch> {
   readonly path: string;
   readonly #rotateSize: number;
   readonly #maxWriteBytes: number;
+  readonly #bytes: LineBytes;
   #handle: FileHandle | null = null;
   /** Bytes in the open file. */
   #size = 0;
@@ -40,13 +41,20 @@ export class ChatLogWriter extends BatchedSink<ByteBatch> {
 
   constructor({ path, rotateSize, stderr, maxWriteBytes = 4 * 1024 * 1024 }: ChatLogWriterOptions) {
     // Lines are encoded as they are appended (line-batch.ts says why).
-    super(stderr, new LineBytes());
+    const bytes = new LineBytes();
+    super(stderr, bytes);
+    this.#bytes = bytes;
     this.path = path;
     this.#rotateSize = rotateSize > 0 ? rotateSize : Number.POSITIVE_INFINITY;
     this.#maxWriteBytes = maxWriteBytes;
   }
 
-  protected override async writeBatch({ buffers, lines }: ByteBatch): Promise<void> {
+  protected override async writeBatch(batch: ByteBatch): Promise<void> {
+    await this.#write(batch);
+    this.#bytes.recycle(batch);
+  }
+
+  async #write({ buffers, lines }: ByteBatch): Promise<void> {
     let index = 0;
     let offset = 0;
     try {

@@ -217,7 +217,7 @@ describe('LineBytes', () => {
     expect(text(batch)).toBe('{"a":"é"}\n{"b":"😀"}\n');
     expect(bytes.lines).toBe(0);
     expect(bytes.size).toBe(0);
-    expect(bytes.take()).toEqual({ buffers: [], lines: 0 });
+    expect(bytes.take()).toEqual({ buffers: [], lines: 0, filled: [] });
   });
 
   it('lines after a take go on in the same chunk without touching the taken bytes', () => {
@@ -243,6 +243,21 @@ describe('LineBytes', () => {
     expect(batch.buffers.length).toBe(4); // x+y | z (a new chunk) | ü…ü alone | w (after z)
     expect(batch.buffers[3].buffer).toBe(batch.buffers[1].buffer);
     expect(countLines(Buffer.concat(batch.buffers))).toBe(5);
+  });
+
+  it('reuses a filled chunk once the batch holding its last bytes is recycled, never before', () => {
+    const bytes = new LineBytes(64);
+    bytes.push('a'.repeat(20)); // chunk 1
+    bytes.push('b'.repeat(20)); // chunk 2: chunk 1 is filled
+    const first = bytes.take();
+    expect(first.filled.map((chunk) => chunk.buffer)).toEqual([first.buffers[0].buffer]);
+    bytes.push('c'.repeat(20)); // chunk 3: fresh, as chunk 1 may still be being written
+    expect(bytes.take().buffers[0].buffer).not.toBe(first.buffers[0].buffer);
+    bytes.recycle(first);
+    bytes.push('d'.repeat(20)); // chunk 4 is chunk 1 again
+    const last = bytes.take();
+    expect(last.buffers[0].buffer).toBe(first.buffers[0].buffer);
+    expect(Buffer.concat(last.buffers).toString()).toBe(`${'d'.repeat(20)}\n`);
   });
 });
 
