@@ -20,20 +20,14 @@
 import { withCorsHeaders } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
-import { headerValue, readUpstreamHeaders, type UpstreamResponseHead } from '../core/headers.js';
-import { cooldownFor, isKeyFault, isKeyRefusal } from '../core/key-health.js';
-import type { KeyPool } from '../core/key-pool.js';
-import { maskSecret } from '../core/mask.js';
+import { readUpstreamHeaders, type UpstreamResponseHead } from '../core/headers.js';
+import { isKeyFault, isKeyRefusal } from '../core/key-health.js';
 import type { UpstreamHandler, UpstreamRequest } from './h1/types.js';
+import { type FailoverContext, HOLD_LIMIT, MAX_RETRIES, restRefusedKey } from './key-failover.js';
 import { sendError } from './respond.js';
 import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
-
-/** Another pool key is tried at most this many times per request. */
-export const MAX_RETRIES = 2;
-/** Largest 401 body held back to read whether it blames the key; a larger one is relayed. */
-export const HOLD_LIMIT = 16 * 1024;
 
 /** The abort that cuts a refused attempt short before the request goes again with another key. */
 class RetryAbort extends Error {
@@ -50,13 +44,9 @@ interface HeldRefusal {
 }
 
 /** What every handler of a pipeline shares. */
-export interface ForwardContext {
+export interface ForwardContext extends FailoverContext {
   readonly errorContext: UpstreamErrorContext;
-  /** The key pool, for the health of its keys and failover. */
-  readonly pool: KeyPool;
   dispatch(request: UpstreamRequest, handler: ForwardHandler): void;
-  /** Receives one line when a key starts resting (the key masked). */
-  readonly log?: (line: string) => void;
 }
 
 /** One attempt of one exchange. */
@@ -237,20 +227,11 @@ export class ForwardHandler implements UpstreamHandler {
    * {@link #retryWith} names it), false when the refusal is the answer.
    */
   #keyRefused(status: number, headers: readonly string[]): boolean {
-    const now = Date.now();
-    const cooldown = cooldownFor(status, (name) => headerValue(headers, name), now);
-    if (cooldown === null) return false;
-    const { pool, log } = this.#context;
     const { keyIndex, request, retriesLeft } = this.#exchange;
-    if (pool.rest(keyIndex, now + cooldown.ms, now)) {
-      log?.(`aifwd: pool key ${maskSecret(pool.key(keyIndex))} got ${status} from the upstream; out of rotation for ${Math.ceil(cooldown.ms / 1000)} s (${cooldown.source})`);
-    }
     const body = request.body;
-    if (retriesLeft <= 0 || this.#clientGone || !(body === null || Buffer.isBuffer(body))) return false;
-    const next = pool.otherAvailable(keyIndex, now);
-    if (next === -1) return false;
-    this.#retryWith = next;
-    return true;
+    const mayRetry = retriesLeft > 0 && !this.#clientGone && (body === null || Buffer.isBuffer(body));
+    this.#retryWith = restRefusedKey(this.#context, keyIndex, status, headers, mayRetry);
+    return this.#retryWith !== -1;
   }
 
   /** Sends the request again with pool key `keyIndex` (the client has seen nothing yet). */

@@ -23,7 +23,8 @@ import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import type { Router } from '../core/route.js';
 import { dropProtocolKeys, protocolKey } from '../core/ws-protocol-key.js';
-import { type ForwardContext, type ForwardExchange, ForwardHandler, MAX_RETRIES } from './forward-handler.js';
+import { type ForwardContext, type ForwardExchange, ForwardHandler } from './forward-handler.js';
+import { MAX_RETRIES } from './key-failover.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
@@ -54,6 +55,8 @@ interface UpgradeRequest {
   headers: string[];
   origin: string | undefined;
   corsHeaders: readonly string[] | null;
+  /** The pool key in `headers`, -1 for none. */
+  keyIndex: number;
 }
 
 /** A key offered as a WebSocket subprotocol (core/ws-protocol-key.ts), as an Authorization value. */
@@ -83,13 +86,14 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     responseTimeoutMs: upstream.headersTimeout,
     idleTimeoutMs: upstream.bodyTimeout,
     errorContext,
+    failover: { pool: auth.pool, log },
   };
 
   /**
    * Stage 8 for an upgrade request: WebSocket only (through an http:// outbound proxy too). Browsers
    * apply no CORS to WebSocket, so an origin list is enforced here (cross-site WebSocket hijacking).
    */
-  function upgrade(req: IncomingRequest, res: OutgoingResponse, { path, headers, origin, corsHeaders }: UpgradeRequest): void {
+  function upgrade(req: IncomingRequest, res: OutgoingResponse, { path, headers, origin, corsHeaders, keyIndex }: UpgradeRequest): void {
     if (cors !== null && origin !== undefined && !cors.allows(origin)) {
       return sendError(res, new GatewayError('origin_forbidden', `Origin ${origin.slice(0, 100)} may not open WebSocket sessions here (not in CORS_ORIGINS)`), true, corsHeaders);
     }
@@ -100,7 +104,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     const route = upstream.tunnelRoute;
     if (route.kind === 'unsupported') return sendError(res, upgradeRefusal(`WebSocket upgrades cannot be forwarded: ${route.reason}`), true, corsHeaders);
     headers.push('connection', 'upgrade', 'upgrade', protocol);
-    tunnelUpgrade(tunnelOptions, { req, res, path, headers, cors: corsHeaders });
+    tunnelUpgrade(tunnelOptions, { req, res, path, headers, cors: corsHeaders, keyIndex, retriesLeft: retries });
   }
 
   const forwardContext: ForwardContext = {
@@ -156,7 +160,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (req.upgrade) {
       // The pool key went into Authorization: a key the client offered as a subprotocol stays here.
       if (decision.kind === 'pool') dropProtocolKeys(headers);
-      return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders });
+      return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders, keyIndex });
     }
 
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };

@@ -7,16 +7,20 @@
  *
  * Before the switch the exchange is ordinary HTTP: an upstream that refuses (401 for a bad key,
  * 404, …) is answered through as a normal response, and connect, response-header and transport
- * failures become the gateway's 502/504, as for any request. After it, a failure on either side
- * closes both: WebSocket has its own close handshake, and a cut TCP connection is what a client
- * sees when a session dies.
+ * failures become the gateway's 502/504, as for any request. A refused pool key fails over as on
+ * the plain path (key-failover.ts): a 429, or a 401 whose body blames the key, rests the key and
+ * the upgrade goes again with another, on a new connection, before the client saw anything. After
+ * the switch, a failure on either side closes both: WebSocket has its own close handshake, and a
+ * cut TCP connection is what a client sees when a session dies.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { withCorsHeaders } from '../core/cors.js';
 import { readUpstreamHeaders } from '../core/headers.js';
+import { isKeyFault, isKeyRefusal } from '../core/key-health.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './h1/response-parser.js';
 import { isSafeFieldValue } from './h1/syntax.js';
+import { type FailoverContext, HOLD_LIMIT, restRefusedKey } from './key-failover.js';
 import { sendError } from './respond.js';
 import type { IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
@@ -32,6 +36,8 @@ export interface TunnelOptions {
   /** Idle time between chunks of a refusal's body; 0 = no limit. */
   idleTimeoutMs: number;
   errorContext: UpstreamErrorContext;
+  /** The key pool, for failover when the upstream refuses a pool key. */
+  failover: FailoverContext;
 }
 
 /** One upgrade exchange: the client's side and what goes upstream. */
@@ -44,6 +50,17 @@ export interface TunnelExchange {
   headers: readonly string[];
   /** CORS headers for a browser's request (on a refusal relayed as a response), or null. */
   cors: readonly string[] | null;
+  /** The pool key in `headers` (as `authorization`), -1 for none. */
+  keyIndex: number;
+  /** Other pool keys this exchange may still try. */
+  retriesLeft: number;
+}
+
+/** A 401 held back until its body says whether the key is at fault. */
+interface HeldRefusal {
+  readonly head: ResponseHead;
+  readonly chunks: Buffer[];
+  bytes: number;
 }
 
 /** An HTTP proxy the session is tunnelled through (CONNECT). */
@@ -114,6 +131,7 @@ class Tunnel implements ResponseSink {
   readonly #req: IncomingRequest;
   readonly #res: OutgoingResponse;
   readonly #options: TunnelOptions;
+  readonly #exchange: TunnelExchange;
   readonly #cors: readonly string[] | null;
   /** The upstream socket (the proxy's until a TLS session over its tunnel replaces it). */
   #upstream: Socket;
@@ -124,12 +142,15 @@ class Tunnel implements ResponseSink {
   #switchHead: ResponseHead | null = null;
   /** The upstream's answer was not a switch and is being relayed as a response. */
   #answering = false;
+  #held: HeldRefusal | null = null;
   #done = false;
 
-  constructor(options: TunnelOptions, { req, res, path, headers, cors }: TunnelExchange) {
+  constructor(options: TunnelOptions, exchange: TunnelExchange) {
+    const { req, res, path, headers, cors } = exchange;
     this.#req = req;
     this.#res = res;
     this.#options = options;
+    this.#exchange = exchange;
     this.#cors = cors;
     const { target } = options;
     this.#parser = new ResponseParser(this);
@@ -256,6 +277,20 @@ class Tunnel implements ResponseSink {
       this.#switchHead = head;
       return;
     }
+    if (this.#exchange.keyIndex !== -1 && isKeyRefusal(head.status)) {
+      if (head.status === 401) {
+        this.#held = { head, chunks: [], bytes: 0 };
+        this.#bodyIdle();
+        return;
+      }
+      // A 429's body does not matter: this attempt ends here.
+      if (this.#failedOver(head)) return;
+    }
+    this.#answer(head);
+  }
+
+  /** Relays a refusal's head to the client; its body follows. */
+  #answer(head: ResponseHead): void {
     const { headers } = readUpstreamHeaders(head.headers);
     // Throws on a header value that may not be written: #fail answers 502 (nothing was sent yet).
     this.#res.writeHead(head.status, this.#cors === null ? headers : withCorsHeaders(headers, this.#cors));
@@ -263,8 +298,42 @@ class Tunnel implements ResponseSink {
     this.#bodyIdle();
   }
 
+  /** Rests the refused key; true when the upgrade went again with another key (this attempt is over). */
+  #failedOver(head: ResponseHead): boolean {
+    const exchange = this.#exchange;
+    const next = restRefusedKey(this.#options.failover, exchange.keyIndex, head.status, readUpstreamHeaders(head.headers).headers, exchange.retriesLeft > 0);
+    if (next === -1) return false;
+    this.#finish();
+    const headers = exchange.headers.slice();
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === 'authorization') headers[i + 1] = `Bearer ${this.#options.failover.pool.key(next)}`;
+    }
+    new Tunnel(this.#options, { ...exchange, headers, keyIndex: next, retriesLeft: exchange.retriesLeft - 1 });
+    return true;
+  }
+
   onBody(chunk: Buffer): void {
+    const held = this.#held;
+    if (held !== null) {
+      this.#bodyIdle();
+      held.chunks.push(chunk);
+      held.bytes += chunk.length;
+      // Too large to be an error about the key: it is the answer.
+      if (held.bytes > HOLD_LIMIT) this.#release(held);
+      return;
+    }
     if (!this.#answering) return;
+    this.#relayBody(chunk);
+  }
+
+  /** Relays a held refusal's head and what came of its body so far. */
+  #release(held: HeldRefusal): void {
+    this.#held = null;
+    this.#answer(held.head);
+    for (const chunk of held.chunks) this.#relayBody(chunk);
+  }
+
+  #relayBody(chunk: Buffer): void {
     this.#bodyIdle();
     if (this.#res.write(chunk)) return;
     // The client reads slower than the upstream sends: pause the upstream until it drains.
@@ -281,6 +350,12 @@ class Tunnel implements ResponseSink {
   }
 
   onEnd(): void {
+    const held = this.#held;
+    if (held !== null) {
+      const body = Buffer.concat(held.chunks, held.bytes);
+      if (isKeyFault(body.toString('utf8')) && this.#failedOver(held.head)) return;
+      this.#release(held);
+    }
     if (!this.#answering) return;
     this.#res.end();
     this.#finish();
@@ -324,7 +399,7 @@ class Tunnel implements ResponseSink {
   #onUpstreamClose = (): void => {
     if (this.#done || this.#switched) return;
     // Closed before a complete answer: a response delimited by the close ends here, else it failed.
-    if (this.#answering && this.#parser.endOfInput()) {
+    if ((this.#answering || this.#held !== null) && this.#parser.endOfInput()) {
       this.onEnd();
       return;
     }

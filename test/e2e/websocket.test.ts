@@ -25,10 +25,14 @@ interface SeenUpgrade {
   closed: boolean;
 }
 
-type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'half-close' | 'fin';
+type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'stall-401' | 'half-close' | 'fin';
 
-/** A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401 JSON. */
-async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
+/**
+ * A fake Realtime upstream: switches protocols (echoing every byte with a prefix) or refuses with 401
+ * JSON. `refusal` may refuse some keys (it gets the key of `Authorization`): its answer is written
+ * as is and the connection closed.
+ */
+async function wsUpstream(mode: Mode = 'echo', refusal?: (key: string) => string | undefined): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
   const seen: SeenUpgrade[] = [];
   const server = createServer((_req, res) => res.end('plain'));
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {
@@ -39,13 +43,22 @@ async function wsUpstream(mode: Mode = 'echo'): Promise<{ port: number; url: str
     socket.on('end', () => (entry.closed = true));
     socket.on('close', () => (entry.closed = true));
     socket.on('error', () => {});
+    const refused = refusal?.((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    if (refused !== undefined) {
+      socket.end(refused);
+      return;
+    }
     if (mode === 'bad-header') {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-note: a\x00Set-Cookie: injected=1\r\n\r\n');
       return;
     }
     if (mode === 'stall') {
-      // A refusal whose body never comes.
-      socket.write('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 100\r\naccess-control-allow-origin: https://upstream.example\r\n\r\n{"err');
+      // A refusal whose body never comes (a 403: relayed as it comes; a 401 would be held, see below).
+      socket.write('HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: 100\r\naccess-control-allow-origin: https://upstream.example\r\n\r\n{"err');
+      return;
+    }
+    if (mode === 'stall-401') {
+      socket.write('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"err');
       return;
     }
     if (mode === 'refuse') {
@@ -337,9 +350,18 @@ describe('WebSocket pass-through', () => {
     const started = Date.now();
     await c.ended;
     expect(Date.now() - started).toBeLessThan(4_000);
-    expect(c.text()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 403 /);
     expect(c.text().match(/access-control-allow-origin/g)).toHaveLength(1);
     expect(c.text()).toContain('access-control-allow-origin: *');
+  });
+
+  it("a 401 to a pool key is held until its body says whether the key is at fault: a body that stalls is the gateway's 502, not a torn 401", async () => {
+    const up = await wsUpstream('stall-401');
+    const gw = await gatewayFor(up.url, ['--idle-timeout', '0.5']);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect(c.text()).toContain('"code":"upstream_error"');
   });
 
   it('connect_timeout 0 means no connect limit, as on the normal path', async () => {
@@ -455,6 +477,80 @@ function echoFrames(socket: Socket): void {
     }
   });
 }
+
+describe('WebSocket key failover', () => {
+  const KEY_A = 'sk-fake-realtime-aaaa-1111';
+  const KEY_B = 'sk-fake-realtime-bbbb-2222';
+  const keyOf = (entry: SeenUpgrade): string => (entry.headers.authorization ?? '').replace(/^Bearer /, '');
+  const refusalOf = (status: number, headers: string, code: string): string => {
+    const body = JSON.stringify({ error: { message: 'Refused', type: 'requests', code } });
+    return `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${headers}\r\n${body}`;
+  };
+  const twoKeys = (url: string) => startGateway(['--base-url', url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD_KEY]);
+
+  it('a 429 on the upgrade rests the key for Retry-After and the session opens with the next key; the next session goes straight to it', async () => {
+    const up = await wsUpstream('echo', (key) => (key === KEY_A ? refusalOf(429, 'retry-after: 30\r\n', 'rate_limit_exceeded') : undefined));
+    const gw = await twoKeys(up.url);
+    const first = client(gw.port, upgradeRequest());
+    const head = await first.until((t) => t.includes('session.created;'));
+    expect(head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(head).not.toContain('429');
+    first.socket.write('hello');
+    await first.until((t) => t.endsWith('hello'));
+    expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B]);
+    // Both attempts carried the client's upgrade request.
+    for (const entry of up.seen) expect(entry.headers['sec-websocket-key']).toBe(WS_KEY);
+
+    const second = client(gw.port, upgradeRequest());
+    await second.until((t) => t.includes('session.created;'));
+    expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B, KEY_B]);
+    first.socket.destroy();
+    second.socket.destroy();
+
+    await expectSoon(() => gw.stderr().includes('pool key'));
+    const lines = gw.stderr().split('\n').filter((l) => l.includes('pool key'));
+    expect(lines).toEqual(['aifwd: pool key sk-fa…1111 got 429 from the upstream; out of rotation for 30 s (retry-after)']);
+    expect(gw.stderr() + gw.stdout()).not.toContain(KEY_A);
+  });
+
+  it('a 401 whose body blames the key fails over too; a 401 about something else is the answer', async () => {
+    const up = await wsUpstream('echo', (key) => (key === KEY_A ? refusalOf(401, '', 'invalid_api_key') : undefined));
+    const gw = await twoKeys(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B]);
+    c.socket.destroy();
+
+    const other = await wsUpstream('echo', () => refusalOf(401, '', 'invalid_organization'));
+    const gw2 = await twoKeys(other.url);
+    const refused = client(gw2.port, upgradeRequest());
+    await refused.ended;
+    expect(refused.text()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(refused.text()).toContain('"code":"invalid_organization"');
+    expect(other.seen).toHaveLength(1);
+  });
+
+  it('a 401 body larger than the hold limit (16 KB) is relayed whole as it comes, without failover', async () => {
+    const big = JSON.stringify({ error: { message: `Refused ${'x'.repeat(20_000)}`, type: 'requests', code: 'invalid_api_key' } });
+    const up = await wsUpstream('echo', () => `HTTP/1.1 401 Refused\r\ncontent-type: application/json\r\ncontent-length: ${big.length}\r\n\r\n${big}`);
+    const gw = await twoKeys(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(c.text().endsWith(big)).toBe(true);
+    expect(up.seen).toHaveLength(1);
+  });
+
+  it('when every key is refused the last refusal reaches the client, each key tried once', async () => {
+    const up = await wsUpstream('echo', () => refusalOf(429, 'retry-after: 30\r\n', 'rate_limit_exceeded'));
+    const gw = await twoKeys(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 429 /);
+    expect(c.text()).toContain('"code":"rate_limit_exceeded"');
+    expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B]);
+  });
+});
 
 async function expectSoon(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
