@@ -180,7 +180,7 @@ export abstract class BatchedSink<B> implements LineSink {
 
   constructor(stderr: NodeJS.WritableStream, batch: LineBatch<B>) {
     this.reporter = new FailureReporter(stderr);
-    this.#queue = new BatchQueue({ batch, write: (lines) => this.writeBatch(lines) });
+    this.#queue = new BatchQueue({ batch, write: (taken) => this.writeBatch(taken) });
   }
 
   get written(): number {
