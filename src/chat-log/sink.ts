@@ -58,13 +58,16 @@ export interface BatchQueueOptions<B> {
   batch: LineBatch<B>;
   /** Writes one batch of `lines` lines, in order; must not reject (the writer counts its own failures). */
   write(batch: B, lines: number): Promise<void>;
-  /** Size allowed to wait, in the batch's units (default 64 Mi); {@link BatchQueue.append} refuses lines beyond. */
+  /**
+   * Size allowed to wait, in the batch's units (default 64 Mi); {@link BatchQueue.append} refuses
+   * lines beyond (a new line counts by its characters: its UTF-8 may add up to twice that again).
+   */
   maxQueued?: number;
   /** How long the first waiting line waits for company (default 20 ms). */
   delayMs?: number;
   /** A batch this large is written without waiting out the delay (default 1 Mi units). */
   eagerSize?: number;
-  /** Milliseconds, for the delay (default `Date.now`). */
+  /** Milliseconds, for the delay (default `performance.now`: monotonic, so a clock step cannot hold a batch back). */
   now?: () => number;
 }
 
@@ -93,7 +96,7 @@ export class BatchQueue<B> {
   #handled = 0;
   #waiters: { upTo: number; resolve: () => void }[] = [];
 
-  constructor({ batch, write, maxQueued = 64 * 1024 * 1024, delayMs = 20, eagerSize = 1024 * 1024, now = Date.now }: BatchQueueOptions<B>) {
+  constructor({ batch, write, maxQueued = 64 * 1024 * 1024, delayMs = 20, eagerSize = 1024 * 1024, now = () => performance.now() }: BatchQueueOptions<B>) {
     this.#batch = batch;
     this.#write = write;
     this.#maxQueued = maxQueued;

@@ -301,7 +301,8 @@ class Tunnel implements ResponseSink {
   /** Rests the refused key; true when the upgrade went again with another key (this attempt is over). */
   #failedOver(head: ResponseHead): boolean {
     const exchange = this.#exchange;
-    const next = restRefusedKey(this.#options.failover, exchange.keyIndex, head.status, readUpstreamHeaders(head.headers).headers, exchange.retriesLeft > 0);
+    const mayRetry = exchange.retriesLeft > 0 && !this.#res.destroyed;
+    const next = restRefusedKey(this.#options.failover, exchange.keyIndex, head.status, readUpstreamHeaders(head.headers).headers, mayRetry);
     if (next === -1) return false;
     this.#finish();
     const headers = exchange.headers.slice();
@@ -352,6 +353,7 @@ class Tunnel implements ResponseSink {
   onEnd(): void {
     const held = this.#held;
     if (held !== null) {
+      this.#held = null;
       const body = Buffer.concat(held.chunks, held.bytes);
       if (isKeyFault(body.toString('utf8')) && this.#failedOver(held.head)) return;
       this.#release(held);
@@ -398,10 +400,16 @@ class Tunnel implements ResponseSink {
 
   #onUpstreamClose = (): void => {
     if (this.#done || this.#switched) return;
-    // Closed before a complete answer: a response delimited by the close ends here, else it failed.
-    if ((this.#answering || this.#held !== null) && this.#parser.endOfInput()) {
-      this.onEnd();
-      return;
+    // Closed before a complete answer: a response delimited by the close ends here (the parser
+    // calls onEnd, which may fail over or relay a held refusal), else it failed.
+    if (this.#answering || this.#held !== null) {
+      try {
+        if (this.#parser.endOfInput()) return;
+      } catch (err) {
+        // Outside parser.execute's catch: a held refusal's head the client may not get.
+        this.#fail(err);
+        return;
+      }
     }
     this.#fail(Object.assign(new Error('the upstream closed the connection'), { code: 'UPSTREAM_CLOSED' }));
   };

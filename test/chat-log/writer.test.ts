@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -40,6 +41,8 @@ async function readAll(path: string): Promise<{ lines: string[]; files: string[]
   const lines: string[] = [];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
+    // An empty file is whole too (a write that failed was truncated back to nothing).
+    if (text === '') continue;
     expect(text.endsWith('\n')).toBe(true);
     lines.push(...text.slice(0, -1).split('\n'));
   }
@@ -48,27 +51,33 @@ async function readAll(path: string): Promise<{ lines: string[]; files: string[]
 
 describe('BatchQueue', () => {
   it('hands everything appended within the delay to one write, and the rest to the next', async () => {
-    const batches: string[][] = [];
-    let release: () => void = () => {};
-    const queue = new BatchQueue({
-      batch: new StringLines(),
-      write: (lines) => {
-        batches.push(lines);
-        return batches.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
-      },
-      delayMs: 5,
-    });
-    for (let i = 0; i < 50; i++) queue.append(`a${i}`);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(batches).toHaveLength(0); // still gathering
-    for (let i = 50; i < 100; i++) queue.append(`a${i}`);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(batches).toHaveLength(1);
-    for (let i = 0; i < 50; i++) queue.append(`b${i}`);
-    const flushed = queue.flush();
-    release();
-    await flushed;
-    expect(batches.map((b) => b.length)).toEqual([100, 50]);
+    vi.useFakeTimers();
+    try {
+      const batches: string[][] = [];
+      let release: () => void = () => {};
+      const queue = new BatchQueue({
+        batch: new StringLines(),
+        write: (lines) => {
+          batches.push(lines);
+          return batches.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+        },
+        delayMs: 5,
+        now: () => Date.now(),
+      });
+      for (let i = 0; i < 50; i++) queue.append(`a${i}`);
+      await vi.advanceTimersByTimeAsync(4);
+      expect(batches).toHaveLength(0); // still gathering
+      for (let i = 50; i < 100; i++) queue.append(`a${i}`);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(batches).toHaveLength(1);
+      for (let i = 0; i < 50; i++) queue.append(`b${i}`);
+      const flushed = queue.flush();
+      release();
+      await flushed;
+      expect(batches.map((b) => b.length)).toEqual([100, 50]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('flush writes at once instead of waiting for the batching delay', async () => {
@@ -218,6 +227,14 @@ describe('LineBytes', () => {
     expect(bytes.lines).toBe(0);
     expect(bytes.size).toBe(0);
     expect(bytes.take()).toEqual({ buffers: [], lines: 0, filled: [] });
+  });
+
+  it('encodes a lone surrogate as U+FFFD (3 bytes, within the room kept per character)', () => {
+    const bytes = new LineBytes(8);
+    bytes.push('\ud800x'); // 2 units: 3 + 1 bytes, room kept 7
+    bytes.push('\udfff');
+    const batch = bytes.take();
+    expect(Buffer.concat(batch.buffers)).toEqual(Buffer.from([0xef, 0xbf, 0xbd, 0x78, 0x0a, 0xef, 0xbf, 0xbd, 0x0a]));
   });
 
   it('lines after a take go on in the same chunk without touching the taken bytes', () => {
@@ -390,6 +407,55 @@ describe('ChatLogWriter', () => {
     await writer.close();
     expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"back":1}\n');
     expect(writer.written).toBe(1);
+  });
+
+  it('a write that fails half-way is truncated back: no torn line, and written + dropped account for every line', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const original = proto.write;
+    let calls = 0;
+    let failNext = false;
+    // Every 7th write of bytes writes half of them, and the write after it fails (a disk that fills up).
+    proto.write = function (this: unknown, data: unknown, offset: number, length: number, ...rest: unknown[]) {
+      calls++;
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(Object.assign(new Error('no space left (fake)'), { code: 'ENOSPC' }));
+      }
+      if (Buffer.isBuffer(data) && calls % 7 === 0 && length > 10) {
+        failNext = true;
+        return original.call(this, data, offset, Math.floor(length / 2), ...rest);
+      }
+      return original.call(this, data, offset, length, ...rest);
+    };
+    const stderr = capture();
+    const expected: string[] = [];
+    try {
+      const writer = new ChatLogWriter({ path, rotateSize: 5000, maxWriteBytes: 700, stderr: stderr.stream });
+      for (let i = 0; i < 600; i++) {
+        expected.push(line(i));
+        writer.append(line(i));
+        if (i % 50 === 0) await writer.flush();
+      }
+      await writer.close();
+      const { lines } = await readAll(path);
+      expect(writer.dropped).toBeGreaterThan(0);
+      expect(writer.written + writer.dropped).toBe(600);
+      expect(lines).toHaveLength(writer.written);
+      // What was written is whole lines, in order, each once.
+      let at = 0;
+      for (const text of lines) {
+        const found = expected.indexOf(text, at);
+        expect(found).toBeGreaterThanOrEqual(at);
+        at = found + 1;
+      }
+      expect(stderr.text()).toContain('ENOSPC');
+    } finally {
+      proto.write = original;
+    }
   });
 
   it('close flushes; lines after close are dropped and counted', async () => {

@@ -530,6 +530,28 @@ describe('WebSocket key failover', () => {
     expect(other.seen).toHaveLength(1);
   });
 
+  it('a 401 whose body ends with the connection (no length) fails over once: one 101 reaches the client', async () => {
+    const body = JSON.stringify({ error: { message: 'Refused', type: 'requests', code: 'invalid_api_key' } });
+    const up = await wsUpstream('echo', (key) => (key === KEY_A ? `HTTP/1.1 401 Refused\r\ncontent-type: application/json\r\n\r\n${body}` : undefined));
+    const gw = await twoKeys(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    await sleep(100);
+    expect(c.text().match(/HTTP\/1\.1 101/g)).toHaveLength(1);
+    expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B]);
+    c.socket.destroy();
+  });
+
+  it("a held 401 whose head the client may not get, ended by the connection, is the gateway's 502, and the gateway keeps serving", async () => {
+    const body = JSON.stringify({ error: { message: 'Refused', type: 'requests', code: 'invalid_organization' } });
+    const up = await wsUpstream('echo', () => `HTTP/1.1 401 Refused\r\ncontent-type: application/json\r\nx-note: a\x01b\r\n\r\n${body}`);
+    const gw = await twoKeys(up.url);
+    const c = client(gw.port, upgradeRequest());
+    await c.ended;
+    expect(c.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+
   it('a 401 body larger than the hold limit (16 KB) is relayed whole as it comes, without failover', async () => {
     const big = JSON.stringify({ error: { message: `Refused ${'x'.repeat(20_000)}`, type: 'requests', code: 'invalid_api_key' } });
     const up = await wsUpstream('echo', () => `HTTP/1.1 401 Refused\r\ncontent-type: application/json\r\ncontent-length: ${big.length}\r\n\r\n${big}`);
