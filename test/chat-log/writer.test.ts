@@ -413,7 +413,7 @@ describe('ChatLogWriter', () => {
     const dir = tempDir();
     const path = join(dir, 'chat.log');
     const probe = await open(join(dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    const proto = Object.getPrototypeOf(probe) as { write: (data: unknown, offset: number, length: number, ...rest: unknown[]) => Promise<unknown> };
     await probe.close();
     const original = proto.write;
     let calls = 0;
