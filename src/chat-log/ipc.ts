@@ -1,26 +1,38 @@
 /**
- * Chat log under `--workers N` (node:cluster): workers never touch the file. Each worker batches
- * its complete lines (sink.ts; messages capped in size) and sends them to the primary
- * over the cluster IPC channel as `{type: 'aifwd:chat-log', lines}`; the primary alone appends and
- * rotates (primary.ts). Lines from one worker keep their order, so a request record always precedes
- * its response record; lines are whole JSON strings, so processes can never interleave inside one.
+ * Chat log under `--workers N` (node:cluster): workers never touch the file. Each worker encodes
+ * its complete lines as it gets them (line-batch.ts), batches them (sink.ts) and sends the bytes to
+ * the primary over the cluster IPC channel as `{type: 'aifwd:chat-log', bytes, lines}`; the
+ * primary alone appends them as they are and rotates (primary.ts). The channel uses Node's
+ * `advanced` serialization (run.ts), so the bytes cross as one copy: as JSON, every record's quotes
+ * were escaped in the worker and parsed again in the primary, which then encoded the lines anew.
+ * Lines from one worker keep their order, so a request record always precedes its response record;
+ * a message holds whole lines only, so processes can never interleave inside one.
  */
-import { StringLines } from './line-batch.js';
+import { type ByteBatch, LineBytes, linesPerBuffer } from './line-batch.js';
 import { BatchedSink } from './sink.js';
 
 export const CHAT_LOG_MESSAGE_TYPE = 'aifwd:chat-log';
 
-/** The one message a worker sends its primary. */
+/** The one message a worker sends its primary: `lines` whole lines, each ending in `\n`. */
 export interface ChatLogMessage {
   readonly type: typeof CHAT_LOG_MESSAGE_TYPE;
-  readonly lines: readonly string[];
+  readonly bytes: Uint8Array;
+  readonly lines: number;
 }
 
 /** True for a well-formed {@link ChatLogMessage} (anything else on the channel is not ours). */
 export function isChatLogMessage(message: unknown): message is ChatLogMessage {
   if (typeof message !== 'object' || message === null) return false;
-  const { type, lines } = message as { type?: unknown; lines?: unknown };
-  return type === CHAT_LOG_MESSAGE_TYPE && Array.isArray(lines);
+  const { type, bytes, lines } = message as { type?: unknown; bytes?: unknown; lines?: unknown };
+  return (
+    type === CHAT_LOG_MESSAGE_TYPE &&
+    bytes instanceof Uint8Array &&
+    bytes.length > 0 &&
+    bytes[bytes.length - 1] === 0x0a &&
+    typeof lines === 'number' &&
+    Number.isSafeInteger(lines) &&
+    lines > 0
+  );
 }
 
 /** `process.send` reduced to what the sink needs; the callback runs once the message left. */
@@ -37,51 +49,43 @@ export function processSend(): SendMessage | undefined {
 export interface WorkerSinkOptions {
   send: SendMessage;
   stderr: NodeJS.WritableStream;
-  /** Largest message, in characters (default 1 Mi): big backlogs go as several messages. */
-  maxMessageChars?: number;
+  /** Size of the chunks lines are encoded into, and so of most messages (default 1 MiB). */
+  chunkBytes?: number;
 }
 
 /** The worker side: a {@link LineSink} that delivers lines to the primary. */
-export class WorkerSink extends BatchedSink<string[]> {
+export class WorkerSink extends BatchedSink<ByteBatch> {
   readonly #send: SendMessage;
-  readonly #maxMessageChars: number;
+  readonly #bytes: LineBytes;
 
-  constructor({ send, stderr, maxMessageChars = 1024 * 1024 }: WorkerSinkOptions) {
-    super(stderr, new StringLines());
+  constructor({ send, stderr, chunkBytes }: WorkerSinkOptions) {
+    const bytes = new LineBytes(chunkBytes);
+    super(stderr, bytes);
+    this.#bytes = bytes;
     this.#send = send;
-    this.#maxMessageChars = maxMessageChars;
   }
 
-  protected override async writeBatch(lines: string[]): Promise<void> {
-    const sends: Promise<void>[] = [];
-    let start = 0;
-    let chars = 0;
-    for (let i = 0; i < lines.length; i++) {
-      if (i > start && chars + lines[i].length > this.#maxMessageChars) {
-        sends.push(this.#sendOne(lines.slice(start, i)));
-        start = i;
-        chars = 0;
-      }
-      chars += lines[i].length;
-    }
-    sends.push(this.#sendOne(start === 0 ? lines : lines.slice(start)));
-    await Promise.all(sends);
+  protected override async writeBatch(batch: ByteBatch): Promise<void> {
+    const counts = linesPerBuffer(batch);
+    await Promise.all(batch.buffers.map((bytes, i) => this.#sendOne(bytes, counts[i])));
+    // The messages are serialised: their chunks may take new lines.
+    this.#bytes.recycle(batch);
   }
 
-  #sendOne(lines: string[]): Promise<void> {
+  #sendOne(bytes: Buffer, lines: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (error: Error | null): void => {
         if (error === null) {
-          this.writtenLines += lines.length;
+          this.writtenLines += lines;
           this.reporter.ok();
         } else {
-          this.droppedLines += lines.length;
+          this.droppedLines += lines;
           this.reporter.fail('cannot send records to the cluster primary', error);
         }
         resolve();
       };
       try {
-        this.#send({ type: CHAT_LOG_MESSAGE_TYPE, lines }, done);
+        this.#send({ type: CHAT_LOG_MESSAGE_TYPE, bytes, lines }, done);
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
       }

@@ -117,6 +117,17 @@ export class LineBytes implements LineBatch<ByteBatch> {
     this.#bytes += bytes;
   }
 
+  /**
+   * Adds `lines` lines already encoded (each ending in `\n`, as a worker sends them), as they are:
+   * no copy; lines pushed later go after them.
+   */
+  pushEncoded(bytes: Buffer, lines: number): void {
+    this.#seal();
+    this.#sealed.push(bytes);
+    this.#lines += lines;
+    this.#bytes += bytes.length;
+  }
+
   take(): ByteBatch {
     this.#seal();
     const batch = { buffers: this.#sealed, lines: this.#lines, filled: this.#filled };
@@ -138,6 +149,11 @@ export class LineBytes implements LineBatch<ByteBatch> {
     this.#sealed.push(this.#chunk.subarray(this.#start, this.#end));
     this.#start = this.#end;
   }
+}
+
+/** Lines in each buffer of `batch`. */
+export function linesPerBuffer({ buffers, lines }: ByteBatch): number[] {
+  return buffers.length === 1 ? [lines] : buffers.map(countLines);
 }
 
 /** Lines in `bytes` (each ends in `\n`): for the counts of a batch cut or lost part-way. */

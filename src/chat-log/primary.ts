@@ -1,6 +1,6 @@
 /**
  * The cluster primary's side of the chat log: it owns the file and its rotation, and appends the
- * line batches its workers send (ipc.ts) in the order they arrive.
+ * encoded line batches its workers send (ipc.ts) as they are, in the order they arrive.
  */
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
@@ -43,7 +43,8 @@ export function attachChatLogPrimary({ dir, rotateSize, stderr = process.stderr,
   const writer = new ChatLogWriter({ path: resolve(dir, ACTIVE_LOG_NAME), rotateSize, stderr });
   const onMessage = (_worker: unknown, message: unknown): void => {
     if (!isChatLogMessage(message)) return;
-    for (const line of message.lines) if (typeof line === 'string' && !line.includes('\n')) writer.append(line);
+    const { bytes, lines } = message;
+    writer.appendEncoded(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), lines);
   };
   source.on('message', onMessage);
   let closing: Promise<void> | undefined;

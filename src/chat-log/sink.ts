@@ -107,15 +107,33 @@ export class BatchQueue<B> {
 
   /** Queues a line; false when the queue is full (the caller counts it as dropped). */
   append(line: string): boolean {
+    if (!this.#admits(line.length)) return false;
+    this.#batch.push(line);
+    this.#added(1);
+    return true;
+  }
+
+  /** Queues `lines` lines that `push` adds to the batch (`size` in its units); false when full. */
+  add(size: number, lines: number, push: (batch: LineBatch<B>) => void): boolean {
+    if (!this.#admits(size)) return false;
+    push(this.#batch);
+    this.#added(lines);
+    return true;
+  }
+
+  /** True when `size` more may wait (the first waiting line always may: it starts the delay). */
+  #admits(size: number): boolean {
     const batch = this.#batch;
     if (batch.lines === 0) this.#firstAt = this.#now();
-    else if (batch.size + line.length > this.#maxQueued) return false;
-    batch.push(line);
-    this.#accepted++;
-    if (this.#writing) return true;
-    if (batch.size >= this.#eagerSize) this.#start();
-    else this.#timer ??= setTimeout(this.#start, this.#delayMs);
+    else if (batch.size + size > this.#maxQueued) return false;
     return true;
+  }
+
+  #added(lines: number): void {
+    this.#accepted += lines;
+    if (this.#writing) return;
+    if (this.#batch.size >= this.#eagerSize) this.#start();
+    else this.#timer ??= setTimeout(this.#start, this.#delayMs);
   }
 
   /**
@@ -196,6 +214,11 @@ export abstract class BatchedSink<B> implements LineSink {
 
   append(line: string): void {
     if (this.#closed || !this.#queue.append(line)) this.droppedLines++;
+  }
+
+  /** Queues `lines` lines that `push` adds to the batch (`size` in its units), or counts them dropped. */
+  protected enqueue(size: number, lines: number, push: (batch: LineBatch<B>) => void): void {
+    if (this.#closed || !this.#queue.add(size, lines, push)) this.droppedLines += lines;
   }
 
   flush(): Promise<void> {

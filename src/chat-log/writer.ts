@@ -49,6 +49,11 @@ export class ChatLogWriter extends BatchedSink<ByteBatch> {
     this.#maxWriteBytes = maxWriteBytes;
   }
 
+  /** Appends `lines` lines already encoded (a cluster worker's message, see ipc.ts), as they are. */
+  appendEncoded(bytes: Buffer, lines: number): void {
+    this.enqueue(bytes.length, lines, () => this.#bytes.pushEncoded(bytes, lines));
+  }
+
   protected override async writeBatch(batch: ByteBatch): Promise<void> {
     await this.#write(batch);
     this.#bytes.recycle(batch);

@@ -107,6 +107,8 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
     let restartDelay = 0;
     const startedAt = new Map<Worker, number>();
 
+    // Structured clone on the IPC channel: the chat log's encoded lines cross as bytes (ipc.ts).
+    cluster.setupPrimary({ serialization: 'advanced' });
     const fork = (): void => {
       const worker = cluster.fork();
       startedAt.set(worker, Date.now());

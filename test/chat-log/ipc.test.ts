@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { deserialize, serialize } from 'node:v8';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +34,8 @@ function fakeCluster(): { source: WorkerMessageSource & EventEmitter; sendFrom: 
     source,
     sent,
     sendFrom: (worker) => (message, done) => {
-      // Structured like the real channel: serialised, so no shared references.
-      const copy = JSON.parse(JSON.stringify(message)) as ChatLogMessage;
+      // Serialised as the real channel does (`advanced`: structured clone), so no shared references.
+      const copy = deserialize(serialize(message)) as ChatLogMessage;
       sent.push(copy);
       setImmediate(() => {
         source.emit('message', { id: worker }, copy);
@@ -45,10 +46,17 @@ function fakeCluster(): { source: WorkerMessageSource & EventEmitter; sendFrom: 
 }
 
 describe('isChatLogMessage', () => {
+  const bytes = Buffer.from('{"a":1}\n');
   it.each([
-    [{ type: 'aifwd:chat-log', lines: [] }, true],
-    [{ type: 'aifwd:chat-log', lines: 'x' }, false],
-    [{ type: 'other', lines: [] }, false],
+    [{ type: 'aifwd:chat-log', bytes, lines: 1 }, true],
+    [{ type: 'aifwd:chat-log', bytes: new Uint8Array(bytes), lines: 1 }, true],
+    [{ type: 'aifwd:chat-log', bytes: Buffer.from('{"a":1}'), lines: 1 }, false], // not a whole line
+    [{ type: 'aifwd:chat-log', bytes: Buffer.alloc(0), lines: 1 }, false],
+    [{ type: 'aifwd:chat-log', bytes, lines: 0 }, false],
+    [{ type: 'aifwd:chat-log', bytes, lines: 1.5 }, false],
+    [{ type: 'aifwd:chat-log', bytes: '{"a":1}\n', lines: 1 }, false],
+    [{ type: 'aifwd:chat-log', lines: ['{"a":1}'] }, false],
+    [{ type: 'other', bytes, lines: 1 }, false],
     ['aifwd:chat-log', false],
     [null, false],
   ])('%j → %s', (message, expected) => {
@@ -56,24 +64,31 @@ describe('isChatLogMessage', () => {
   });
 });
 
+const textOf = (messages: readonly ChatLogMessage[]): string => Buffer.concat(messages.map((m) => m.bytes)).toString('utf8');
+
 describe('WorkerSink', () => {
-  it('sends one message per turn of the event loop, not one per line', async () => {
+  it('sends the lines of a batch as one message of bytes, not one per line', async () => {
     const { sendFrom, sent } = fakeCluster();
     const sink = new WorkerSink({ send: sendFrom('w1'), stderr: stderrCapture().stream });
-    for (let i = 0; i < 50; i++) sink.append(`{"i":${i}}`);
+    for (let i = 0; i < 50; i++) sink.append(`{"i":${i},"t":"é"}`);
     await sink.flush();
     expect(sent).toHaveLength(1);
-    expect(sent[0].lines).toHaveLength(50);
+    expect(sent[0].lines).toBe(50);
+    expect(textOf(sent)).toBe(Array.from({ length: 50 }, (_, i) => `{"i":${i},"t":"é"}\n`).join(''));
     expect(sink.written).toBe(50);
   });
 
-  it('splits a large backlog into messages of bounded size', async () => {
+  it('a batch larger than a chunk goes as several messages, each of whole lines with its own count', async () => {
     const { sendFrom, sent } = fakeCluster();
-    const sink = new WorkerSink({ send: sendFrom('w1'), stderr: stderrCapture().stream, maxMessageChars: 100 });
-    for (let i = 0; i < 30; i++) sink.append(`{"pad":"${'x'.repeat(20)}","i":${i}}`);
+    const sink = new WorkerSink({ send: sendFrom('w1'), stderr: stderrCapture().stream, chunkBytes: 200 });
+    const lines = Array.from({ length: 30 }, (_, i) => `{"pad":"${'x'.repeat(20)}","i":${i}}`);
+    for (const line of lines) sink.append(line);
     await sink.flush();
     expect(sent.length).toBeGreaterThan(5);
-    expect(sent.flatMap((m) => m.lines)).toHaveLength(30);
+    for (const message of sent) expect(message.bytes.toString().split('\n')).toHaveLength(message.lines + 1);
+    expect(sent.reduce((n, m) => n + m.lines, 0)).toBe(30);
+    expect(textOf(sent)).toBe(`${lines.join('\n')}\n`);
+    expect(sink.written).toBe(30);
   });
 
   it('flush waits for the send callbacks', async () => {
@@ -145,14 +160,16 @@ describe('worker → primary', () => {
     for (const types of byUid.values()) expect(types).toEqual(['request', 'response']);
   });
 
-  it('the primary ignores foreign messages and lines with newlines', async () => {
+  it('the primary ignores foreign messages and bytes that are not whole lines', async () => {
     const dir = tempDir();
     const cluster = fakeCluster();
     const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderrCapture().stream, source: cluster.source });
     cluster.source.emit('message', {}, { cmd: 'something else' });
-    cluster.source.emit('message', {}, { type: 'aifwd:chat-log', lines: ['{"ok":1}', 'a\nb', 42] });
+    cluster.source.emit('message', {}, { type: 'aifwd:chat-log', bytes: Buffer.from('{"torn":'), lines: 1 });
+    cluster.source.emit('message', {}, { type: 'aifwd:chat-log', bytes: new Uint8Array(Buffer.from('{"ok":1}\n{"ok":2}\n')), lines: 2 });
     await primary.close();
-    expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"ok":1}\n');
+    expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"ok":1}\n{"ok":2}\n');
+    expect(primary.stats.written).toBe(2);
     expect(cluster.source.listenerCount('message')).toBe(0);
   });
 
