@@ -65,6 +65,8 @@ interface HeldRefusal {
 
 /** An HTTP proxy the session is tunnelled through (CONNECT). */
 export interface TunnelProxy {
+  /** An `https://` proxy: TLS to the proxy, then (for an https upstream) TLS inside that. */
+  readonly tls: boolean;
   readonly host: string;
   readonly port: number;
   /** `Proxy-Authorization` from the proxy URL's credentials, or undefined. */
@@ -98,9 +100,11 @@ export function tunnelTarget(baseUrl: URL, proxyUrl?: URL): TunnelTarget {
   let proxy: TunnelProxy | undefined;
   if (proxyUrl !== undefined) {
     const credentials = proxyUrl.username === '' ? undefined : `${decoded(proxyUrl.username)}:${decoded(proxyUrl.password)}`;
+    const proxyTls = proxyUrl.protocol === 'https:';
     proxy = {
+      tls: proxyTls,
       host: bare(proxyUrl.hostname),
-      port: proxyUrl.port === '' ? 80 : Number(proxyUrl.port),
+      port: proxyUrl.port === '' ? (proxyTls ? 443 : 80) : Number(proxyUrl.port),
       authorization: credentials === undefined ? undefined : `Basic ${Buffer.from(credentials).toString('base64')}`,
     };
   }
@@ -191,12 +195,14 @@ class Tunnel implements ResponseSink {
   }
 
   /**
-   * Opens a CONNECT tunnel through the HTTP proxy (RFC 9110 §9.3.6), then TLS inside it for an
-   * https upstream, and calls `ready` with the socket to send the upgrade on. Answers the proxy's
+   * Opens a CONNECT tunnel through the HTTP proxy (RFC 9110 §9.3.6; over TLS to an https:// proxy),
+   * then TLS inside it for an https upstream, and calls `ready` with the socket to send the upgrade on. Answers the proxy's
    * own socket (what to destroy until then).
    */
   #viaProxy(target: TunnelTarget, proxy: TunnelProxy, ready: (upstream: Socket) => void): Socket {
-    const raw = netConnect({ host: proxy.host, port: proxy.port, allowHalfOpen: !target.tls });
+    const raw = proxy.tls
+      ? tlsConnect({ host: proxy.host, port: proxy.port, servername: isIP(proxy.host) === 0 ? proxy.host : undefined, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: proxy.host, port: proxy.port, allowHalfOpen: !target.tls });
     raw.setNoDelay(true);
     const authority = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
     let answer = Buffer.alloc(0);
@@ -239,7 +245,7 @@ class Tunnel implements ResponseSink {
     raw.on('end', onClose);
     raw.on('close', onClose);
     raw.on('data', onData);
-    raw.once('connect', () => {
+    raw.once(proxy.tls ? 'secureConnect' : 'connect', () => {
       const auth = proxy.authorization === undefined ? '' : `proxy-authorization: ${proxy.authorization}\r\n`;
       raw.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${auth}\r\n`, 'latin1');
     });

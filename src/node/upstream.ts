@@ -65,7 +65,7 @@ function viaUndici(agent: Dispatcher, origin: string): UpstreamDispatcher {
   };
 }
 
-/** Direct, through an HTTP proxy (CONNECT, credentials in the URL), or not possible (and why). */
+/** Direct, through an HTTP(S) proxy (CONNECT, credentials in the URL), or not possible (and why). */
 export type TunnelRoute =
   | { readonly kind: 'direct' }
   | { readonly kind: 'proxy'; readonly url: URL }
@@ -82,7 +82,9 @@ function tunnelRouteOf(baseUrl: URL, proxy: string | undefined, noProxy: string 
   } catch {
     return { kind: 'unsupported', reason: 'the outbound proxy URL (HTTPS_PROXY / HTTP_PROXY) is not a valid URL' };
   }
-  if (url.protocol !== 'http:') return { kind: 'unsupported', reason: `WebSocket sessions go through http:// proxies only, not ${url.protocol}//` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { kind: 'unsupported', reason: `WebSocket sessions go through http:// and https:// proxies only, not ${url.protocol}//` };
+  }
   return { kind: 'proxy', url };
 }
 

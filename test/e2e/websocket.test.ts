@@ -5,16 +5,22 @@
  * gateway's own errors, closes in both directions, and shutdown.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startGateway, stopAll } from '../helpers/gateway.js';
+import { ROOT, startGateway, stopAll } from '../helpers/gateway.js';
 import { sleep } from '../helpers/upstream.js';
 
 const POOL_KEY = 'sk-fake-realtime-pool';
 const FORWARD_KEY = 'fk-fake-realtime';
 const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+/** The test-only certificate (test/fixtures), for https:// proxies and upstreams. */
+const CERT = join(ROOT, 'test/fixtures/localhost-cert.pem');
+const tlsMaterial = (): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(CERT), key: readFileSync(join(ROOT, 'test/fixtures/localhost-key.pem')) });
 
 interface SeenUpgrade {
   url: string;
@@ -32,9 +38,10 @@ type Mode = 'echo' | 'refuse' | 'frames' | 'bad-header' | 'stall' | 'stall-401' 
  * JSON. `refusal` may refuse some keys (it gets the key of `Authorization`): its answer is written
  * as is and the connection closed.
  */
-async function wsUpstream(mode: Mode = 'echo', refusal?: (key: string) => string | undefined): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
+async function wsUpstream(mode: Mode = 'echo', refusal?: (key: string) => string | undefined, secure = false): Promise<{ port: number; url: string; seen: SeenUpgrade[]; server: Server }> {
   const seen: SeenUpgrade[] = [];
-  const server = createServer((_req, res) => res.end('plain'));
+  const plain = (_req: unknown, res: { end: (text: string) => void }): void => res.end('plain');
+  const server: Server = secure ? createHttpsServer(tlsMaterial(), plain) : createServer(plain);
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {
     const entry: SeenUpgrade = { url: req.url ?? '', headers: req.headers, received: head.length > 0 ? [head] : [], socket, closed: false };
     seen.push(entry);
@@ -95,7 +102,7 @@ async function wsUpstream(mode: Mode = 'echo', refusal?: (key: string) => string
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   servers.push(server);
-  return { port, url: `http://127.0.0.1:${port}`, seen, server };
+  return { port, url: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`, seen, server };
 }
 
 const servers: Server[] = [];
@@ -314,7 +321,7 @@ describe('WebSocket pass-through', () => {
     const viaSocks = client(proxied.port, upgradeRequest());
     await viaSocks.ended;
     expect(viaSocks.text()).toMatch(/^HTTP\/1\.1 501 /);
-    expect(viaSocks.text()).toContain('http:// proxies only');
+    expect(viaSocks.text()).toContain('http:// and https:// proxies only');
     expect(up.seen).toHaveLength(0);
   });
 
@@ -407,6 +414,51 @@ describe('WebSocket pass-through', () => {
     const d = client(direct.port, upgradeRequest());
     await d.until((t) => t.includes('session.created;'));
     expect(connects).toHaveLength(1);
+  });
+
+  it('goes through an https:// outbound proxy: TLS to the proxy, CONNECT inside it', async () => {
+    const up = await wsUpstream();
+    const connects: string[] = [];
+    const proxy = createHttpsServer(tlsMaterial());
+    proxy.on('connect', (req, socket: Socket) => {
+      connects.push(req.url ?? '');
+      upgraded.push(socket);
+      const [host, port] = (req.url ?? '').split(':');
+      const onward = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        socket.pipe(onward);
+        onward.pipe(socket);
+      });
+      upgraded.push(onward);
+      onward.on('error', () => socket.destroy());
+      socket.on('error', () => onward.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    servers.push(proxy);
+    const proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    // The proxy's certificate is the test's own: the gateway trusts it as users trust a corporate CA.
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY], { env: { HTTP_PROXY: proxyUrl, NODE_EXTRA_CA_CERTS: CERT } });
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    c.socket.write('through-tls');
+    await c.until((t) => t.includes('session.created;through-tls'));
+    expect(connects).toEqual([`127.0.0.1:${up.port}`]);
+    expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
+    // Plain requests take the same proxy (undici's proxy agent).
+    const plain = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${FORWARD_KEY}` } });
+    expect(await plain.text()).toBe('plain');
+    expect(connects).toEqual([`127.0.0.1:${up.port}`, `127.0.0.1:${up.port}`]);
+    connects.length = 0;
+
+    // An https upstream through it: TLS to the upstream inside the TLS to the proxy.
+    const secureUp = await wsUpstream('echo', undefined, true);
+    const secureGw = await startGateway(['--base-url', secureUp.url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY], { env: { HTTPS_PROXY: proxyUrl, NODE_EXTRA_CA_CERTS: CERT } });
+    const s = client(secureGw.port, upgradeRequest());
+    await s.until((t) => t.includes('session.created;'));
+    s.socket.write('tls-in-tls');
+    await s.until((t) => t.includes('session.created;tls-in-tls'));
+    expect(connects).toEqual([`127.0.0.1:${secureUp.port}`]);
+    expect(secureUp.seen[0].headers.host).toBe(`127.0.0.1:${secureUp.port}`);
   });
 
   it('an upstream that closes without answering is a 502 at once, not a wait for the response timeout', async () => {
