@@ -5,7 +5,7 @@
  * - single process: `const log = createChatLog({ dir, rotateSize, mode: 'file' })`, pass `log.hook`
  *   to the gateway; on shutdown close the server first, then `await log.close()`.
  * - cluster primary: `attachChatLogPrimary({ dir, rotateSize })`; close it after every worker
- *   has disconnected.
+ *   has disconnected. Workers send bytes: fork them with `serialization: 'advanced'`.
  * - cluster worker: `createChatLog({ dir, rotateSize, mode: 'worker' })`, same as a single process.
  */
 export { type ChatLog, type ChatLogOptions, type ChatLogStats, createChatLog } from './chat-log.js';

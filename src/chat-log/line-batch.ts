@@ -1,9 +1,9 @@
 /**
- * What lines wait in until the batch queue (sink.ts) hands them to a write: a list of strings for
- * the cluster worker's IPC messages, and UTF-8 bytes for the file.
+ * What lines wait in until the batch queue (sink.ts) hands them to a write: UTF-8 bytes, for the
+ * file and for a cluster worker's messages to the primary alike.
  *
- * The file's lines are encoded the moment they are appended, into 1 MiB chunks that the writer
- * writes as they are. Keeping the strings until the batch is written (up to 20 ms, thousands of
+ * Lines are encoded the moment they are appended, into 1 MiB chunks that are written (or sent) as
+ * they are. Keeping the strings until the batch is written (up to 20 ms, thousands of
  * records under load) kept them alive across young-generation collections, which copied and then
  * promoted them, and encoding a record built by concatenation flattened it first; a string that is
  * encoded at once dies young and is never copied. Chunks are filled to the end: a batch taken from
@@ -20,32 +20,6 @@ export interface LineBatch<B> {
   push(line: string): void;
   /** Everything waiting, as one batch; the container is empty afterwards. */
   take(): B;
-}
-
-/** The worker's container: the strings themselves (they leave as an IPC message). */
-export class StringLines implements LineBatch<string[]> {
-  #lines: string[] = [];
-  #chars = 0;
-
-  get lines(): number {
-    return this.#lines.length;
-  }
-
-  get size(): number {
-    return this.#chars;
-  }
-
-  push(line: string): void {
-    this.#lines.push(line);
-    this.#chars += line.length;
-  }
-
-  take(): string[] {
-    const lines = this.#lines;
-    this.#lines = [];
-    this.#chars = 0;
-    return lines;
-  }
 }
 
 /** A batch of encoded lines: whole lines, each ending in `\n`, in order across the buffers. */

@@ -4,7 +4,7 @@
  */
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
-import { isChatLogMessage } from './ipc.js';
+import { CHAT_LOG_MESSAGE_TYPE, isChatLogMessage } from './ipc.js';
 import { ACTIVE_LOG_NAME } from './log-files.js';
 import type { SinkStats } from './sink.js';
 import { ChatLogWriter } from './writer.js';
@@ -41,8 +41,16 @@ export interface ChatLogPrimary {
 /** Starts receiving and writing worker lines in the cluster primary. */
 export function attachChatLogPrimary({ dir, rotateSize, stderr = process.stderr, source = cluster }: ChatLogPrimaryOptions): ChatLogPrimary {
   const writer = new ChatLogWriter({ path: resolve(dir, ACTIVE_LOG_NAME), rotateSize, stderr });
+  let warned = false;
   const onMessage = (_worker: unknown, message: unknown): void => {
-    if (!isChatLogMessage(message)) return;
+    if (!isChatLogMessage(message)) {
+      // Ours but not whole lines of bytes: a channel that is not `advanced` turns bytes into JSON.
+      if (!warned && (message as { type?: unknown } | null)?.type === CHAT_LOG_MESSAGE_TYPE) {
+        warned = true;
+        stderr.write(`aifwd: chat log: a worker's records arrived malformed and were dropped (the cluster's IPC serialization must be 'advanced')\n`);
+      }
+      return;
+    }
     const { bytes, lines } = message;
     writer.appendEncoded(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), lines);
   };

@@ -163,14 +163,19 @@ describe('worker → primary', () => {
   it('the primary ignores foreign messages and bytes that are not whole lines', async () => {
     const dir = tempDir();
     const cluster = fakeCluster();
-    const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderrCapture().stream, source: cluster.source });
+    const stderr = stderrCapture();
+    const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderr.stream, source: cluster.source });
     cluster.source.emit('message', {}, { cmd: 'something else' });
     cluster.source.emit('message', {}, { type: 'aifwd:chat-log', bytes: Buffer.from('{"torn":'), lines: 1 });
+    // What a Buffer becomes on a JSON channel.
+    cluster.source.emit('message', {}, JSON.parse(JSON.stringify({ type: 'aifwd:chat-log', bytes: Buffer.from('{"a":1}\n'), lines: 1 })));
     cluster.source.emit('message', {}, { type: 'aifwd:chat-log', bytes: new Uint8Array(Buffer.from('{"ok":1}\n{"ok":2}\n')), lines: 2 });
     await primary.close();
     expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"ok":1}\n{"ok":2}\n');
     expect(primary.stats.written).toBe(2);
     expect(cluster.source.listenerCount('message')).toBe(0);
+    // Once, naming the likely cause; foreign messages are not ours to report.
+    expect(stderr.text().trim().split('\n')).toEqual([`aifwd: chat log: a worker's records arrived malformed and were dropped (the cluster's IPC serialization must be 'advanced')`]);
   });
 
   it('worker mode without an IPC channel fails at creation', () => {

@@ -5,9 +5,35 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listRotated } from '../../src/chat-log/log-files.js';
-import { countLines, LineBytes, StringLines } from '../../src/chat-log/line-batch.js';
+import { countLines, type LineBatch, LineBytes } from '../../src/chat-log/line-batch.js';
 import { BatchQueue } from '../../src/chat-log/sink.js';
 import { ChatLogWriter } from '../../src/chat-log/writer.js';
+
+/** The simplest container: the queue's behaviour does not depend on what a batch holds. */
+class StringLines implements LineBatch<string[]> {
+  #lines: string[] = [];
+  #chars = 0;
+
+  get lines(): number {
+    return this.#lines.length;
+  }
+
+  get size(): number {
+    return this.#chars;
+  }
+
+  push(line: string): void {
+    this.#lines.push(line);
+    this.#chars += line.length;
+  }
+
+  take(): string[] {
+    const lines = this.#lines;
+    this.#lines = [];
+    this.#chars = 0;
+    return lines;
+  }
+}
 
 const dirs: string[] = [];
 function tempDir(): string {
