@@ -45,6 +45,8 @@ export const SETTINGS = {
   idle_timeout: { flag: 'idle-timeout', env: ['IDLE_TIMEOUT'], arg: 'seconds', default: '600', parse: secondsAsMs, description: 'idle time between upstream body chunks (0 = none)' },
   keep_alive_timeout: { flag: 'keep-alive-timeout', env: ['KEEP_ALIVE_TIMEOUT'], arg: 'seconds', default: '65', parse: secondsAsMs, description: 'how long an idle client connection is kept open (0 = until the client closes it)' },
   max_body_size: { flag: 'max-body-size', env: ['MAX_BODY_SIZE'], arg: 'size', default: '0', parse: byteSize, description: 'largest request body accepted, 413 above (0 = no limit)' },
+  metrics_port: { flag: 'metrics-port', env: ['METRICS_PORT'], arg: 'port', default: '0', parse: integer(0, 65535), description: 'serve Prometheus metrics at /metrics on this port (0 = off)' },
+  metrics_host: { flag: 'metrics-host', env: ['METRICS_HOST'], arg: 'host', default: '127.0.0.1', parse: text, description: 'listen address of the metrics port' },
   shutdown_timeout: { flag: 'shutdown-timeout', env: ['SHUTDOWN_TIMEOUT'], arg: 'seconds', default: '30', parse: secondsAsMs, description: 'on SIGTERM, time in-flight requests get to finish' },
 } as const satisfies Record<string, SettingSpec>;
 

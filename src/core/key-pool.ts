@@ -9,6 +9,7 @@ export class KeyPool {
   /** Per key, until when (ms) it rests; 0 = in rotation. */
   readonly #restUntil: Float64Array;
   #restsSeen = false;
+  #restsStarted = 0;
   /**
    * Told of every rest this process decided (not of rests applied with `announce` false): how the
    * workers of a cluster share what they learn of a key (node/key-rest-sharing.ts).
@@ -74,8 +75,21 @@ export class KeyPool {
       this.#restUntil[index] = until;
       if (announce) this.onRest?.(index, until);
     }
+    if (wasAvailable && announce) this.#restsStarted++;
     this.#restsSeen = true;
     return wasAvailable;
+  }
+
+  /** Rests this process started (a key leaving the rotation; not rests another process decided). */
+  get restsStarted(): number {
+    return this.#restsStarted;
+  }
+
+  /** Keys out of rotation at `now`. */
+  resting(now: number): number {
+    let count = 0;
+    for (const until of this.#restUntil) if (until > now) count++;
+    return count;
   }
 
   /** A key other than `except` that is in rotation at `now`, in round-robin order, or -1. */

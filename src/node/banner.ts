@@ -14,6 +14,8 @@ export interface BannerInfo {
   listenUrl: string;
   proxy: string | undefined;
   chatLogPath: string | undefined;
+  /** Where Prometheus metrics are served, when they are. */
+  metricsUrl?: string;
 }
 
 export function useColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
@@ -49,6 +51,7 @@ export function renderBanner(info: BannerInfo, colour: boolean): string {
     ['ip access', `whitelist ${plural(config.ip_whitelist.length, 'rule')}, blacklist ${plural(config.ip_blacklist.length, 'rule')}`],
     ['cors', corsText(config.cors_origins)],
     ['workers', String(config.workers)],
+    ['metrics', info.metricsUrl ?? 'off'],
     ['listening', bold(info.listenUrl)],
   ];
   const lines = [`${bold('aifwd')} ${info.version} ${dim('— OpenAI API forwarding gateway')}`];

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { Authenticator } from '../core/auth.js';
+import { GatewayCounters } from '../core/counters.js';
 import { createCorsPolicy } from '../core/cors.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
@@ -18,6 +19,8 @@ import { H1Server, type RequestHandler } from './server/server.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
 export interface GatewayParts {
+  /** What the metrics read (node/metrics.ts). */
+  readonly counters: GatewayCounters;
   readonly auth: Authenticator;
   readonly ipFilter: IpFilter;
   readonly upstream: Upstream;
@@ -54,6 +57,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     env: options.env,
   });
   const prefix = normalisePrefix(config.route_prefix);
+  const counters = new GatewayCounters();
   const handler = createPipeline({
     router: createRouter({ prefix, basePath: upstream.basePath }),
     ipFilter,
@@ -64,8 +68,9 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     hook: options.hook,
     cors: createCorsPolicy(config.cors_origins),
     log: options.log,
+    counters,
   });
-  return { auth, ipFilter, upstream, prefix, handler };
+  return { counters, auth, ipFilter, upstream, prefix, handler };
 }
 
 function stderrLine(line: string): void {
@@ -125,6 +130,7 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
     keepAliveTimeoutMs: config.keep_alive_timeout,
     tls: tlsFiles,
     onTick: relief === undefined ? undefined : (connections) => relief.tick(connections),
+    counters: parts.counters,
   });
   const net = server.net;
   // After listening, a server error (e.g. EMFILE when accepting) is reported, not fatal.

@@ -17,6 +17,7 @@
  */
 import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
+import type { GatewayCounters } from '../core/counters.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
@@ -47,6 +48,8 @@ export interface PipelineOptions {
   cors: CorsPolicy | null;
   /** Receives one line per upstream failure (stderr in the CLI). */
   log?: (line: string) => void;
+  /** What the metrics count: upstream failures and WebSocket sessions here. */
+  counters: GatewayCounters;
 }
 
 /** What stage 8 needs of an upgrade request. */
@@ -69,13 +72,14 @@ function protocolCredential(headers: readonly string[]): string | undefined {
 const WHOLE_BODY_LIMIT = 64 * 1024;
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
-  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, cors, log } = options;
+  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, cors, log, counters } = options;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
     origin,
     connectTimeoutMs,
     responseTimeoutMs: upstream.headersTimeout,
     report(error, mid) {
+      counters.countUpstreamFailure(error.code);
       log?.(`aifwd: upstream failure${mid ? ' mid-response (client connection cut)' : ''}: ${error.code}: ${error.message}`);
     },
   };
@@ -87,6 +91,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     idleTimeoutMs: upstream.bodyTimeout,
     errorContext,
     failover: { pool: auth.pool, log },
+    counters,
   };
 
   /**

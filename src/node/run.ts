@@ -9,10 +9,12 @@ import { attachChatLogPrimary, createChatLog } from '../chat-log/index.js';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AuthMode } from '../core/auth.js';
+import type { MetricsSnapshot } from '../core/metrics-text.js';
 import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
 import { createGateway } from './gateway.js';
 import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
+import { collectWorkerMetrics, gatewaySnapshot, type MetricsSources, processSamples, reportMetricsToPrimary, startMetricsServer } from './metrics.js';
 
 export interface RunOptions {
   env: NodeJS.ProcessEnv;
@@ -35,9 +37,10 @@ interface Listening {
   tls: boolean;
   proxy: string | undefined;
   chatLogPath: string | undefined;
+  metrics: AddressInfo | undefined;
 }
 
-function printBanner(config: Config, { port, tls, proxy, chatLogPath }: Listening, opts: RunOptions): void {
+function printBanner(config: Config, { port, tls, proxy, chatLogPath, metrics }: Listening, opts: RunOptions): void {
   const banner = renderBanner(
     {
       config,
@@ -47,16 +50,27 @@ function printBanner(config: Config, { port, tls, proxy, chatLogPath }: Listenin
       listenUrl: listenUrl(tls, config.host, port),
       proxy,
       chatLogPath,
+      metricsUrl: metrics === undefined ? undefined : `${listenUrl(false, metrics.address, metrics.port)}/metrics`,
     },
     useColour(opts.stdout, opts.env),
   );
   opts.stdout.write(banner);
 }
 
-function listenFailure(err: unknown, config: Config): ConfigError {
+function listenFailure(err: unknown, host: string, port: number, what = ''): ConfigError {
   const code = (err as NodeJS.ErrnoException).code;
   const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code ?? String(err);
-  return new ConfigError(`cannot listen on ${config.host}:${config.port}: ${why}`);
+  return new ConfigError(`cannot listen on ${host}:${port}${what}: ${why}`);
+}
+
+/** The metrics port, when `metrics_port` asks for one; a port that cannot be had stops the start. */
+async function serveMetrics(config: Config, collect: () => MetricsSnapshot): Promise<AddressInfo | undefined> {
+  if (config.metrics_port === 0) return undefined;
+  try {
+    return (await startMetricsServer({ host: config.metrics_host, port: config.metrics_port, collect })).address;
+  } catch (err) {
+    throw listenFailure(err, config.metrics_host, config.metrics_port, ' for metrics');
+  }
 }
 
 /** One serving process (the only one, or a cluster worker). Resolves once listening. */
@@ -68,14 +82,27 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
   const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
   // A worker tells the others, through the primary, when a pool key rests.
   if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
+  const sources: MetricsSources = {
+    counters: gateway.counters,
+    pool: gateway.auth.pool,
+    connections: () => gateway.server.connections,
+    // A worker's lines are written by the primary, which counts them; a worker counts only what it lost.
+    chatLog: chatLog === undefined ? undefined : cluster.isWorker ? { get dropped() { return chatLog.stats.dropped; } } : chatLog.stats,
+  };
+  let metrics: AddressInfo | undefined;
+  if (cluster.isWorker) {
+    if (config.metrics_port > 0) reportMetricsToPrimary(() => gatewaySnapshot(sources), (message) => process.send?.(message));
+  } else {
+    metrics = await serveMetrics(config, () => gatewaySnapshot(sources));
+  }
   let address: AddressInfo;
   try {
     address = await gateway.listen();
   } catch (err) {
-    throw listenFailure(err, config);
+    throw listenFailure(err, config.host, config.port);
   }
   if (announce) {
-    printBanner(config, { port: address.port, tls: gateway.tls, proxy: gateway.upstream.proxy, chatLogPath: chatLog?.path }, opts);
+    printBanner(config, { port: address.port, tls: gateway.tls, proxy: gateway.upstream.proxy, chatLogPath: chatLog?.path, metrics }, opts);
   }
 
   // Order matters: in-flight exchanges still write their response records while the server drains.
@@ -90,7 +117,7 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
 }
 
 /** The cluster primary: forks, supervises, relays shutdown. */
-function supervise(config: Config, opts: RunOptions): Promise<void> {
+async function supervise(config: Config, opts: RunOptions): Promise<void> {
   // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
@@ -101,6 +128,19 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
   const exit = (): void => {
     void (chatLog?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   };
+  // The workers' metrics, added up here (metrics.ts), with the primary's own process and log file.
+  const metrics = await serveMetrics(
+    config,
+    collectWorkerMetrics(cluster, () => [
+      ...processSamples(),
+      ...(chatLog === undefined
+        ? []
+        : [
+            { name: 'aifwd_chat_log_lines_written_total', labels: '', value: chatLog.stats.written },
+            { name: 'aifwd_chat_log_lines_dropped_total', labels: '', value: chatLog.stats.dropped },
+          ]),
+    ]),
+  );
   return new Promise((resolve, reject) => {
     let stopping = false;
     let announced = false;
@@ -118,7 +158,7 @@ function supervise(config: Config, opts: RunOptions): Promise<void> {
       restartDelay = 0;
       if (announced) return;
       announced = true;
-      printBanner(config, { port: address.port, tls: probe.tls, proxy: probe.upstream.proxy, chatLogPath: chatLog?.path }, opts);
+      printBanner(config, { port: address.port, tls: probe.tls, proxy: probe.upstream.proxy, chatLogPath: chatLog?.path, metrics }, opts);
       resolve();
     });
 

@@ -16,6 +16,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { withCorsHeaders } from '../core/cors.js';
+import type { GatewayCounters } from '../core/counters.js';
 import { readUpstreamHeaders } from '../core/headers.js';
 import { isKeyFault, isKeyRefusal } from '../core/key-health.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './h1/response-parser.js';
@@ -38,6 +39,8 @@ export interface TunnelOptions {
   errorContext: UpstreamErrorContext;
   /** The key pool, for failover when the upstream refuses a pool key. */
   failover: FailoverContext;
+  /** Open and joined sessions are counted here (metrics). */
+  counters: GatewayCounters;
 }
 
 /** One upgrade exchange: the client's side and what goes upstream. */
@@ -390,7 +393,15 @@ class Tunnel implements ResponseSink {
     // A session may stay quiet for long: TCP keep-alive finds a peer that vanished without a FIN.
     client.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
     upstream.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
+    const counters = this.#options.counters;
+    counters.websocketSessions++;
+    counters.websocketSessionsOpen++;
+    let open = true;
     const closeBoth = (): void => {
+      if (open) {
+        open = false;
+        counters.websocketSessionsOpen--;
+      }
       client.destroy();
       upstream.destroy();
     };

@@ -262,6 +262,36 @@ describe('WebSocket pass-through', () => {
     expect(Buffer.concat(up.seen[0].received).toString()).toBe('early-frame');
   });
 
+  it('counts sessions for the metrics: open while joined, and ever', async () => {
+    const up = await wsUpstream();
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const metricsPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const gw = await gatewayFor(up.url, ['--metrics-port', String(metricsPort)]);
+    const scrape = async (series: string): Promise<number | undefined> => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.split(' ')[1]);
+    };
+    const c = client(gw.port, upgradeRequest());
+    await c.until((t) => t.includes('session.created;'));
+    expect(await scrape('aifwd_websocket_sessions_open')).toBe(1);
+    expect(await scrape('aifwd_websocket_sessions_total')).toBe(1);
+    // The client goes; its FIN reaches the upstream, which then closes too (node:http keeps an
+    // upgraded socket half-open: until then the session may still carry the upstream's bytes).
+    c.socket.destroy();
+    await expectSoon(() => up.seen[0].closed);
+    up.seen[0].socket.destroy();
+    let open: number | undefined = 1;
+    for (let tries = 0; tries < 50 && open !== 0; tries++) {
+      await sleep(20);
+      open = await scrape('aifwd_websocket_sessions_open');
+    }
+    expect(open).toBe(0);
+    expect(await scrape('aifwd_websocket_sessions_total')).toBe(1);
+  });
+
   it("passes a FIN on: the upstream's goodbye reaches the client, and what the client sends after it reaches the upstream", async () => {
     const up = await wsUpstream('half-close');
     const gw = await gatewayFor(up.url);

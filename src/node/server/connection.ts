@@ -11,6 +11,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { GatewayCounters } from '../../core/counters.js';
 import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
 import { ClientGoneError, IncomingRequest, type BodySource, type DetachedSocket } from './incoming-request.js';
@@ -19,6 +20,8 @@ import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
 /** What a connection needs of its server. */
 export interface ConnectionServer {
   readonly date: string;
+  /** Responses counted by status (metrics). */
+  readonly counters: GatewayCounters;
   readonly keepAliveLine: string;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
@@ -85,6 +88,10 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
 
   get keepAliveLine(): string {
     return this.#server.keepAliveLine;
+  }
+
+  get counters(): GatewayCounters {
+    return this.#server.counters;
   }
 
   get closeAfterResponse(): boolean {
@@ -286,6 +293,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#closed = true;
     onClose?.();
     const body = toOpenAIErrorBody(error);
+    this.#server.counters.countResponse(error.status);
     this.socket.end(
       `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\ndate: ${this.#server.date}\r\nconnection: close\r\n\r\n${body}`,

@@ -6,6 +6,7 @@
  * Content-Length from the headers is kept; otherwise chunked for HTTP/1.1 clients and
  * close-delimited for HTTP/1.0.
  */
+import type { GatewayCounters } from '../../core/counters.js';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { isSafeFieldValue, isTokenString } from '../h1/syntax.js';
@@ -17,6 +18,8 @@ export interface ResponseOwner {
   readonly date: string;
   /** `keep-alive: timeout=N` line for responses that keep the connection. */
   readonly keepAliveLine: string;
+  /** Responses counted by status (metrics). */
+  readonly counters: GatewayCounters;
   /**
    * The connection closes after this response whatever it says: the server is shutting down, the
    * client sent its last request, or the request body has not been read to its end.
@@ -114,6 +117,7 @@ export class OutgoingResponse {
     this.statusCode = status;
     this.headersSent = true;
     this.#pendingHead = head;
+    this.#owner.counters.countResponse(status);
   }
 
   /**

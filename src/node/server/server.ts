@@ -10,6 +10,7 @@
  * One coarse timer (1 s) keeps the clock, the cached `Date` header and every connection's
  * deadline; there is no timer per request or socket.
  */
+import { GatewayCounters } from '../../core/counters.js';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { GatewayError } from '../../core/errors.js';
@@ -36,6 +37,8 @@ export interface H1ServerOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** Called by the server's once-a-second timer with the number of open connections. */
   onTick?: (connections: number) => void;
+  /** Where responses are counted by status (metrics); default: counters of its own. */
+  counters?: GatewayCounters;
 }
 
 const TICK_MS = 1000;
@@ -44,6 +47,7 @@ export class H1Server implements ConnectionServer {
   now = Date.now();
   date = new Date(this.now).toUTCString();
   closing = false;
+  readonly counters: GatewayCounters;
   readonly keepAliveLine: string;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
@@ -64,6 +68,7 @@ export class H1Server implements ConnectionServer {
     this.#onTick = options.onTick;
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
+    this.counters = options.counters ?? new GatewayCounters();
     this.keepAliveLine = options.keepAliveTimeoutMs > 0 ? `keep-alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n` : '';
     if (options.tls === undefined) {
       // Half-open: a client's FIN is the connection's business (connection.ts), not an automatic end.

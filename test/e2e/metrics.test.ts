@@ -1,0 +1,126 @@
+/**
+ * Prometheus metrics end to end: the real CLI with `--metrics-port`, requests through it (a
+ * failover, an upstream timeout, the gateway's own error), then `GET /metrics` on the metrics port:
+ * the counts, the key pool, the text format; under `--workers 2` the primary's sum.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { sleep, upstreamsClosedAfterAll, type UpstreamHandler } from '../helpers/upstream.js';
+
+const KEY_A = 'sk-fake-metrics-aaaa-1111';
+const KEY_B = 'sk-fake-metrics-bbbb-2222';
+const FORWARD = 'fk-fake-metrics';
+const upstream = upstreamsClosedAfterAll(afterAll);
+afterEach(stopAll);
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** 200 for key B, 429 for key A; `/slow` never answers. */
+const handler: UpstreamHandler = (req, res) => {
+  if (req.url?.startsWith('/v1/slow')) return;
+  if ((req.headers.authorization ?? '') !== `Bearer ${KEY_B}`) {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+    res.end('{"error":{"message":"Rate limited","type":"requests","code":"rate_limit_exceeded"}}');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"object":"list","data":[]}');
+};
+
+/** The value of one series in a scrape, or undefined. */
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const get = (url: string): Promise<Response> => fetch(url, { headers: { authorization: `Bearer ${FORWARD}` } });
+
+describe('metrics', () => {
+  it('counts responses, upstream failures, key rests and connections, and serves them in the text format', async () => {
+    const up = await upstream(handler);
+    const metricsPort = await freePort();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', `${KEY_A},${KEY_B}`, '--forward-key', FORWARD, '--metrics-port', String(metricsPort), '--response-timeout', '0.3', '--max-body-size', '50']);
+    expect(gw.stdout()).toContain(`metrics      http://127.0.0.1:${metricsPort}/metrics`);
+
+    // Key A is refused (429) and rests; the request fails over to key B.
+    expect((await get(`${gw.url}/v1/models`)).status).toBe(200);
+    expect((await get(`${gw.url}/v1/models`)).status).toBe(200);
+    expect((await get(`${gw.url}/v1/slow`)).status).toBe(504);
+    // The gateway's own error: a body over max_body_size.
+    expect((await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${FORWARD}` }, body: 'x'.repeat(100) })).status).toBe(413);
+
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(valueOf(text, 'aifwd_responses_total{code="200"}')).toBe(2);
+    expect(valueOf(text, 'aifwd_responses_total{code="504"}')).toBe(1);
+    expect(valueOf(text, 'aifwd_responses_total{code="413"}')).toBe(1);
+    expect(valueOf(text, 'aifwd_upstream_failures_total{code="upstream_response_timeout"}')).toBe(1);
+    expect(valueOf(text, 'aifwd_pool_key_rests_total')).toBe(1);
+    expect(valueOf(text, 'aifwd_pool_keys_resting')).toBe(1);
+    expect(valueOf(text, 'aifwd_pool_keys')).toBe(2);
+    expect(valueOf(text, 'aifwd_client_connections')).toBeGreaterThanOrEqual(0);
+    expect(valueOf(text, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
+    expect(valueOf(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(Math.abs(valueOf(text, 'process_start_time_seconds')! - Date.now() / 1000)).toBeLessThan(60);
+    expect(text).toContain('# TYPE aifwd_responses_total counter\n');
+    expect(text).toContain('# TYPE aifwd_pool_keys_resting gauge\n');
+    // Every sample line is `name{labels} value` or `name value`.
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{\w+="[^"]*"\})? [0-9.e+-]+)$/);
+    expect(text).not.toContain(KEY_A);
+    expect(text).not.toContain(KEY_B);
+
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('is off by default, and a metrics port that is taken stops the start with one clear line (exit 2)', async () => {
+    const up = await upstream(handler);
+    const gw = await startGateway(['--base-url', up.url]);
+    expect(gw.stdout()).toContain('metrics      off');
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = runCli(['run', '--host', '127.0.0.1', '--port', '0', '--base-url', up.url, '--metrics-port', String(port)]);
+      expect(await run.exited).toBe(2);
+      expect(run.stderr()).toContain(`cannot listen on 127.0.0.1:${port} for metrics: address already in use`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('--workers 2: the primary serves the sum of its workers, and the chat log it writes', async () => {
+    const up = await upstream(handler);
+    const metricsPort = await freePort();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', KEY_B, '--forward-key', FORWARD, '--workers', '2', '--metrics-port', String(metricsPort), '--log-chat']);
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    for (let i = 0; i < 12; i++) {
+      // A new connection each time: the cluster hands them to the workers in turn (6 each), so a
+      // sum that missed a worker would read 6.
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json', connection: 'close' }, body });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    // Workers report once a second; the chat log batches for 20 ms.
+    let text = '';
+    for (let tries = 0; tries < 30; tries++) {
+      await sleep(200);
+      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      if (valueOf(text, 'aifwd_responses_total{code="200"}') === 12 && valueOf(text, 'aifwd_chat_log_lines_written_total') === 24) break;
+    }
+    expect(valueOf(text, 'aifwd_responses_total{code="200"}')).toBe(12);
+    expect(valueOf(text, 'aifwd_chat_log_lines_written_total')).toBe(24);
+    expect(valueOf(text, 'aifwd_pool_keys')).toBe(1);
+  });
+});
