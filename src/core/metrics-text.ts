@@ -21,7 +21,7 @@ export interface MetricFamily {
 
 /** Every metric the gateway exposes, in the order they are rendered. */
 export const METRIC_FAMILIES: Readonly<Record<string, MetricFamily>> = {
-  aifwd_responses_total: { type: 'counter', help: 'Responses whose head the gateway wrote, by status code (its own errors included).' },
+  aifwd_responses_total: { type: 'counter', help: 'Responses the gateway began, by status code: its own errors and WebSocket switches (101) included, 100 Continue not.' },
   aifwd_upstream_failures_total: { type: 'counter', help: "Upstream failures (the gateway's 502/504, or a response cut midway), by error code." },
   aifwd_pool_key_rests_total: { type: 'counter', help: 'Times a pool key left the rotation after the upstream refused it (429, or a 401 blaming the key).' },
   aifwd_pool_keys_resting: { type: 'gauge', help: 'Pool keys out of rotation now.' },

@@ -81,14 +81,18 @@ function sendTo(worker: WorkerHandle | undefined, message: KeyRestMessage): void
 /**
  * The primary side: passes each rest a worker announces to the others, and replays the running
  * rests to a worker once it listens (by then its side is attached: a message sent to a worker with
- * no listener yet would be lost).
+ * no listener yet would be lost). Counts the rests that took a key out of rotation (metrics).
  */
-export function relayKeyRests(source: WorkerSource, now: () => number = Date.now): void {
+export function relayKeyRests(source: WorkerSource, now: () => number = Date.now): { readonly restsStarted: number } {
   /** Per key index, the latest end of a rest any worker announced. */
   const rests = new Map<number, number>();
+  // Rests that took a key out of rotation: two workers refused at once announce one rest twice.
+  let restsStarted = 0;
   source.on('message', (from, message) => {
     if (!isKeyRestMessage(message)) return;
-    if (message.until > (rests.get(message.index) ?? 0)) rests.set(message.index, message.until);
+    const previous = rests.get(message.index) ?? 0;
+    if (previous <= now()) restsStarted++;
+    if (message.until > previous) rests.set(message.index, message.until);
     for (const worker of Object.values(source.workers ?? {})) if (worker !== from) sendTo(worker, message);
   });
   source.on('listening', (worker) => {
@@ -98,4 +102,9 @@ export function relayKeyRests(source: WorkerSource, now: () => number = Date.now
       else rests.delete(index);
     }
   });
+  return {
+    get restsStarted() {
+      return restsStarted;
+    },
+  };
 }

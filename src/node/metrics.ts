@@ -6,19 +6,24 @@
  *
  * Under `--workers N` the primary serves them: each worker sends it a snapshot every second over
  * the cluster channel, and a scrape gets the sum (core/metrics-text.ts), so counters never go back
- * when the cluster hands a scrape to another worker. A replaced worker's counts leave the sum,
- * which Prometheus reads as a counter reset.
+ * when the cluster hands a request to another worker, nor when a worker is replaced (its last
+ * counts stay in the sum).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayCounters } from '../core/counters.js';
 import type { KeyPool } from '../core/key-pool.js';
-import { labelValue, type MetricsSnapshot, renderMetrics, type Sample, sumSnapshots } from '../core/metrics-text.js';
+import { labelValue, METRIC_FAMILIES, type MetricsSnapshot, renderMetrics, type Sample, sumSnapshots } from '../core/metrics-text.js';
 
 /** What one serving process reads its metrics from. */
 export interface MetricsSources {
   readonly counters: GatewayCounters;
   readonly pool: KeyPool;
+  /**
+   * Rests that took a key out of rotation; left out in a cluster worker, where the primary counts
+   * them (two workers refused at once each start the same rest).
+   */
+  poolRests?(): number;
   /** Open client connections. */
   connections(): number;
   /** The chat log's counters, when it is on; `written` only where the file is written. */
@@ -38,15 +43,15 @@ export function processSamples(): Sample[] {
 }
 
 /** What `sources` counted so far, and this process's own samples. */
-export function gatewaySnapshot({ counters, pool, connections, chatLog }: MetricsSources, now = Date.now()): MetricsSnapshot {
+export function gatewaySnapshot({ counters, pool, poolRests, connections, chatLog }: MetricsSources, now = Date.now()): MetricsSnapshot {
   const samples: Sample[] = [];
   const { responses } = counters;
   for (let status = 0; status < responses.length; status++) {
     if (responses[status] > 0) samples.push({ name: 'aifwd_responses_total', labels: `code="${status}"`, value: responses[status] });
   }
   for (const [code, value] of counters.upstreamFailures) samples.push({ name: 'aifwd_upstream_failures_total', labels: `code="${labelValue(code)}"`, value });
+  if (poolRests !== undefined) samples.push({ name: 'aifwd_pool_key_rests_total', labels: '', value: poolRests() });
   samples.push(
-    { name: 'aifwd_pool_key_rests_total', labels: '', value: pool.restsStarted },
     { name: 'aifwd_pool_keys_resting', labels: '', value: pool.resting(now) },
     { name: 'aifwd_pool_keys', labels: '', value: pool.size },
     { name: 'aifwd_client_connections', labels: '', value: connections() },
@@ -145,13 +150,22 @@ export interface WorkerEvents {
   on(event: 'exit', listener: (worker: { id: number }) => void): unknown;
 }
 
-/** In the primary: the latest snapshot of each live worker; `sum()` adds them to `own()`. */
+/**
+ * In the primary: the latest snapshot of each live worker, added to `own()`. The counters of a
+ * worker that exited stay in the sum (its gauges leave it), so a replaced worker never makes a
+ * counter go back; what it counted in its last second is lost.
+ */
 export function collectWorkerMetrics(cluster: WorkerEvents, own: () => MetricsSnapshot): () => MetricsSnapshot {
   const latest = new Map<number, MetricsSnapshot>();
+  let retired: MetricsSnapshot = [];
   cluster.on('message', (worker, message) => {
     if (isMetricsMessage(message)) latest.set(worker.id, message.samples);
   });
-  cluster.on('exit', (worker) => latest.delete(worker.id));
-  return () => sumSnapshots([own(), ...latest.values()]);
+  cluster.on('exit', (worker) => {
+    const last = latest.get(worker.id);
+    latest.delete(worker.id);
+    if (last !== undefined) retired = sumSnapshots([retired, last.filter((sample) => METRIC_FAMILIES[sample.name]?.type === 'counter')]);
+  });
+  return () => sumSnapshots([own(), retired, ...latest.values()]);
 }
 

@@ -63,11 +63,17 @@ function listenFailure(err: unknown, host: string, port: number, what = ''): Con
   return new ConfigError(`cannot listen on ${host}:${port}${what}: ${why}`);
 }
 
-/** The metrics port, when `metrics_port` asks for one; a port that cannot be had stops the start. */
-async function serveMetrics(config: Config, collect: () => MetricsSnapshot): Promise<AddressInfo | undefined> {
+/** A metrics message the channel could not take: the worker is going away. */
+function ignoreSendError(): void {}
+
+/**
+ * The metrics port, when `metrics_port` asks for one (`collector` makes what a scrape reads, only
+ * then); a port that cannot be had stops the start.
+ */
+async function serveMetrics(config: Config, collector: () => () => MetricsSnapshot): Promise<AddressInfo | undefined> {
   if (config.metrics_port === 0) return undefined;
   try {
-    return (await startMetricsServer({ host: config.metrics_host, port: config.metrics_port, collect })).address;
+    return (await startMetricsServer({ host: config.metrics_host, port: config.metrics_port, collect: collector() })).address;
   } catch (err) {
     throw listenFailure(err, config.metrics_host, config.metrics_port, ' for metrics');
   }
@@ -82,18 +88,28 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
   const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
   // A worker tells the others, through the primary, when a pool key rests.
   if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
+  const pool = gateway.auth.pool;
   const sources: MetricsSources = {
     counters: gateway.counters,
-    pool: gateway.auth.pool,
+    pool,
+    // In a cluster the primary counts rests (key-rest-sharing.ts), once each.
+    poolRests: cluster.isWorker ? undefined : () => pool.restsStarted,
     connections: () => gateway.server.connections,
     // A worker's lines are written by the primary, which counts them; a worker counts only what it lost.
     chatLog: chatLog === undefined ? undefined : cluster.isWorker ? { get dropped() { return chatLog.stats.dropped; } } : chatLog.stats,
   };
   let metrics: AddressInfo | undefined;
   if (cluster.isWorker) {
-    if (config.metrics_port > 0) reportMetricsToPrimary(() => gatewaySnapshot(sources), (message) => process.send?.(message));
+    if (config.metrics_port > 0) {
+      reportMetricsToPrimary(
+        () => gatewaySnapshot(sources),
+        (message) => {
+          if (process.connected) process.send?.(message, undefined, undefined, ignoreSendError);
+        },
+      );
+    }
   } else {
-    metrics = await serveMetrics(config, () => gatewaySnapshot(sources));
+    metrics = await serveMetrics(config, () => () => gatewaySnapshot(sources));
   }
   let address: AddressInfo;
   try {
@@ -121,18 +137,19 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
   // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
-  relayKeyRests(cluster);
+  const rests = relayKeyRests(cluster);
   const chatLog = config.log_chat
     ? attachChatLogPrimary({ dir: config.log_dir, rotateSize: config.log_rotate_size, stderr: opts.stderr })
     : undefined;
   const exit = (): void => {
     void (chatLog?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   };
-  // The workers' metrics, added up here (metrics.ts), with the primary's own process and log file.
-  const metrics = await serveMetrics(
-    config,
+  // The workers' metrics, added up here (metrics.ts), with the primary's own process, log file and
+  // count of key rests.
+  const metrics = await serveMetrics(config, () =>
     collectWorkerMetrics(cluster, () => [
       ...processSamples(),
+      { name: 'aifwd_pool_key_rests_total', labels: '', value: rests.restsStarted },
       ...(chatLog === undefined
         ? []
         : [

@@ -219,7 +219,7 @@ class Tunnel implements ResponseSink {
       }
       if (end === -1) return;
       raw.off('data', onData);
-      raw.off('error', this.#fail);
+      raw.off('error', onError);
       raw.off('end', onClose);
       raw.off('close', onClose);
       const statusLine = answer.toString('latin1', 0, answer.indexOf('\r\n'));
@@ -238,13 +238,16 @@ class Tunnel implements ResponseSink {
         return;
       }
       // `host` is the name the certificate must carry (an IP upstream has no servername for SNI).
+      raw.on('error', this.#fail);
       const secure = tlsConnect({ socket: raw, host: target.host, servername: target.servername, ALPNProtocols: ['http/1.1'] });
       this.#upstream = secure;
       this.#listen(secure);
       secure.once('secureConnect', () => ready(secure));
     };
     const onClose = (): void => failed('closed the connection');
-    raw.on('error', this.#fail);
+    // Until the tunnel is up, a failure is the proxy's (refused, reset, a TLS handshake to it).
+    const onError = (err: NodeJS.ErrnoException): void => failed(`${err.code ?? 'error'}: ${err.message}`);
+    raw.on('error', onError);
     raw.on('end', onClose);
     raw.on('close', onClose);
     raw.on('data', onData);
@@ -394,6 +397,7 @@ class Tunnel implements ResponseSink {
     client.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
     upstream.setKeepAlive(true, KEEP_ALIVE_PROBE_MS);
     const counters = this.#options.counters;
+    counters.countResponse(101);
     counters.websocketSessions++;
     counters.websocketSessionsOpen++;
     let open = true;

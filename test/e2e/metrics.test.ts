@@ -3,7 +3,7 @@
  * failover, an upstream timeout, the gateway's own error), then `GET /metrics` on the metrics port:
  * the counts, the key pool, the text format; under `--workers 2` the primary's sum.
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { sleep, upstreamsClosedAfterAll, type UpstreamHandler } from '../helpers/upstream.js';
@@ -57,6 +57,9 @@ describe('metrics', () => {
     // The gateway's own error: a body over max_body_size.
     expect((await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${FORWARD}` }, body: 'x'.repeat(100) })).status).toBe(413);
 
+    // One client connection held open while the metrics are read.
+    const held = connect(gw.port, '127.0.0.1');
+    await new Promise((resolve) => held.once('connect', resolve));
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -68,7 +71,8 @@ describe('metrics', () => {
     expect(valueOf(text, 'aifwd_pool_key_rests_total')).toBe(1);
     expect(valueOf(text, 'aifwd_pool_keys_resting')).toBe(1);
     expect(valueOf(text, 'aifwd_pool_keys')).toBe(2);
-    expect(valueOf(text, 'aifwd_client_connections')).toBeGreaterThanOrEqual(0);
+    expect(valueOf(text, 'aifwd_client_connections')).toBeGreaterThanOrEqual(1);
+    held.destroy();
     expect(valueOf(text, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
     expect(valueOf(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(Math.abs(valueOf(text, 'process_start_time_seconds')! - Date.now() / 1000)).toBeLessThan(60);

@@ -278,6 +278,7 @@ describe('WebSocket pass-through', () => {
     await c.until((t) => t.includes('session.created;'));
     expect(await scrape('aifwd_websocket_sessions_open')).toBe(1);
     expect(await scrape('aifwd_websocket_sessions_total')).toBe(1);
+    expect(await scrape('aifwd_responses_total{code="101"}')).toBe(1);
     // The client goes; its FIN reaches the upstream, which then closes too (node:http keeps an
     // upgraded socket half-open: until then the session may still carry the upstream's bytes).
     c.socket.destroy();
@@ -489,6 +490,14 @@ describe('WebSocket pass-through', () => {
     await s.until((t) => t.includes('session.created;tls-in-tls'));
     expect(connects).toEqual([`127.0.0.1:${secureUp.port}`]);
     expect(secureUp.seen[0].headers.host).toBe(`127.0.0.1:${secureUp.port}`);
+
+    // A proxy whose certificate is not trusted: the 502 names the proxy, not the upstream.
+    const untrusting = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: proxyUrl } });
+    const refused = client(untrusting.port, upgradeRequest());
+    await refused.ended;
+    expect(refused.text()).toMatch(/^HTTP\/1\.1 502 /);
+    expect(refused.text()).toContain(`outbound proxy 127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    expect(refused.text()).toMatch(/self.signed|SELF_SIGNED|DEPTH_ZERO/i);
   });
 
   it('an upstream that closes without answering is a 502 at once, not a wait for the response timeout', async () => {

@@ -67,6 +67,21 @@ describe('key rests shared between workers', () => {
     expect(later.got).toEqual([]);
   });
 
+  it('the primary counts a rest once when two workers refused at once announce it, and again once it ended', () => {
+    const source = new EventEmitter() as EventEmitter & { workers: Record<string, WorkerHandle> };
+    const [a, b] = [fakeWorker(), fakeWorker()];
+    source.workers = { 1: a, 2: b };
+    let clock = 1_000_000;
+    const relay = relayKeyRests(source, () => clock);
+    source.emit('message', a, { type: KEY_REST_MESSAGE_TYPE, index: 0, until: clock + 30_000 });
+    source.emit('message', b, { type: KEY_REST_MESSAGE_TYPE, index: 0, until: clock + 31_000 });
+    source.emit('message', b, { type: KEY_REST_MESSAGE_TYPE, index: 1, until: clock + 5_000 });
+    expect(relay.restsStarted).toBe(2);
+    clock += 31_000;
+    source.emit('message', a, { type: KEY_REST_MESSAGE_TYPE, index: 0, until: clock + 30_000 });
+    expect(relay.restsStarted).toBe(3);
+  });
+
   it('recognises only well-formed messages', () => {
     expect(isKeyRestMessage({ type: KEY_REST_MESSAGE_TYPE, index: 0, until: 5 })).toBe(true);
     expect(isKeyRestMessage({ type: KEY_REST_MESSAGE_TYPE, index: -1, until: 5 })).toBe(false);
