@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -414,24 +414,8 @@ describe('WebSocket pass-through', () => {
 
   it('goes through an http:// outbound proxy with CONNECT (credentials from the URL), and direct when NO_PROXY names the upstream', async () => {
     const up = await wsUpstream();
-    const connects: { authority: string; auth: string | undefined }[] = [];
-    const proxy = createServer();
-    proxy.on('connect', (req, socket: Socket) => {
-      connects.push({ authority: req.url ?? '', auth: req.headers['proxy-authorization'] });
-      upgraded.push(socket);
-      const [host, port] = (req.url ?? '').split(':');
-      const onward = connect(Number(port), host, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        socket.pipe(onward);
-        onward.pipe(socket);
-      });
-      upgraded.push(onward);
-      onward.on('error', () => socket.destroy());
-      socket.on('error', () => onward.destroy());
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    servers.push(proxy);
-    const proxyUrl = `http://fake-user:fake-pass@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const { connects, port: proxyPort } = await connectProxy(createServer());
+    const proxyUrl = `http://fake-user:fake-pass@127.0.0.1:${proxyPort}`;
 
     const gw = await startGateway(['--base-url', up.url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY], { env: { HTTP_PROXY: proxyUrl } });
     const c = client(gw.port, upgradeRequest());
@@ -449,36 +433,21 @@ describe('WebSocket pass-through', () => {
 
   it('goes through an https:// outbound proxy: TLS to the proxy, CONNECT inside it', async () => {
     const up = await wsUpstream();
-    const connects: string[] = [];
-    const proxy = createHttpsServer(tlsMaterial());
-    proxy.on('connect', (req, socket: Socket) => {
-      connects.push(req.url ?? '');
-      upgraded.push(socket);
-      const [host, port] = (req.url ?? '').split(':');
-      const onward = connect(Number(port), host, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        socket.pipe(onward);
-        onward.pipe(socket);
-      });
-      upgraded.push(onward);
-      onward.on('error', () => socket.destroy());
-      socket.on('error', () => onward.destroy());
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    servers.push(proxy);
-    const proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const { connects, port: proxyPort } = await connectProxy(createHttpsServer(tlsMaterial()));
+    const authorities = (): string[] => connects.map((c) => c.authority);
+    const proxyUrl = `https://127.0.0.1:${proxyPort}`;
     // The proxy's certificate is the test's own: the gateway trusts it as users trust a corporate CA.
     const gw = await startGateway(['--base-url', up.url, '--api-key', POOL_KEY, '--forward-key', FORWARD_KEY], { env: { HTTP_PROXY: proxyUrl, NODE_EXTRA_CA_CERTS: CERT } });
     const c = client(gw.port, upgradeRequest());
     await c.until((t) => t.includes('session.created;'));
     c.socket.write('through-tls');
     await c.until((t) => t.includes('session.created;through-tls'));
-    expect(connects).toEqual([`127.0.0.1:${up.port}`]);
+    expect(authorities()).toEqual([`127.0.0.1:${up.port}`]);
     expect(up.seen[0].headers.authorization).toBe(`Bearer ${POOL_KEY}`);
     // Plain requests take the same proxy (undici's proxy agent).
     const plain = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${FORWARD_KEY}` } });
     expect(await plain.text()).toBe('plain');
-    expect(connects).toEqual([`127.0.0.1:${up.port}`, `127.0.0.1:${up.port}`]);
+    expect(authorities()).toEqual([`127.0.0.1:${up.port}`, `127.0.0.1:${up.port}`]);
     connects.length = 0;
 
     // An https upstream through it: TLS to the upstream inside the TLS to the proxy.
@@ -488,7 +457,7 @@ describe('WebSocket pass-through', () => {
     await s.until((t) => t.includes('session.created;'));
     s.socket.write('tls-in-tls');
     await s.until((t) => t.includes('session.created;tls-in-tls'));
-    expect(connects).toEqual([`127.0.0.1:${secureUp.port}`]);
+    expect(authorities()).toEqual([`127.0.0.1:${secureUp.port}`]);
     expect(secureUp.seen[0].headers.host).toBe(`127.0.0.1:${secureUp.port}`);
 
     // A proxy whose certificate is not trusted: the 502 names the proxy, not the upstream.
@@ -496,7 +465,7 @@ describe('WebSocket pass-through', () => {
     const refused = client(untrusting.port, upgradeRequest());
     await refused.ended;
     expect(refused.text()).toMatch(/^HTTP\/1\.1 502 /);
-    expect(refused.text()).toContain(`outbound proxy 127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    expect(refused.text()).toContain(`outbound proxy 127.0.0.1:${proxyPort}`);
     expect(refused.text()).toMatch(/self.signed|SELF_SIGNED|DEPTH_ZERO/i);
   });
 
@@ -664,6 +633,27 @@ describe('WebSocket key failover', () => {
     expect(up.seen.map(keyOf)).toEqual([KEY_A, KEY_B]);
   });
 });
+
+/** Makes `proxy` a CONNECT proxy (what it was asked for, with the credentials), listening on 127.0.0.1. */
+async function connectProxy(proxy: Server): Promise<{ connects: { authority: string; auth: string | undefined }[]; port: number }> {
+  const connects: { authority: string; auth: string | undefined }[] = [];
+  proxy.on('connect', (req: IncomingMessage, socket: Socket) => {
+    connects.push({ authority: req.url ?? '', auth: req.headers['proxy-authorization'] });
+    upgraded.push(socket);
+    const [host, port] = (req.url ?? '').split(':');
+    const onward = connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      socket.pipe(onward);
+      onward.pipe(socket);
+    });
+    upgraded.push(onward);
+    onward.on('error', () => socket.destroy());
+    socket.on('error', () => onward.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  servers.push(proxy);
+  return { connects, port: (proxy.address() as AddressInfo).port };
+}
 
 async function expectSoon(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
