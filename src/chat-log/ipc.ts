@@ -2,9 +2,10 @@
  * Chat log under `--workers N` (node:cluster): workers never touch the file. Each worker encodes
  * its complete lines as it gets them (line-batch.ts), batches them (sink.ts) and sends the bytes to
  * the primary over the cluster IPC channel as `{type: 'aifwd:chat-log', bytes, lines}`; the
- * primary alone appends them as they are and rotates (primary.ts). The channel uses Node's
- * `advanced` serialization (run.ts), so the bytes cross as one copy: as JSON, every record's quotes
- * were escaped in the worker and parsed again in the primary, which then encoded the lines anew.
+ * primary alone appends them as they are and rotates (primary.ts). With the log on, the channel
+ * uses Node's `advanced` serialization (run.ts), so the bytes cross as one copy: as JSON, every
+ * record's quotes were escaped in the worker and parsed again in the primary, which then encoded
+ * the lines anew.
  * Lines from one worker keep their order, so a request record always precedes its response record;
  * a message holds whole lines only, so processes can never interleave inside one.
  */

@@ -104,6 +104,24 @@ describe('metrics', () => {
     }
   });
 
+  it('--workers 2 without the chat log (the cluster channel stays JSON): the sum still arrives', async () => {
+    const up = await upstream(handler);
+    const metricsPort = await freePort();
+    const gw = await startGateway(['--base-url', up.url, '--api-key', KEY_B, '--forward-key', FORWARD, '--workers', '2', '--metrics-port', String(metricsPort)]);
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${FORWARD}`, connection: 'close' } });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    let text = '';
+    for (let tries = 0; tries < 30 && valueOf(text, 'aifwd_responses_total{code="200"}') !== 4; tries++) {
+      await sleep(200);
+      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    }
+    expect(valueOf(text, 'aifwd_responses_total{code="200"}')).toBe(4);
+    expect(text).not.toContain('aifwd_chat_log');
+  });
+
   it('--workers 2: the primary serves the sum of its workers, and the chat log it writes', async () => {
     const up = await upstream(handler);
     const metricsPort = await freePort();
