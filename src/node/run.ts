@@ -5,14 +5,14 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { attachChatLogPrimary, createChatLog } from '../chat-log/index.js';
+import { attachChatLogPrimary, type ChatLog, createChatLog } from '../chat-log/index.js';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AuthMode } from '../core/auth.js';
 import type { MetricsSnapshot } from '../core/metrics-text.js';
 import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
-import { createGateway } from './gateway.js';
+import { createGateway, type Gateway } from './gateway.js';
 import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
 import { collectWorkerMetrics, gatewaySnapshot, type MetricsSources, processSamples, reportMetricsToPrimary, startMetricsServer } from './metrics.js';
 
@@ -79,15 +79,11 @@ async function serveMetrics(config: Config, collector: () => () => MetricsSnapsh
   }
 }
 
-/** One serving process (the only one, or a cluster worker). Resolves once listening. */
-async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
-  // In a cluster worker the primary owns the log file; this process hands it its lines.
-  const chatLog = config.log_chat
-    ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
-    : undefined;
-  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
-  // A worker tells the others, through the primary, when a pool key rests.
-  if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
+/**
+ * A serving process's metrics: served on the metrics port by a single process (its address is
+ * returned), sent to the primary every second by a cluster worker.
+ */
+async function processMetrics(config: Config, gateway: Gateway, chatLog: ChatLog | undefined): Promise<AddressInfo | undefined> {
   const pool = gateway.auth.pool;
   const sources: MetricsSources = {
     counters: gateway.counters,
@@ -98,19 +94,28 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
     // A worker's lines are written by the primary, which counts them; a worker counts only what it lost.
     chatLog: chatLog === undefined ? undefined : cluster.isWorker ? { get dropped() { return chatLog.stats.dropped; } } : chatLog.stats,
   };
-  let metrics: AddressInfo | undefined;
-  if (cluster.isWorker) {
-    if (config.metrics_port > 0) {
-      reportMetricsToPrimary(
-        () => gatewaySnapshot(sources),
-        (message) => {
-          if (process.connected) process.send?.(message, undefined, undefined, ignoreSendError);
-        },
-      );
-    }
-  } else {
-    metrics = await serveMetrics(config, () => () => gatewaySnapshot(sources));
+  if (!cluster.isWorker) return serveMetrics(config, () => () => gatewaySnapshot(sources));
+  if (config.metrics_port > 0) {
+    reportMetricsToPrimary(
+      () => gatewaySnapshot(sources),
+      (message) => {
+        if (process.connected) process.send?.(message, undefined, undefined, ignoreSendError);
+      },
+    );
   }
+  return undefined;
+}
+
+/** One serving process (the only one, or a cluster worker). Resolves once listening. */
+async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
+  // In a cluster worker the primary owns the log file; this process hands it its lines.
+  const chatLog = config.log_chat
+    ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
+    : undefined;
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
+  // A worker tells the others, through the primary, when a pool key rests.
+  if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
+  const metrics = await processMetrics(config, gateway, chatLog);
   let address: AddressInfo;
   try {
     address = await gateway.listen();
