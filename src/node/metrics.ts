@@ -4,16 +4,14 @@
  * Reading them takes a snapshot of what the gateway counts anyway (core/counters.ts, the key pool,
  * the chat log's counters); nothing is computed per request.
  *
- * Under `--workers N` the primary serves them: each worker sends it a snapshot every second over
- * the cluster channel, and a scrape gets the sum (core/metrics-text.ts), so counters never go back
- * when the cluster hands a request to another worker, nor when a worker is replaced (its last
- * counts stay in the sum).
+ * Under `--workers N` the primary serves them, the sum of what its workers send it
+ * (metrics-sharing.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayCounters } from '../core/counters.js';
 import type { KeyPool } from '../core/key-pool.js';
-import { labelValue, METRIC_FAMILIES, type MetricsSnapshot, renderMetrics, type Sample, sumSnapshots } from '../core/metrics-text.js';
+import { labelValue, type MetricsSnapshot, renderMetrics, type Sample } from '../core/metrics-text.js';
 
 /** What one serving process reads its metrics from. */
 export interface MetricsSources {
@@ -104,68 +102,3 @@ export function startMetricsServer({ host, port, collect }: { host: string; port
     });
   });
 }
-
-/** The message a cluster worker sends the primary with its snapshot. */
-export const METRICS_MESSAGE_TYPE = 'aifwd:metrics';
-
-export interface MetricsMessage {
-  readonly type: typeof METRICS_MESSAGE_TYPE;
-  readonly samples: MetricsSnapshot;
-}
-
-export function isMetricsMessage(message: unknown): message is MetricsMessage {
-  if (typeof message !== 'object' || message === null) return false;
-  const { type, samples } = message as { type?: unknown; samples?: unknown };
-  return (
-    type === METRICS_MESSAGE_TYPE &&
-    Array.isArray(samples) &&
-    samples.every((s: unknown) => {
-      const { name, labels, value } = (s ?? {}) as { name?: unknown; labels?: unknown; value?: unknown };
-      return typeof name === 'string' && typeof labels === 'string' && typeof value === 'number';
-    })
-  );
-}
-
-/** How often a worker sends its snapshot. */
-export const WORKER_REPORT_MS = 1000;
-
-/** In a worker: sends `snapshot()` to the primary every second (the timer never keeps the process alive). */
-export function reportMetricsToPrimary(snapshot: () => MetricsSnapshot, send: (message: MetricsMessage) => void): () => void {
-  const report = (): void => {
-    try {
-      send({ type: METRICS_MESSAGE_TYPE, samples: snapshot() });
-    } catch {
-      // The channel is gone (shutdown): nothing to report to.
-    }
-  };
-  report();
-  const timer = setInterval(report, WORKER_REPORT_MS);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/** What the primary hears from its workers (node:cluster, or a stand-in in tests). */
-export interface WorkerEvents {
-  on(event: 'message', listener: (worker: { id: number }, message: unknown) => void): unknown;
-  on(event: 'exit', listener: (worker: { id: number }) => void): unknown;
-}
-
-/**
- * In the primary: the latest snapshot of each live worker, added to `own()`. The counters of a
- * worker that exited stay in the sum (its gauges leave it), so a replaced worker never makes a
- * counter go back; what it counted in its last second is lost.
- */
-export function collectWorkerMetrics(cluster: WorkerEvents, own: () => MetricsSnapshot): () => MetricsSnapshot {
-  const latest = new Map<number, MetricsSnapshot>();
-  let retired: MetricsSnapshot = [];
-  cluster.on('message', (worker, message) => {
-    if (isMetricsMessage(message)) latest.set(worker.id, message.samples);
-  });
-  cluster.on('exit', (worker) => {
-    const last = latest.get(worker.id);
-    latest.delete(worker.id);
-    if (last !== undefined) retired = sumSnapshots([retired, last.filter((sample) => METRIC_FAMILIES[sample.name]?.type === 'counter')]);
-  });
-  return () => sumSnapshots([own(), retired, ...latest.values()]);
-}
-

@@ -14,7 +14,8 @@ import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
-import { collectWorkerMetrics, gatewaySnapshot, type MetricsSources, processSamples, reportMetricsToPrimary, startMetricsServer } from './metrics.js';
+import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
+import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
 
 export interface RunOptions {
   env: NodeJS.ProcessEnv;

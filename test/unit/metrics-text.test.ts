@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelValue, renderMetrics, sumSnapshots } from '../../src/core/metrics-text.js';
-import { EventEmitter } from 'node:events';
 import { KeyPool } from '../../src/core/key-pool.js';
-import { collectWorkerMetrics, METRICS_MESSAGE_TYPE } from '../../src/node/metrics.js';
 
 describe('renderMetrics', () => {
   it('writes HELP and TYPE once per family, in a fixed order, and leaves out families without samples', () => {
@@ -57,36 +55,5 @@ describe('KeyPool counts for metrics', () => {
     expect(pool.resting(500)).toBe(2);
     expect(pool.resting(1500)).toBe(1);
     expect(pool.resting(2000)).toBe(0);
-  });
-});
-
-describe('collectWorkerMetrics (the primary)', () => {
-  it('adds the live workers to its own samples; an exited worker keeps its counters in the sum and drops its gauges', () => {
-    const cluster = new EventEmitter();
-    const sum = collectWorkerMetrics(cluster as never, () => [{ name: 'process_cpu_seconds_total', labels: '', value: 1 }]);
-    const report = (id: number, responses: number, open: number) =>
-      cluster.emit('message', { id }, {
-        type: METRICS_MESSAGE_TYPE,
-        samples: [
-          { name: 'aifwd_responses_total', labels: 'code="200"', value: responses },
-          { name: 'aifwd_client_connections', labels: '', value: open },
-          { name: 'process_cpu_seconds_total', labels: '', value: 2 },
-        ],
-      });
-    const value = (name: string, labels = '') => sum().find((s) => s.name === name && s.labels === labels)?.value;
-    report(1, 10, 3);
-    report(2, 20, 4);
-    cluster.emit('message', { id: 2 }, { type: 'aifwd:chat-log' }); // not ours
-    expect(value('aifwd_responses_total', 'code="200"')).toBe(30);
-    expect(value('aifwd_client_connections')).toBe(7);
-    expect(value('process_cpu_seconds_total')).toBe(5);
-
-    cluster.emit('exit', { id: 1 });
-    report(3, 0, 1); // its replacement starts from zero
-    expect(value('aifwd_responses_total', 'code="200"')).toBe(30);
-    expect(value('aifwd_client_connections')).toBe(5);
-    expect(value('process_cpu_seconds_total')).toBe(7);
-    report(3, 5, 1);
-    expect(value('aifwd_responses_total', 'code="200"')).toBe(35);
   });
 });
