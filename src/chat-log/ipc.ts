@@ -9,7 +9,7 @@
  * Lines from one worker keep their order, so a request record always precedes its response record;
  * a message holds whole lines only, so processes can never interleave inside one.
  */
-import { type ByteBatch, LineBytes, linesPerBuffer } from './line-batch.js';
+import { type ByteBatch, linesPerBuffer } from './line-batch.js';
 import { BatchedSink } from './sink.js';
 
 export const CHAT_LOG_MESSAGE_TYPE = 'aifwd:chat-log';
@@ -55,22 +55,18 @@ export interface WorkerSinkOptions {
 }
 
 /** The worker side: a {@link LineSink} that delivers lines to the primary. */
-export class WorkerSink extends BatchedSink<ByteBatch> {
+export class WorkerSink extends BatchedSink {
   readonly #send: SendMessage;
-  readonly #bytes: LineBytes;
 
   constructor({ send, stderr, chunkBytes }: WorkerSinkOptions) {
-    const bytes = new LineBytes(chunkBytes);
-    super(stderr, bytes);
-    this.#bytes = bytes;
+    super(stderr, chunkBytes);
     this.#send = send;
   }
 
   protected override async writeBatch(batch: ByteBatch): Promise<void> {
     const counts = linesPerBuffer(batch);
+    // Once sent, the messages are serialised: their chunks may take new lines (sink.ts reuses them).
     await Promise.all(batch.buffers.map((bytes, i) => this.#sendOne(bytes, counts[i])));
-    // The messages are serialised: their chunks may take new lines.
-    this.#bytes.recycle(batch);
   }
 
   #sendOne(bytes: Buffer, lines: number): Promise<void> {

@@ -14,7 +14,7 @@
 export interface LineBatch<B> {
   /** Lines waiting. */
   readonly lines: number;
-  /** Their size: characters (strings) or bytes (UTF-8). */
+  /** Their size, in the container's units (bytes of UTF-8 for LineBytes). */
   readonly size: number;
   /** Adds a complete line (no newline). */
   push(line: string): void;

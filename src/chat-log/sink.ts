@@ -3,7 +3,7 @@
  * sender (cluster worker). Both batch through {@link BatchQueue} and report failures through
  * {@link FailureReporter}, so neither ever throws at the tap or blocks a request.
  */
-import type { LineBatch } from './line-batch.js';
+import { type ByteBatch, type LineBatch, LineBytes } from './line-batch.js';
 
 /** Counters every sink keeps, in lines. */
 export interface SinkStats {
@@ -191,17 +191,26 @@ export class BatchQueue<B> {
  * What the file writer and the worker's IPC sender share: the batch queue, the counters, the
  * failure reporter, and the append / flush / close protocol. A subclass writes a batch.
  */
-export abstract class BatchedSink<B> implements LineSink {
+export abstract class BatchedSink implements LineSink {
   protected readonly reporter: FailureReporter;
-  readonly #queue: BatchQueue<B>;
+  /** Where lines wait, encoded (line-batch.ts); a batch's chunks are reused once it is written. */
+  readonly #bytes: LineBytes;
+  readonly #queue: BatchQueue<ByteBatch>;
   #closed = false;
   /** Lines written (or handed to the primary) and lines lost; subclasses count them. */
   protected writtenLines = 0;
   protected droppedLines = 0;
 
-  constructor(stderr: NodeJS.WritableStream, batch: LineBatch<B>) {
+  constructor(stderr: NodeJS.WritableStream, chunkBytes?: number) {
     this.reporter = new FailureReporter(stderr);
-    this.#queue = new BatchQueue({ batch, write: (taken) => this.writeBatch(taken) });
+    const bytes = (this.#bytes = new LineBytes(chunkBytes));
+    this.#queue = new BatchQueue({
+      batch: bytes,
+      write: async (taken) => {
+        await this.writeBatch(taken);
+        bytes.recycle(taken);
+      },
+    });
   }
 
   get written(): number {
@@ -216,9 +225,9 @@ export abstract class BatchedSink<B> implements LineSink {
     if (this.#closed || !this.#queue.append(line)) this.droppedLines++;
   }
 
-  /** Queues `lines` lines that `push` adds to the batch (`size` in its units), or counts them dropped. */
-  protected enqueue(size: number, lines: number, push: (batch: LineBatch<B>) => void): void {
-    if (this.#closed || !this.#queue.add(size, lines, push)) this.droppedLines += lines;
+  /** Queues `lines` lines already encoded (a cluster worker's message, see ipc.ts), as they are. */
+  appendEncoded(bytes: Buffer, lines: number): void {
+    if (this.#closed || !this.#queue.add(bytes.length, lines, () => this.#bytes.pushEncoded(bytes, lines))) this.droppedLines += lines;
   }
 
   flush(): Promise<void> {
@@ -232,7 +241,7 @@ export abstract class BatchedSink<B> implements LineSink {
   }
 
   /** Writes one batch in order; never rejects (counts and reports its own failures). */
-  protected abstract writeBatch(batch: B): Promise<void>;
+  protected abstract writeBatch(batch: ByteBatch): Promise<void>;
 
   /** Releases the file or channel after the last batch. */
   protected async release(): Promise<void> {}

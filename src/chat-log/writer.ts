@@ -11,7 +11,7 @@
  */
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ByteBatch, countLines, LineBytes } from './line-batch.js';
+import { type ByteBatch, countLines } from './line-batch.js';
 import { nextRotationIndex, rotatedPath } from './log-files.js';
 import { BatchedSink } from './sink.js';
 
@@ -28,11 +28,10 @@ export interface ChatLogWriterOptions {
 const NEWLINE = 0x0a;
 
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
-export class ChatLogWriter extends BatchedSink<ByteBatch> {
+export class ChatLogWriter extends BatchedSink {
   readonly path: string;
   readonly #rotateSize: number;
   readonly #maxWriteBytes: number;
-  readonly #bytes: LineBytes;
   #handle: FileHandle | null = null;
   /** Bytes in the open file. */
   #size = 0;
@@ -40,26 +39,13 @@ export class ChatLogWriter extends BatchedSink<ByteBatch> {
   #base = 0;
 
   constructor({ path, rotateSize, stderr, maxWriteBytes = 4 * 1024 * 1024 }: ChatLogWriterOptions) {
-    // Lines are encoded as they are appended (line-batch.ts says why).
-    const bytes = new LineBytes();
-    super(stderr, bytes);
-    this.#bytes = bytes;
+    super(stderr);
     this.path = path;
     this.#rotateSize = rotateSize > 0 ? rotateSize : Number.POSITIVE_INFINITY;
     this.#maxWriteBytes = maxWriteBytes;
   }
 
-  /** Appends `lines` lines already encoded (a cluster worker's message, see ipc.ts), as they are. */
-  appendEncoded(bytes: Buffer, lines: number): void {
-    this.enqueue(bytes.length, lines, () => this.#bytes.pushEncoded(bytes, lines));
-  }
-
-  protected override async writeBatch(batch: ByteBatch): Promise<void> {
-    await this.#write(batch);
-    this.#bytes.recycle(batch);
-  }
-
-  async #write({ buffers, lines }: ByteBatch): Promise<void> {
+  protected override async writeBatch({ buffers, lines }: ByteBatch): Promise<void> {
     let index = 0;
     let offset = 0;
     try {
