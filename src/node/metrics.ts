@@ -2,7 +2,7 @@
  * Prometheus metrics on a port of their own (`--metrics-port`, off by default; `--metrics-host`,
  * 127.0.0.1 by default, so they are not public by accident): `GET /metrics` in the text format.
  * Reading them takes a snapshot of what the gateway counts anyway (core/counters.ts, the key pool,
- * the chat log's counters); nothing is computed per request.
+ * the chat log's counters); per request there is only the counting, an add per response.
  *
  * Under `--workers N` the primary serves them, the sum of what its workers send it
  * (metrics-sharing.ts).
