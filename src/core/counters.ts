@@ -11,6 +11,8 @@ export class GatewayCounters {
   readonly responses = new Float64Array(STATUS_SLOTS);
   /** Upstream failures (the gateway's 502/504, or a response cut midway) by error code. */
   readonly upstreamFailures = new Map<string, number>();
+  /** Requests sent again on a new connection after a kept-alive one turned out closed (h1/connection.ts). */
+  upstreamResends = 0;
   /** WebSocket sessions joined to the upstream: now open, and ever. */
   websocketSessionsOpen = 0;
   websocketSessions = 0;

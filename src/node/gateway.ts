@@ -49,15 +49,18 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     trustedProxies: ranges(config.trusted_proxies, 'TRUSTED_PROXIES'),
   });
   const auth = new Authenticator({ poolKeys: config.api_key, forwardKeys: config.forward_key });
+  const counters = new GatewayCounters();
   const upstream = createUpstream({
     baseUrl: config.base_url,
     connectTimeoutMs: config.connect_timeout,
     responseTimeoutMs: config.response_timeout,
     idleTimeoutMs: config.idle_timeout,
     env: options.env,
+    onResend: () => {
+      counters.upstreamResends++;
+    },
   });
   const prefix = normalisePrefix(config.route_prefix);
-  const counters = new GatewayCounters();
   const handler = createPipeline({
     router: createRouter({ prefix, basePath: upstream.basePath }),
     ipFilter,

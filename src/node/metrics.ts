@@ -48,6 +48,7 @@ export function gatewaySnapshot({ counters, pool, poolRests, connections, chatLo
     if (responses[status] > 0) samples.push({ name: 'aifwd_responses_total', labels: `code="${status}"`, value: responses[status] });
   }
   for (const [code, value] of counters.upstreamFailures) samples.push({ name: 'aifwd_upstream_failures_total', labels: `code="${labelValue(code)}"`, value });
+  samples.push({ name: 'aifwd_upstream_resends_total', labels: '', value: counters.upstreamResends });
   if (poolRests !== undefined) samples.push({ name: 'aifwd_pool_key_rests_total', labels: '', value: poolRests() });
   samples.push(
     { name: 'aifwd_pool_keys_resting', labels: '', value: pool.resting(now) },

@@ -18,6 +18,8 @@ export interface UpstreamOptions {
   /** Idle time between body chunks; 0 disables. */
   idleTimeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** Called when a request is sent again after a kept-alive connection turned out closed (direct connections only). */
+  onResend?: () => void;
 }
 
 export interface Upstream {
@@ -88,13 +90,13 @@ function tunnelRouteOf(baseUrl: URL, proxy: string | undefined, noProxy: string 
   return { kind: 'proxy', url };
 }
 
-export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env }: UpstreamOptions): Upstream {
+export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env, onResend }: UpstreamOptions): Upstream {
   const origin = baseUrl.origin;
   const proxy = proxyFromEnv(env, baseUrl.protocol === 'https:');
   // Keep idle upstream sockets for a while: a chat burst after a pause should not pay TLS again.
   const dispatcher: UpstreamDispatcher =
     proxy === undefined
-      ? new H1Pool({ origin: baseUrl, connectTimeoutMs, headersTimeoutMs: responseTimeoutMs, bodyTimeoutMs: idleTimeoutMs, keepAliveTimeoutMs: 30_000 })
+      ? new H1Pool({ origin: baseUrl, connectTimeoutMs, headersTimeoutMs: responseTimeoutMs, bodyTimeoutMs: idleTimeoutMs, keepAliveTimeoutMs: 30_000, onResend })
       : viaUndici(
           createEnvProxyAgent({
             connect: { timeout: connectTimeoutMs },

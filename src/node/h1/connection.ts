@@ -10,6 +10,16 @@ import type { Readable } from 'node:stream';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './types.js';
 
+/**
+ * A request that fails on a kept-alive connection before any byte of its response came back is sent
+ * again, once, on a new connection — if it failed within this long of being sent. That is the
+ * keep-alive race: the upstream closed the idle connection (its idle timeout, with no `Keep-Alive`
+ * hint to tell us) while the request was on its way, so the upstream never read it. A connection
+ * that dies later, with nothing received, is an upstream that read the request and then failed:
+ * sending it again could run a long generation twice, so that is the client's 502.
+ */
+export const RESEND_WINDOW_MS = 2000;
+
 /** What a connection needs of its pool. */
 export interface ConnectionOwner {
   /** Coarse clock (ms), refreshed by the pool's timer. */
@@ -21,6 +31,8 @@ export interface ConnectionOwner {
   release(connection: H1Connection, keepAliveHintMs: number): void;
   /** The connection is gone (closed, failed, or not reusable). */
   remove(connection: H1Connection): void;
+  /** Sends a request again on a new connection (see {@link RESEND_WINDOW_MS}). */
+  resend(request: UpstreamRequest, handler: UpstreamHandler): void;
 }
 
 export type DeadlineKind = 'connect' | 'headers' | 'body';
@@ -34,6 +46,12 @@ export class H1Connection implements ResponseSink {
   readonly #owner: ConnectionOwner;
   readonly #parser: ResponseParser;
   #handler: UpstreamHandler | null = null;
+  #request: UpstreamRequest | null = null;
+  /** Exchanges this connection completed: a request on a used connection may meet the keep-alive race. */
+  #exchanges = 0;
+  /** When the current request was sent (owner's clock), and whether any byte came back since. */
+  #sentAt = 0;
+  #received = false;
   #body: Readable | null = null;
   #chunkedBody = false;
   #bodyDone = true;
@@ -72,6 +90,9 @@ export class H1Connection implements ResponseSink {
   /** Starts an exchange on this (idle or connecting) connection. */
   start(request: UpstreamRequest, handler: UpstreamHandler): void {
     this.#handler = handler;
+    this.#request = request;
+    this.#sentAt = this.#owner.now;
+    this.#received = false;
     this.#ended = false;
     this.#paused = false;
     this.#queue.length = 0;
@@ -220,6 +241,7 @@ export class H1Connection implements ResponseSink {
       this.#discard();
       return;
     }
+    this.#received = true;
     let used: number;
     try {
       used = this.#parser.execute(chunk);
@@ -246,13 +268,13 @@ export class H1Connection implements ResponseSink {
   };
 
   readonly #onSocketError = (err: Error): void => {
-    if (this.#handler !== null) this.#fail(err);
+    if (this.#handler !== null) this.#lost(err);
     else this.#discard();
   };
 
   readonly #onSocketClose = (): void => {
     if (this.#handler !== null) {
-      this.#fail(new UpstreamClientError('UPSTREAM_CLOSED', 'upstream closed the connection before the response ended'));
+      this.#lost(new UpstreamClientError('UPSTREAM_CLOSED', 'upstream closed the connection before the response ended'));
     } else {
       this.#owner.remove(this);
     }
@@ -307,6 +329,8 @@ export class H1Connection implements ResponseSink {
   #complete(): void {
     const handler = this.#handler as UpstreamHandler;
     this.#handler = null;
+    this.#request = null;
+    this.#exchanges++;
     this.deadline = 0;
     if (!this.#bodyDone) {
       // The upstream answered before reading the whole body: the connection is mid-request.
@@ -322,9 +346,36 @@ export class H1Connection implements ResponseSink {
     handler.onComplete(null);
   }
 
+  /**
+   * The socket failed or closed under an exchange: the request goes again on a new connection when
+   * the keep-alive race explains it ({@link RESEND_WINDOW_MS}), else the exchange fails with `err`.
+   */
+  #lost(err: Error): void {
+    const handler = this.#handler;
+    const request = this.#request;
+    if (handler === null || request === null || !this.#mayResend(request)) {
+      this.#fail(err);
+      return;
+    }
+    this.#handler = null;
+    this.#request = null;
+    this.deadline = 0;
+    // Resend first: the pool never sees no exchange in flight (a closing pool would finish).
+    this.#owner.resend(request, handler);
+    this.#discard();
+  }
+
+  #mayResend(request: UpstreamRequest): boolean {
+    const body = request.body;
+    return (
+      this.#exchanges > 0 && !this.#received && (body === null || Buffer.isBuffer(body)) && Date.now() - this.#sentAt <= RESEND_WINDOW_MS
+    );
+  }
+
   #fail(err: Error): void {
     const handler = this.#handler;
     this.#handler = null;
+    this.#request = null;
     this.deadline = 0;
     this.#detachBody();
     this.#discard();

@@ -31,6 +31,8 @@ export interface H1PoolOptions {
   tls?: ConnectionOptions;
   /** Idle connections kept for reuse; more are closed as their exchanges end (nginx: `keepalive`). */
   maxIdle?: number;
+  /** Called when a request goes again on a new connection after the keep-alive race (connection.ts). */
+  onResend?: () => void;
 }
 
 const TICK_MS = 250;
@@ -50,6 +52,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   readonly #keepAliveTimeoutMs: number;
   readonly #tlsOptions: ConnectionOptions | undefined;
   readonly #maxIdle: number;
+  readonly #onResend: (() => void) | undefined;
   readonly #idle: H1Connection[] = [];
   readonly #busy = new Set<H1Connection>();
   #session: Buffer | undefined;
@@ -58,9 +61,10 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   #drained: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls, maxIdle = 256 }: H1PoolOptions) {
+  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls, maxIdle = 256, onResend }: H1PoolOptions) {
     this.#tlsOptions = tls;
     this.#maxIdle = maxIdle;
+    this.#onResend = onResend;
     this.#tls = origin.protocol === 'https:';
     this.#host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
     this.#port = origin.port === '' ? (this.#tls ? 443 : 80) : Number(origin.port);
@@ -85,7 +89,17 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
       connection.socket.destroy();
       connection = this.#idle.pop();
     }
-    if (connection === undefined) connection = this.#open();
+    this.#start(connection ?? this.#open(), request, handler);
+  }
+
+  /** A request in flight goes again on a new connection, closing pool or not (it is not a new one). */
+  resend(request: UpstreamRequest, handler: UpstreamHandler): void {
+    this.now = Date.now();
+    this.#onResend?.();
+    this.#start(this.#open(), request, handler);
+  }
+
+  #start(connection: H1Connection, request: UpstreamRequest, handler: UpstreamHandler): void {
     this.#busy.add(connection);
     this.#timer ??= setInterval(this.#tick, TICK_MS).unref();
     connection.start(request, handler);

@@ -17,6 +17,8 @@ export interface UpstreamRequest {
 /**
  * Callbacks of one upstream exchange. `onConnect` comes first and hands over `abort`; then either
  * `onHeaders`, `onData`…, `onComplete`, or `onError` at any point; never both of the last two.
+ * `onConnect` comes again, with the `abort` to use from then on, when the request is sent again on
+ * a new connection (the keep-alive race, h1/connection.ts): always before any `onHeaders`.
  */
 export interface UpstreamHandler {
   onConnect(abort: (err?: Error) => void): void;
