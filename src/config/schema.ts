@@ -43,6 +43,7 @@ export const SETTINGS = {
   connect_timeout: { flag: 'connect-timeout', env: ['CONNECT_TIMEOUT'], arg: 'seconds', default: '10', parse: secondsAsMs, description: 'upstream connect timeout' },
   response_timeout: { flag: 'response-timeout', env: ['RESPONSE_TIMEOUT'], arg: 'seconds', default: '600', parse: secondsAsMs, description: 'wait for upstream response headers (0 = none)' },
   idle_timeout: { flag: 'idle-timeout', env: ['IDLE_TIMEOUT'], arg: 'seconds', default: '600', parse: secondsAsMs, description: 'idle time between upstream body chunks (0 = none)' },
+  total_timeout: { flag: 'total-timeout', env: ['TOTAL_TIMEOUT'], arg: 'seconds', default: '0', parse: secondsAsMs, description: 'longest a forwarded request may take, from its arrival to the last byte of the answer (0 = none)' },
   keep_alive_timeout: { flag: 'keep-alive-timeout', env: ['KEEP_ALIVE_TIMEOUT'], arg: 'seconds', default: '65', parse: secondsAsMs, description: 'how long an idle client connection is kept open (0 = until the client closes it)' },
   max_body_size: { flag: 'max-body-size', env: ['MAX_BODY_SIZE'], arg: 'size', default: '0', parse: byteSize, description: 'largest request body accepted, 413 above (0 = no limit)' },
   metrics_port: { flag: 'metrics-port', env: ['METRICS_PORT'], arg: 'port', default: '0', parse: integer(0, 65535), description: 'serve Prometheus metrics at /metrics on this port (0 = off)' },

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   internal_error: { status: 500, type: 'server_error' },
   upstream_connect_timeout: { status: 504, type: 'gateway_error' },
   upstream_response_timeout: { status: 504, type: 'gateway_error' },
+  upstream_total_timeout: { status: 504, type: 'gateway_error' },
   upstream_unreachable: { status: 502, type: 'gateway_error' },
   upstream_error: { status: 502, type: 'gateway_error' },
 } as const;

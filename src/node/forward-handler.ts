@@ -27,7 +27,7 @@ import { type FailoverContext, HOLD_LIMIT, MAX_RETRIES, restRefusedKey } from '.
 import { sendError } from './respond.js';
 import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
-import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
+import { TOTAL_TIMEOUT_CODE, toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 /** The abort that cuts a refused attempt short before the request goes again with another key. */
 class RetryAbort extends Error {
@@ -56,6 +56,8 @@ export interface ForwardExchange {
   readonly cors: readonly string[] | null;
   /** What was dispatched; with a pool key, its `authorization` value is the last header value. */
   readonly request: UpstreamRequest;
+  /** When the exchange must be over (`Date.now()` ms, `total_timeout`; failover attempts share it), 0 = never. */
+  readonly deadline: number;
   /** The pool key the request carries, -1 for none (passthrough). */
   readonly keyIndex: number;
   /** Other pool keys this exchange may still try. */
@@ -78,6 +80,7 @@ export class ForwardHandler implements UpstreamHandler {
   #done = false;
   #clientGone = false;
   #waitingForDrain = false;
+  #deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(res: OutgoingResponse, context: ForwardContext, exchange: ForwardExchange) {
     this.#res = res;
@@ -104,7 +107,29 @@ export class ForwardHandler implements UpstreamHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
-    if (this.#clientGone) abort(new ClientGoneError('client closed the connection'));
+    if (this.#clientGone) {
+      abort(new ClientGoneError('client closed the connection'));
+      return;
+    }
+    // onConnect comes again when the pool sends the request anew: one timer per attempt.
+    const deadline = this.#exchange.deadline;
+    if (deadline !== 0 && this.#deadlineTimer === null && !this.#done) {
+      this.#deadlineTimer = setTimeout(this.#onDeadline, Math.max(deadline - Date.now(), 0));
+    }
+  }
+
+  readonly #onDeadline = (): void => {
+    this.#deadlineTimer = null;
+    if (this.#done) return;
+    const error = new Error('the upstream exchange outlasted total_timeout') as Error & { code: string };
+    error.code = TOTAL_TIMEOUT_CODE;
+    this.#abort?.(error);
+  };
+
+  #clearDeadline(): void {
+    if (this.#deadlineTimer === null) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = null;
   }
 
   onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
@@ -189,6 +214,7 @@ export class ForwardHandler implements UpstreamHandler {
 
   onComplete(): void {
     this.#done = true;
+    this.#clearDeadline();
     const held = this.#held;
     if (held !== null) {
       this.#held = null;
@@ -255,6 +281,7 @@ export class ForwardHandler implements UpstreamHandler {
 
   onError(err: Error): void {
     this.#done = true;
+    this.#clearDeadline();
     this.#held = null;
     const res = this.#res;
     if (err instanceof RetryAbort && !this.#clientGone && !res.destroyed) {

@@ -68,6 +68,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     upstream,
     maxBodySize: config.max_body_size,
     connectTimeoutMs: config.connect_timeout,
+    totalTimeoutMs: config.total_timeout,
     hook: options.hook,
     cors: createCorsPolicy(config.cors_origins),
     log: options.log,

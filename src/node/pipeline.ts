@@ -43,6 +43,8 @@ export interface PipelineOptions {
   /** Largest request body in bytes; 0 = no limit. */
   maxBodySize: number;
   connectTimeoutMs: number;
+  /** `total_timeout`: the longest a forwarded request may take, arrival to last byte; 0 (default) = none. WebSocket sessions are exempt. */
+  totalTimeoutMs?: number;
   hook?: ExchangeHook;
   /** CORS for browser clients; `null` leaves it to the upstream (`cors_origins: off`). */
   cors: CorsPolicy | null;
@@ -72,12 +74,13 @@ function protocolCredential(headers: readonly string[]): string | undefined {
 const WHOLE_BODY_LIMIT = 64 * 1024;
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
-  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, hook, cors, log, counters } = options;
+  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters } = options;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
     origin,
     connectTimeoutMs,
     responseTimeoutMs: upstream.headersTimeout,
+    totalTimeoutMs,
     report(error, mid) {
       counters.countUpstreamFailure(error.code);
       log?.(`aifwd: upstream failure${mid ? ' mid-response (client connection cut)' : ''}: ${error.code}: ${error.message}`);
@@ -171,7 +174,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
     // `keyIndex` is the pool key the request carries (its last header), -1 for none.
-    const exchange: ForwardExchange = { tap, cors: corsHeaders, request: opts, keyIndex, retriesLeft: retries };
+    const deadline = totalTimeoutMs > 0 ? Date.now() + totalTimeoutMs : 0;
+    const exchange: ForwardExchange = { tap, cors: corsHeaders, request: opts, keyIndex, retriesLeft: retries, deadline };
     if (!head.hasBody) return forward(res, exchange);
 
     // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in

@@ -5,6 +5,9 @@
  */
 import { GatewayError } from '../core/errors.js';
 
+/** The code of the abort that ends an exchange at `total_timeout` (forward-handler.ts). */
+export const TOTAL_TIMEOUT_CODE = 'UPSTREAM_TOTAL_TIMEOUT';
+
 /** The most specific code: a wrapped system error's (`ECONNRESET` under `UND_ERR_SOCKET`) wins. */
 function codeOf(err: unknown): string | undefined {
   const codes: string[] = [];
@@ -24,6 +27,8 @@ export interface UpstreamErrorContext {
   origin: string;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** `total_timeout` (0 = none). */
+  totalTimeoutMs: number;
   /** Told of every upstream failure (for the operator's log); never given secrets. */
   report(error: GatewayError, mid: boolean): void;
 }
@@ -46,6 +51,12 @@ export function toGatewayError(err: unknown, ctx: UpstreamErrorContext): Gateway
       return new GatewayError(
         'upstream_response_timeout',
         `Upstream ${ctx.origin} sent no response headers within ${seconds(ctx.responseTimeoutMs)} (RESPONSE_TIMEOUT)`,
+        { cause: err },
+      );
+    case TOTAL_TIMEOUT_CODE:
+      return new GatewayError(
+        'upstream_total_timeout',
+        `Upstream ${ctx.origin} did not finish its answer within ${seconds(ctx.totalTimeoutMs)} (TOTAL_TIMEOUT)`,
         { cause: err },
       );
     case 'ECONNREFUSED':

@@ -2,13 +2,13 @@
  * Forwarding end to end: the real CLI between the official OpenAI SDK and a fake upstream.
  * Each test asserts what the client got and what the upstream saw.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
-import { sha256, upstreamsClosedAfterAll } from '../helpers/upstream.js';
+import { actAsConnectProxy, sha256, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const POOL = 'sk-fake-pool-one,sk-fake-pool-two';
 const FORWARD = 'fk-fake-forward';
@@ -278,19 +278,7 @@ describe('outbound proxy', () => {
   it('tunnels through HTTP_PROXY (CONNECT) when it is set, with the pool key', async () => {
     const up = await upstream();
     const proxy = await upstream();
-    const tunnels: string[] = [];
-    proxy.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-      tunnels.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const target = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        target.write(head);
-        target.pipe(client);
-        client.pipe(target);
-      });
-      target.on('error', () => client.destroy());
-      client.on('error', () => target.destroy());
-    });
+    const tunnels = actAsConnectProxy(proxy);
     const gw = await startGateway(['--base-url', up.url, '--api-key', 'sk-fake-proxied'], { env: { HTTP_PROXY: proxy.url } });
     expect(gw.stdout()).toContain(`via proxy ${proxy.url}`);
     const res = await fetch(`${gw.url}/v1/models?x=1`);

@@ -107,6 +107,7 @@ const errorContext: UpstreamErrorContext = {
   origin: 'http://upstream.test',
   connectTimeoutMs: 300,
   responseTimeoutMs: 300,
+  totalTimeoutMs: 0,
   report() {},
 };
 

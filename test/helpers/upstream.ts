@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 
 export interface SeenRequest {
   method: string;
@@ -105,4 +105,25 @@ export function upstreamsClosedAfterAll(afterAll: (fn: () => Promise<unknown>) =
     started.push(u);
     return u;
   };
+}
+
+/**
+ * Makes a fake upstream a plain HTTP CONNECT proxy (as `HTTP_PROXY`): every tunnel goes to the host
+ * and port asked for. Returns the CONNECT targets, in order.
+ */
+export function actAsConnectProxy(proxy: FakeUpstream): string[] {
+  const tunnels: string[] = [];
+  proxy.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const target = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      target.write(head);
+      target.pipe(client);
+      client.pipe(target);
+    });
+    target.on('error', () => client.destroy());
+    client.on('error', () => target.destroy());
+  });
+  return tunnels;
 }

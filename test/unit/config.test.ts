@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     expect(c.connect_timeout).toBe(10_000);
     expect(c.response_timeout).toBe(600_000);
     expect(c.idle_timeout).toBe(600_000);
+    expect(c.total_timeout).toBe(0);
     expect(c.api_key).toEqual([]);
   });
 
