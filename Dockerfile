@@ -31,8 +31,10 @@ USER 1000:1000
 EXPOSE 8000
 # Slim images have no curl: node checks /healthz (it never calls the upstream). Follows PORT;
 # a port set by flag or config file, or HTTPS, needs its own --health-cmd.
+# `aifwd health` reads the settings `run` reads (environment, config file named by AIFWD_CONFIG),
+# so it follows PORT, HOST and HTTPS.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "bin/aifwd.js", "health", "--timeout", "4"]
 # node is PID 1: aifwd handles SIGTERM itself (drains in-flight requests, flushes the chat log,
 # exits 0), so no init wrapper is needed.
 ENTRYPOINT ["node", "bin/aifwd.js"]

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';
 import { ConfigError, loadConfig } from './config/load.js';
-import { SETTINGS, type SettingKey } from './config/schema.js';
+import { type Config, SETTINGS, type SettingKey } from './config/schema.js';
 import { runGateway } from './node/run.js';
 import { VERSION } from './version.js';
 
@@ -25,26 +25,28 @@ function buildProgram(): Command {
     .configureOutput({ outputError: () => {} })
     .showHelpAfterError(false);
 
-  const run = program
-    .command('run')
-    .description('start the gateway')
-    .option('--config <file>', 'YAML or JSON config file');
-  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
-    const flags = 'arg' in spec ? `--${spec.flag} <${spec.arg}>` : `--${spec.flag} [bool]`;
-    const shownDefault = 'default' in spec ? `; default ${spec.default}` : '';
-    run.addOption(new Option(flags, `${spec.description} (env ${spec.env.join(', ')}${shownDefault})`));
-  }
-  run.action(async (options: Record<string, unknown>, command: Command) => {
-    const flags: Partial<Record<SettingKey, string | boolean>> = {};
-    for (const option of command.options) {
-      const key = option.attributeName();
-      const setting = (option.long ?? '').slice(2).replaceAll('-', '_') as SettingKey;
-      const value = options[key];
-      if (setting in SETTINGS && (typeof value === 'string' || typeof value === 'boolean')) flags[setting] = value;
+  withSettings(program.command('run').description('start the gateway')).action(async (options: Record<string, unknown>, command: Command) => {
+    await runGateway(configOf(options, command), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  });
+
+  withSettings(
+    program
+      .command('health')
+      .description("ask the gateway that `run` with the same settings started whether it serves (/healthz): exit 0 if so, 1 if not")
+      .option('--timeout <seconds>', 'how long to wait for the answer', '5'),
+  ).action(async (options: Record<string, unknown>, command: Command) => {
+    const timeout = String(options.timeout);
+    const seconds = Number(timeout);
+    if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0) throw new UsageError(`--timeout "${timeout}": expected a number of seconds above 0`);
+    const { healthTarget, probeHealth } = await import('./node/health-probe.js');
+    const target = healthTarget(configOf(options, command));
+    const result = await probeHealth(target, Math.round(seconds * 1000));
+    if (result.healthy) {
+      process.stdout.write(`aifwd: healthy (${target.url.href} answered ${result.status})\n`);
+      return;
     }
-    const configFile = typeof options.config === 'string' ? options.config : undefined;
-    const config = loadConfig({ flags, configFile, env: process.env, cwd: process.cwd() });
-    await runGateway(config, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    process.stderr.write(`aifwd: unhealthy: ${target.url.href} ${result.reason}\n`);
+    process.exitCode = 1;
   });
 
   program
@@ -79,6 +81,30 @@ function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Adds `--config` and a flag for every setting (schema.ts) to `command`. */
+function withSettings(command: Command): Command {
+  command.option('--config <file>', 'YAML or JSON config file');
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
+    const flags = 'arg' in spec ? `--${spec.flag} <${spec.arg}>` : `--${spec.flag} [bool]`;
+    const shownDefault = 'default' in spec ? `; default ${spec.default}` : '';
+    command.addOption(new Option(flags, `${spec.description} (env ${spec.env.join(', ')}${shownDefault})`));
+  }
+  return command;
+}
+
+/** The configuration a command given {@link withSettings} was started with (flags > env > .env > file). */
+function configOf(options: Record<string, unknown>, command: Command): Config {
+  const flags: Partial<Record<SettingKey, string | boolean>> = {};
+  for (const option of command.options) {
+    const key = option.attributeName();
+    const setting = (option.long ?? '').slice(2).replaceAll('-', '_') as SettingKey;
+    const value = options[key];
+    if (setting in SETTINGS && (typeof value === 'string' || typeof value === 'boolean')) flags[setting] = value;
+  }
+  const configFile = typeof options.config === 'string' ? options.config : undefined;
+  return loadConfig({ flags, configFile, env: process.env, cwd: process.cwd() });
 }
 
 /** Entry point of the `aifwd` / `openai-forward` binaries. */

@@ -2,10 +2,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { ROOT, runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const upstream = upstreamsClosedAfterAll(afterAll);
@@ -143,7 +144,6 @@ describe('process lifecycle', () => {
 
   it('serves HTTPS with ssl_keyfile / ssl_certfile', async () => {
     const up = await upstream();
-    const { ROOT } = await import('../helpers/gateway.js');
     const fixtures = join(ROOT, 'test/fixtures');
     const gw = await startGateway(['--base-url', up.url], {
       env: { ssl_keyfile: join(fixtures, 'localhost-key.pem'), SSL_CERTFILE: join(fixtures, 'localhost-cert.pem') },
@@ -155,5 +155,67 @@ describe('process lifecycle', () => {
     expect(res.statusCode).toBe(200);
     await res.body.text();
     await dispatcher.close();
+  });
+});
+
+describe('aifwd health', () => {
+  const health = async (args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) => {
+    const run = runCli(['health', ...args], options);
+    const code = await run.exited;
+    return { code, out: run.stdout(), err: run.stderr() };
+  };
+
+  it('finds the gateway from the same settings as run: flags, environment, config file', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url]);
+    const byFlag = await health(['--host', '127.0.0.1', '--port', String(gw.port)]);
+    expect(byFlag).toMatchObject({ code: 0, err: '' });
+    expect(byFlag.out).toBe(`aifwd: healthy (http://127.0.0.1:${gw.port}/healthz answered 200)\n`);
+    // The default host (0.0.0.0) is probed on the loopback.
+    expect((await health([], { env: { PORT: String(gw.port) } })).code).toBe(0);
+    expect((await health([], { cwd: tmp({ 'aifwd.yaml': `port: ${gw.port}\n` }), env: { AIFWD_CONFIG: 'aifwd.yaml' } })).code).toBe(0);
+    // It never calls the upstream.
+    expect(up.requests).toHaveLength(0);
+  });
+
+  it('over HTTPS when run serves HTTPS (its certificate is not checked: it names a public host)', async () => {
+    const up = await upstream();
+    const fixtures = join(ROOT, 'test/fixtures');
+    const env = { ssl_keyfile: join(fixtures, 'localhost-key.pem'), SSL_CERTFILE: join(fixtures, 'localhost-cert.pem') };
+    const gw = await startGateway(['--base-url', up.url], { env });
+    const got = await health(['--port', String(gw.port)], { env });
+    expect(got.code).toBe(0);
+    expect(got.out).toContain(`https://127.0.0.1:${gw.port}/healthz answered 200`);
+    // Without the TLS settings it would speak plain HTTP to a TLS port: unhealthy, not a hang.
+    const plain = await health(['--port', String(gw.port), '--timeout', '2']);
+    expect(plain.code).toBe(1);
+  });
+
+  it('exit 1 with one line when nothing answers; exit 2 for bad input', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const down = await health(['--port', String(port)]);
+    expect(down).toMatchObject({ code: 1, out: '' });
+    expect(down.err).toBe(`aifwd: unhealthy: http://127.0.0.1:${port}/healthz ECONNREFUSED\n`);
+
+    // A port that accepts but never answers: the timeout, not a hang.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    const slow = await health(['--port', String(silentPort), '--timeout', '0.3']);
+    silent.close();
+    expect(slow.code).toBe(1);
+    expect(slow.err).toContain('no answer within 300 ms');
+
+    for (const [args, message] of [
+      [['--timeout', 'soon'], '--timeout "soon": expected a number of seconds above 0'],
+      [['--port', 'eighty'], '--port "eighty": expected an integer from 0 to 65535'],
+    ] as const) {
+      const bad = await health([...args]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toBe(`aifwd: ${message}\n`);
+    }
   });
 });
