@@ -2,7 +2,8 @@
  * `aifwd health`: asks a running gateway's `/healthz` whether it serves, for container health checks
  * and service managers. It reads the same settings as `aifwd run` (flags, environment, `.env`, config
  * file), so it finds the gateway where `run` put it: the port, HTTPS when a certificate is set, and
- * the listen address (a wildcard address is probed on the loopback). The certificate is not checked:
+ * the listen address (a wildcard address, `::` too, is probed on 127.0.0.1: a dual-stack socket
+ * answers there, and containers often have no IPv6 loopback). The certificate is not checked:
  * the question is whether this process answers, and its certificate names a public host.
  */
 import { type IncomingMessage, request as httpRequest } from 'node:http';
@@ -17,7 +18,7 @@ export interface HealthTarget {
 /** Where `run` with `config` answers `/healthz`, seen from this machine. */
 export function healthTarget(config: Pick<Config, 'host' | 'port' | 'ssl_certfile' | 'ssl_keyfile'>): HealthTarget {
   const tls = config.ssl_certfile !== undefined && config.ssl_keyfile !== undefined;
-  const host = config.host === '0.0.0.0' || config.host === '' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  const host = config.host === '0.0.0.0' || config.host === '' || config.host === '::' ? '127.0.0.1' : config.host;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return { url: new URL(`${tls ? 'https' : 'http'}://${shownHost}:${config.port}/healthz`), tls };
 }

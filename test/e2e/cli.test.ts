@@ -171,8 +171,10 @@ describe('aifwd health', () => {
     const byFlag = await health(['--host', '127.0.0.1', '--port', String(gw.port)]);
     expect(byFlag).toMatchObject({ code: 0, err: '' });
     expect(byFlag.out).toBe(`aifwd: healthy (http://127.0.0.1:${gw.port}/healthz answered 200)\n`);
-    // The default host (0.0.0.0) is probed on the loopback.
+    // The default host (0.0.0.0) is probed on the loopback, and so is `::` (a container may have no ::1).
     expect((await health([], { env: { PORT: String(gw.port) } })).code).toBe(0);
+    const dual = await health(['--host', '::', '--port', String(gw.port)]);
+    expect(dual.out).toBe(`aifwd: healthy (http://127.0.0.1:${gw.port}/healthz answered 200)\n`);
     expect((await health([], { cwd: tmp({ 'aifwd.yaml': `port: ${gw.port}\n` }), env: { AIFWD_CONFIG: 'aifwd.yaml' } })).code).toBe(0);
     // It never calls the upstream.
     expect(up.requests).toHaveLength(0);
