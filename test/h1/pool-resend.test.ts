@@ -1,5 +1,5 @@
 /**
- * The keep-alive race (h1/connection.ts, RESEND_WINDOW_MS): a request that meets a kept-alive
+ * The keep-alive race (h1/connection.ts, RESEND_RTTS): a request that meets a kept-alive
  * connection the upstream is closing — nothing of a response received — goes again, once, on a new
  * connection. Everything else that fails stays a failure: a first request on a fresh connection, a
  * response that had begun, a streamed body, a connection that died long after the request was sent.
@@ -158,6 +158,20 @@ describe.concurrent('H1Pool: a request that meets the keep-alive race goes again
       if (n === 0) conn.write(OK('first'));
       else setTimeout(() => conn.socket.end(), 2300);
     }, 10_000);
+    await (await send(pool, post('/one'))).assertClean();
+    const rec = await send(pool, post('/two'));
+    await rec.assertClean();
+    expect(rec.events).toEqual(['connect', 'error UPSTREAM_CLOSED']);
+    expect(seen).toHaveLength(2);
+    expect(resends()).toBe(0);
+  });
+
+  it('not when it dies a few round trips after: on loopback 400 ms is time to have worked on it', async ({ onTestFinished }) => {
+    const { pool, seen, resends } = await setup(onTestFinished, (conn, n) => {
+      if (conn.index > 0) conn.write(OK('second'));
+      else if (n === 0) conn.write(OK('first'));
+      else setTimeout(() => conn.socket.end(), 400);
+    });
     await (await send(pool, post('/one'))).assertClean();
     const rec = await send(pool, post('/two'));
     await rec.assertClean();

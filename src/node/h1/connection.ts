@@ -12,13 +12,18 @@ import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from 
 
 /**
  * A request that fails on a kept-alive connection before any byte of its response came back is sent
- * again, once, on a new connection — if it failed within this long of being sent. That is the
- * keep-alive race: the upstream closed the idle connection (its idle timeout, with no `Keep-Alive`
- * hint to tell us) while the request was on its way, so the upstream never read it. A connection
- * that dies later, with nothing received, is an upstream that read the request and then failed:
- * sending it again could run a long generation twice, so that is the client's 502.
+ * again, once, on a new connection — if it failed so soon after being sent that the upstream cannot
+ * have worked on it. That is the keep-alive race: the upstream closed the idle connection (its idle
+ * timeout, with no `Keep-Alive` hint to tell us) while the request was on its way. Its FIN, or the
+ * RST our request then meets, arrives within about one round trip. So the window is a few round
+ * trips — {@link RESEND_RTTS} times the connection's TCP handshake — but at least
+ * {@link RESEND_MIN_MS} (event-loop lag) and at most {@link RESEND_MAX_MS}. A connection that dies
+ * later, with nothing received, is an upstream that read the request and then failed: sending it
+ * again could run a generation twice, so that is the client's 502.
  */
-export const RESEND_WINDOW_MS = 2000;
+export const RESEND_RTTS = 3;
+export const RESEND_MIN_MS = 100;
+export const RESEND_MAX_MS = 2000;
 
 /** What a connection needs of its pool. */
 export interface ConnectionOwner {
@@ -31,7 +36,7 @@ export interface ConnectionOwner {
   release(connection: H1Connection, keepAliveHintMs: number): void;
   /** The connection is gone (closed, failed, or not reusable). */
   remove(connection: H1Connection): void;
-  /** Sends a request again on a new connection (see {@link RESEND_WINDOW_MS}). */
+  /** Sends a request again on a new connection (see {@link RESEND_RTTS}). */
   resend(request: UpstreamRequest, handler: UpstreamHandler): void;
 }
 
@@ -68,6 +73,8 @@ export class H1Connection implements ResponseSink {
   deadlineKind: DeadlineKind = 'connect';
   /** When an idle connection is closed by the pool. */
   idleUntil = 0;
+  /** How long the TCP handshake took (ms, the pool measures it): about one round trip; -1 unknown. */
+  handshakeMs = -1;
 
   constructor(socket: Socket, owner: ConnectionOwner, connectEvent: 'connect' | 'secureConnect') {
     this.socket = socket;
@@ -348,7 +355,7 @@ export class H1Connection implements ResponseSink {
 
   /**
    * The socket failed or closed under an exchange: the request goes again on a new connection when
-   * the keep-alive race explains it ({@link RESEND_WINDOW_MS}), else the exchange fails with `err`.
+   * the keep-alive race explains it ({@link RESEND_RTTS}), else the exchange fails with `err`.
    */
   #lost(err: Error): void {
     const handler = this.#handler;
@@ -368,8 +375,12 @@ export class H1Connection implements ResponseSink {
   #mayResend(request: UpstreamRequest): boolean {
     const body = request.body;
     return (
-      this.#exchanges > 0 && !this.#received && (body === null || Buffer.isBuffer(body)) && Date.now() - this.#sentAt <= RESEND_WINDOW_MS
+      this.#exchanges > 0 && !this.#received && (body === null || Buffer.isBuffer(body)) && Date.now() - this.#sentAt <= this.#resendWindowMs()
     );
+  }
+
+  #resendWindowMs(): number {
+    return Math.min(RESEND_MAX_MS, Math.max(RESEND_MIN_MS, RESEND_RTTS * this.handshakeMs));
   }
 
   #fail(err: Error): void {

@@ -183,6 +183,14 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
       socket = netConnect({ host: this.#host, port: this.#port, onread: { buffer: READ_BUFFER, callback: (size, buffer) => connection.onRead(size, buffer) } });
       connection = new H1Connection(socket, this, 'connect');
     }
+    // The TCP handshake's time, from after the DNS lookup: a round trip, for the resend window.
+    let from = Date.now();
+    socket.once('lookup', () => {
+      from = Date.now();
+    });
+    socket.once('connect', () => {
+      connection.handshakeMs = Date.now() - from;
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     connection.deadlineKind = 'connect';
