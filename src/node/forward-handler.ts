@@ -292,7 +292,9 @@ export class ForwardHandler implements UpstreamHandler {
       this.#end({ kind: 'aborted' });
       return;
     }
-    if (!this.#started) {
+    // A head still waiting for the first body bytes has not reached the client: it is taken back,
+    // and the client gets the error as if nothing had started.
+    if (!this.#started || res.retractHead()) {
       const error = toGatewayError(err, this.#errorContext);
       this.#errorContext.report(error, false);
       sendError(res, error, true, this.#cors);

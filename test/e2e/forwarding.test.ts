@@ -243,6 +243,30 @@ describe('forwarding', () => {
     for (const r of up.requests) expect(r.body.length).toBeLessThanOrEqual(1024);
   });
 
+  it('Expect: 100-continue: a body over --max-body-size gets the 413 without a 100 first (nothing uploaded); an accepted one gets the 100', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--max-body-size', '1kb']);
+    const exchange = (length: number, body: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect(gw.port, '127.0.0.1');
+        let received = '';
+        socket.on('error', () => {});
+        socket.on('data', (c: Buffer) => {
+          received += c.toString('latin1');
+          // The client sends its body only once told to continue, as curl and the SDKs do.
+          if (received === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write(body);
+        });
+        socket.on('close', () => resolve(received));
+        socket.write(`POST /v1/files HTTP/1.1\r\nHost: gw\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
+      });
+    const refused = await exchange(5000, 'x'.repeat(5000));
+    expect(refused).toMatch(/^HTTP\/1\.1 413 /);
+    expect(refused).toContain('body_too_large');
+    const accepted = await exchange(5, 'hello');
+    expect(accepted).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(up.requests.map((r) => r.body.toString())).toEqual(['hello']);
+  });
+
   it('answers /healthz with and without the prefix, without calling the upstream', async () => {
     const up = await upstream();
     const gw = await startGateway(['--base-url', up.url, '--route-prefix', '/openai']);

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
@@ -118,9 +118,49 @@ describe('streaming', () => {
     ).rejects.toThrow();
     expect(got).toEqual(['tok0 ', 'tok1 ', 'tok2 ']);
   });
+
+  it('to an HTTP/1.0 client (or an nginx in front, which speaks 1.0 upstream), a stream cut midway ends in a reset, not a FIN that reads as complete', async () => {
+    const up = await sseUpstream(10, 20, [], { resetAfter: 3 });
+    const gw = await startGateway(['--base-url', up.url]);
+    const client = connect(gw.port, '127.0.0.1');
+    let received = '';
+    let error = '';
+    let ended = false;
+    client.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    client.on('end', () => (ended = true));
+    client.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? ''));
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    client.write('POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(received).not.toMatch(/transfer-encoding/i);
+    expect(received).toContain('tok2 ');
+    expect(error).toBe('ECONNRESET');
+    expect(ended).toBe(false);
+  });
 });
 
 describe('upstream failures before the response', () => {
+  it('502 when the upstream dies after its head but before any body byte: that head never reached the client', async () => {
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n');
+        setTimeout(() => socket.destroy(), 30);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`]);
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+    } finally {
+      server.close();
+    }
+  });
+
   it('502 when the upstream refuses the connection', async () => {
     const up = await upstream();
     const port = up.port;

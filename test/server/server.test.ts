@@ -981,6 +981,65 @@ describe('H1Server: malformed requests get an OpenAI-shaped JSON error and the c
   });
 });
 
+// --- cutting a started response, taking back a head ------------------------------------------------
+
+describe('OutgoingResponse: destroy() and retractHead()', () => {
+  it('a body delimited by the close (HTTP/1.0, no length) is cut with a reset, not a FIN that would read as complete', async () => {
+    const { port } = await start((_req, res) => {
+      res.writeHead(200, ['content-type', 'text/event-stream']);
+      res.write(Buffer.from('data: partial\n\n'));
+      setTimeout(() => res.destroy(), 50);
+    });
+    const client = await Client.open(port);
+    let error = '';
+    client.socket.once('error', (err: NodeJS.ErrnoException) => (error = err.code ?? ''));
+    client.send('GET /sse HTTP/1.0\r\nHost: gw.test\r\n\r\n');
+    await client.closedPromise;
+    expect(error).toBe('ECONNRESET');
+    expect(client.ended).toBe(false);
+    expect(client.buffered.toString('latin1')).toContain('data: partial');
+  });
+
+  it('a chunked body (HTTP/1.1) is cut with a FIN and no last chunk: the missing 0-chunk tells', async () => {
+    const { port } = await start((_req, res) => {
+      res.writeHead(200, ['content-type', 'text/event-stream']);
+      res.write(Buffer.from('data: partial\n\n'));
+      setTimeout(() => res.destroy(), 50);
+    });
+    const client = await Client.open(port);
+    client.send(GET('/sse'));
+    const got = await client.serverClosed();
+    expect(client.ended).toBe(true);
+    expect(got.toString('latin1')).toContain('data: partial');
+    expect(got.toString('latin1')).not.toContain('\r\n0\r\n\r\n');
+  });
+
+  it('a head that waits for its first body bytes can be taken back and another response given; not once bytes went', async () => {
+    const results: boolean[] = [];
+    const { port } = await start((req, res) => {
+      res.writeHead(200, ['content-type', 'application/json', 'content-length', '10']);
+      results.push(res.retractHead());
+      if (req.url === '/late') {
+        res.writeHead(200, ['content-type', 'application/json', 'content-length', '10']);
+        res.write(Buffer.from('{"a":'));
+        results.push(res.retractHead());
+        res.destroy();
+        return;
+      }
+      reply(res, 'instead', 502);
+    });
+    const client = await Client.open(port);
+    client.send(GET('/early'));
+    const res = await client.response();
+    expect(res.status).toBe(502);
+    expect(res.body.toString()).toBe('instead');
+    client.send(GET('/late'));
+    const got = await client.serverClosed();
+    expect(got.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\{"a":$/);
+    expect(results).toEqual([true, true, false]);
+  });
+});
+
 // --- Expect, upgrade -------------------------------------------------------------------------------
 
 describe('H1Server: Expect: 100-continue and upgrades', () => {
@@ -995,6 +1054,16 @@ describe('H1Server: Expect: 100-continue and upgrades', () => {
     const res = await client.response();
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe('POST /e hello');
+  });
+
+  it('a request the handler refuses at once gets its refusal, never a 100 Continue, and the connection closes (body unread)', async () => {
+    const { port } = await start((_req, res) => reply(res, 'too large', 413));
+    const client = await Client.open(port);
+    client.send('POST /big HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n');
+    const res = await client.response();
+    expect(res.status).toBe(413);
+    await client.serverClosed();
+    expect(client.buffered.length).toBe(0);
   });
 
   it('no 100 Continue for a request without a body or from an HTTP/1.0 client', async () => {

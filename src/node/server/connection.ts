@@ -230,12 +230,16 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#res = res;
     // The body's bytes may not stall for longer than a head may take (slow-body clients).
     if (req.hasBody) this.#setDeadline('body', server.headersTimeoutMs);
-    if (head.expectContinue && req.hasBody && !head.http10) this.socket.write(CONTINUE, 'latin1');
     try {
       server.handle(req, res);
     } catch (err) {
       this.#handlerFailed(err);
+      return;
     }
+    // `Expect: 100-continue`: the client waits to send its body until told to. The pipeline decides
+    // synchronously whether it refuses the request (404, 403, 413 …); only one it accepted gets the
+    // 100, so a refused client never uploads a body for nothing.
+    if (head.expectContinue && req.hasBody && !head.http10 && !res.headersSent && !this.socket.destroyed) this.socket.write(CONTINUE, 'latin1');
   }
 
   /** A bug in the handler, not the client's fault: report it, answer 500 (or cut a started response). */

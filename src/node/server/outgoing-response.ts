@@ -68,6 +68,8 @@ export class OutgoingResponse {
   #pendingHead: string | null = null;
   #bodyless = false;
   #chunked = false;
+  /** The body ends where the connection does (an HTTP/1.0 client, no Content-Length). */
+  #closeDelimited = false;
   /** `flushHeaders()` was called: a stream, whose writes are coalesced per event-loop turn. */
   #streaming = false;
 
@@ -105,9 +107,12 @@ export class OutgoingResponse {
     if (!hasDate) head += `date: ${this.#owner.date}\r\n`;
     if (this.#owner.closeAfterResponse) this.keepAlive = false;
     this.#bodyless = bodyless(status, this.#headRequest);
+    this.#closeDelimited = false;
     if (!this.#bodyless && !hasLength) {
-      if (this.#http10) this.keepAlive = false;
-      else {
+      if (this.#http10) {
+        this.keepAlive = false;
+        this.#closeDelimited = true;
+      } else {
         this.#chunked = true;
         head += 'transfer-encoding: chunked\r\n';
       }
@@ -148,10 +153,38 @@ export class OutgoingResponse {
     this.#owner.responseEnded(this);
   }
 
-  /** Cuts the connection (a response that failed after it started must not look complete). */
+  /**
+   * Cuts the connection (a response that failed after it started must not look complete). A body
+   * that the connection's end delimits would read as whole after a FIN — to an HTTP/1.0 client, and
+   * to an nginx in front, whose `proxy_http_version` is 1.0 by default — so that connection is reset
+   * instead. (Over TLS, where Node cannot reset, the missing close_notify is what tells.)
+   */
   destroy(): void {
     this.finished = true;
-    this.#socket.destroy();
+    const socket = this.#socket;
+    if (this.#closeDelimited && this.#pendingHead === null && !socket.destroyed) {
+      try {
+        socket.resetAndDestroy();
+        return;
+      } catch {
+        // A TLS socket (ERR_INVALID_HANDLE_TYPE): a plain destroy below.
+      }
+    }
+    socket.destroy();
+  }
+
+  /**
+   * Takes back a head that has not reached the wire (it waits for the first body bytes, see
+   * {@link writeHead}), so the request can still be answered with an error: true when it did,
+   * false once the head was written (then only {@link destroy} is left).
+   */
+  retractHead(): boolean {
+    if (this.#pendingHead === null || this.finished) return false;
+    this.#pendingHead = null;
+    this.headersSent = false;
+    this.#owner.counters.uncountResponse(this.statusCode);
+    this.statusCode = 200;
+    return true;
   }
 
   /** One write of head (if pending), chunk framing and `data`; a large `data` goes as a corked writev instead of a copy. */
