@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ROOT, runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const upstream = upstreamsClosedAfterAll(afterAll);
@@ -194,10 +195,7 @@ describe('aifwd health', () => {
   });
 
   it('exit 1 with one line when nothing answers; exit 2 for bad input', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     const down = await health(['--port', String(port)]);
     expect(down).toMatchObject({ code: 1, out: '' });
     expect(down.err).toBe(`aifwd: unhealthy: http://127.0.0.1:${port}/healthz ECONNREFUSED\n`);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
+import { freePort } from '../helpers/ports.js';
 
 const POOL_KEY = 'sk-fake-race-pool-0001';
 const FORWARD = 'fk-fake-race';
@@ -70,14 +71,6 @@ async function racingUpstream(reset: boolean): Promise<RacingUpstream> {
       await new Promise((resolve) => server.close(resolve));
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const chat = (url: string, content: string): Promise<Response> =>

@@ -6,6 +6,7 @@
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll, type UpstreamHandler } from '../helpers/upstream.js';
 
 const KEY_A = 'sk-fake-metrics-aaaa-1111';
@@ -13,15 +14,6 @@ const KEY_B = 'sk-fake-metrics-bbbb-2222';
 const FORWARD = 'fk-fake-metrics';
 const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** 200 for key B, 429 for key A; `/slow` never answers. */
 const handler: UpstreamHandler = (req, res) => {

@@ -7,11 +7,11 @@
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { freePort } from '../helpers/ports.js';
 import { actAsConnectProxy, sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const upstream = upstreamsClosedAfterAll(afterAll);
@@ -54,14 +54,6 @@ function post(url: string, body: string): Promise<{ status: number; text: string
     req.on('error', () => done(false));
     req.end(body);
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const CHAT = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });

@@ -193,6 +193,29 @@ export async function rawServer(options: RawServerOptions = {}): Promise<RawServ
   };
 }
 
+/**
+ * Options for {@link rawServer}: every request on every connection is answered with
+ * `respond(request, conn, n)` (`n` counts the connection's requests from 0; null writes nothing).
+ */
+export function answering(respond: (request: Buffer, conn: ServerConn, n: number) => string | Buffer | null): RawServerOptions {
+  return {
+    onConn(conn) {
+      void (async () => {
+        for (let n = 0; ; n++) {
+          let request: Buffer;
+          try {
+            request = await conn.nextRequest(10_000);
+          } catch {
+            return;
+          }
+          const out = respond(request, conn, n);
+          if (out !== null) conn.write(out);
+        }
+      })();
+    },
+  };
+}
+
 /** Every callback, in order, with the contract checked as they come. */
 export class Recorder implements UpstreamHandler {
   readonly events: string[] = [];

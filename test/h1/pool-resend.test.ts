@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { H1Pool } from '../../src/node/h1/pool.js';
 import type { UpstreamRequest } from '../../src/node/h1/types.js';
-import { OK, Recorder, get, makePool, rawServer, sleep, type RawServer, type ServerConn } from './helpers.js';
+import { OK, Recorder, answering, get, makePool, rawServer, sleep, type RawServer, type ServerConn } from './helpers.js';
 
 /** What the upstream does with the `n`-th request on connection `conn` (counted from 0 on each). */
 type Answer = (conn: ServerConn, n: number) => void;
@@ -23,22 +23,13 @@ interface Setup {
 
 async function setup(onTestFinished: (fn: () => Promise<void>) => void, answer: Answer, headersTimeoutMs = 2000): Promise<Setup> {
   const seen: string[] = [];
-  const server = await rawServer({
-    onConn(conn) {
-      void (async () => {
-        for (let n = 0; ; n++) {
-          let request: Buffer;
-          try {
-            request = await conn.nextRequest(10_000);
-          } catch {
-            return;
-          }
-          seen.push(`${conn.index}:${request.toString('latin1', 0, request.indexOf('\r\n'))}`);
-          answer(conn, n);
-        }
-      })();
-    },
-  });
+  const server = await rawServer(
+    answering((request, conn, n) => {
+      seen.push(`${conn.index}:${request.toString('latin1', 0, request.indexOf('\r\n'))}`);
+      answer(conn, n);
+      return null;
+    }),
+  );
   let resends = 0;
   const pool = makePool(server.origin, {
     headersTimeoutMs,
@@ -123,57 +114,26 @@ describe.concurrent('H1Pool: a request that meets the keep-alive race goes again
     expect(resends()).toBe(0);
   });
 
-  it('not once a byte of the response came back', async ({ onTestFinished }) => {
-    const { pool, seen, resends } = await setup(onTestFinished, (conn, n) => {
-      if (n === 0) {
-        conn.write(OK('first'));
-      } else {
-        conn.write('HTTP/1.1 200');
-        setTimeout(() => conn.socket.end(), 20);
-      }
-    });
-    await (await send(pool, post('/one'))).assertClean();
-    const rec = await send(pool, post('/two'));
-    await rec.assertClean();
-    expect(rec.events).toEqual(['connect', 'error UPSTREAM_CLOSED']);
-    expect(seen).toHaveLength(2);
-    expect(resends()).toBe(0);
-  });
-
-  it('not a streamed body: it cannot be sent twice', async ({ onTestFinished }) => {
+  /** A second request on a used connection meets `fate` (its first was answered): never sent again. */
+  it.for<[string, (conn: ServerConn) => void, () => UpstreamRequest['body'], number]>([
+    ['not once a byte of the response came back', (conn) => {
+      conn.write('HTTP/1.1 200');
+      setTimeout(() => conn.socket.end(), 20);
+    }, () => Buffer.from('{}'), 2000],
+    ['not a streamed body: it cannot be sent twice', (conn) => conn.socket.end(), () => Readable.from([Buffer.from('{"model":"m"}')], { objectMode: false }), 2000],
+    ['not when it dies a few round trips after: on loopback 400 ms is time to have worked on it', (conn) => {
+      setTimeout(() => conn.socket.end(), 400);
+    }, () => Buffer.from('{}'), 2000],
+    ['not when it dies long after (the upstream was working on it)', (conn) => {
+      setTimeout(() => conn.socket.end(), 2300);
+    }, () => Buffer.from('{}'), 10_000],
+  ])('%s', async ([, fate, body, headersTimeoutMs], { onTestFinished }) => {
     const { pool, seen, resends } = await setup(onTestFinished, (conn, n) => {
       if (n === 0) conn.write(OK('first'));
-      else conn.socket.end();
-    });
+      else fate(conn);
+    }, headersTimeoutMs);
     await (await send(pool, post('/one'))).assertClean();
-    const rec = await send(pool, post('/two', Readable.from([Buffer.from('{"model":"m"}')], { objectMode: false })));
-    await rec.assertClean();
-    expect(rec.events).toEqual(['connect', 'error UPSTREAM_CLOSED']);
-    expect(seen).toHaveLength(2);
-    expect(resends()).toBe(0);
-  });
-
-  it('not when the connection dies long after the request was sent (the upstream was working on it)', async ({ onTestFinished }) => {
-    const { pool, seen, resends } = await setup(onTestFinished, (conn, n) => {
-      if (n === 0) conn.write(OK('first'));
-      else setTimeout(() => conn.socket.end(), 2300);
-    }, 10_000);
-    await (await send(pool, post('/one'))).assertClean();
-    const rec = await send(pool, post('/two'));
-    await rec.assertClean();
-    expect(rec.events).toEqual(['connect', 'error UPSTREAM_CLOSED']);
-    expect(seen).toHaveLength(2);
-    expect(resends()).toBe(0);
-  });
-
-  it('not when it dies a few round trips after: on loopback 400 ms is time to have worked on it', async ({ onTestFinished }) => {
-    const { pool, seen, resends } = await setup(onTestFinished, (conn, n) => {
-      if (conn.index > 0) conn.write(OK('second'));
-      else if (n === 0) conn.write(OK('first'));
-      else setTimeout(() => conn.socket.end(), 400);
-    });
-    await (await send(pool, post('/one'))).assertClean();
-    const rec = await send(pool, post('/two'));
+    const rec = await send(pool, post('/two', body()));
     await rec.assertClean();
     expect(rec.events).toEqual(['connect', 'error UPSTREAM_CLOSED']);
     expect(seen).toHaveLength(2);

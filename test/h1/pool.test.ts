@@ -16,6 +16,7 @@ import {
   CERT,
   OK,
   Recorder,
+  answering,
   get,
   makePool,
   rawServer,
@@ -67,26 +68,6 @@ function harness(onTestFinished: (fn: () => Promise<void>) => void): Harness {
       recorders.push(rec);
       p.dispatch(request, rec);
       return rec;
-    },
-  };
-}
-
-/** A server that answers every request on every connection with `respond(request, conn, n)`. */
-function answering(respond: (request: Buffer, conn: ServerConn, n: number) => string | Buffer | null): RawServerOptions {
-  return {
-    onConn(conn) {
-      void (async () => {
-        for (let n = 0; ; n++) {
-          let request: Buffer;
-          try {
-            request = await conn.nextRequest(10_000);
-          } catch {
-            return;
-          }
-          const out = respond(request, conn, n);
-          if (out !== null) conn.write(out);
-        }
-      })();
     },
   };
 }
