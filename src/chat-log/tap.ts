@@ -188,8 +188,9 @@ class ChatLogTap implements ExchangeTap {
       responseRecordLine({
         uid: this.#uid,
         endedAt,
-        // An error before any response: the status the gateway answered with.
-        status: this.#status ?? (outcome.kind === 'error' ? outcome.status : null),
+        // An error: the status the client got (the gateway's own error, even after the upstream's
+        // head, when that head never reached the client; or the upstream's, cut midway).
+        status: outcome.kind === 'error' ? outcome.status : this.#status,
         reply: result.reply,
         ttftMs: this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt,
         durationMs: endedAt - startedAt,

@@ -21,11 +21,6 @@ export class GatewayCounters {
     this.responses[status > 0 && status < STATUS_SLOTS ? status : 0]++;
   }
 
-  /** A response whose head was taken back before it reached the client (another one answers). */
-  uncountResponse(status: number): void {
-    this.responses[status > 0 && status < STATUS_SLOTS ? status : 0]--;
-  }
-
   countUpstreamFailure(code: string): void {
     this.upstreamFailures.set(code, (this.upstreamFailures.get(code) ?? 0) + 1);
   }

@@ -4,10 +4,14 @@
  */
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startGateway, stopAll } from '../helpers/gateway.js';
+import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
 const upstream = upstreamsClosedAfterAll(afterAll);
@@ -141,21 +145,35 @@ describe('streaming', () => {
 });
 
 describe('upstream failures before the response', () => {
-  it('502 when the upstream dies after its head but before any body byte: that head never reached the client', async () => {
+  it.each([
+    ['a Content-Length', 'content-length: 10'],
+    ['chunked framing', 'transfer-encoding: chunked'],
+  ])('502 when the upstream dies after its head (%s) but before any body byte: that head never reached the client, nor the log or the metrics', async (_framing, header) => {
     const server = createServer((socket) => {
       socket.on('error', () => {});
       socket.once('data', () => {
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n');
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n${header}\r\n\r\n`);
         setTimeout(() => socket.destroy(), 30);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'aifwd-retract-'));
+    const metricsPort = await freePort();
     try {
-      const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`]);
-      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      const gw = await startGateway(['--base-url', `http://127.0.0.1:${port}`, '--log-chat', '--log-dir', dir, '--metrics-port', String(metricsPort)]);
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{"model":"m"}' });
       expect(res.status).toBe(502);
+      expect(res.headers.get('transfer-encoding')).toBeNull();
+      // The whole body is the error, as JSON (no framing of the head taken back inside it).
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^aifwd_responses_total\{code="502"\} 1$/m);
+      expect(metrics).not.toMatch(/^aifwd_responses_total\{code="200"\}/m);
+      expect(await gw.stop()).toBe(0);
+      const response = readFileSync(join(dir, 'chat.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; status: number })
+        .find((r) => r.type === 'response');
+      expect(response?.status).toBe(502);
     } finally {
       server.close();
     }

@@ -87,7 +87,8 @@ export class OutgoingResponse {
 
   /**
    * Builds the head from `headers` (`[name, value, …]`, names lower-case). Nothing is written yet:
-   * the head goes out with the first body bytes, at `flushHeaders()`, or at `end()`.
+   * the head goes out with the first body bytes, at `flushHeaders()`, or at `end()` (and is counted
+   * for the metrics then).
    * Throws {@link InvalidHeaderError} for a name that is not a token, or a value with a control
    * character (CR, LF, NUL…) or a character beyond latin1 (its low byte could be CR or LF).
    */
@@ -107,6 +108,8 @@ export class OutgoingResponse {
     if (!hasDate) head += `date: ${this.#owner.date}\r\n`;
     if (this.#owner.closeAfterResponse) this.keepAlive = false;
     this.#bodyless = bodyless(status, this.#headRequest);
+    // Framing is this head's own (a head taken back, retractHead, may have chosen another).
+    this.#chunked = false;
     this.#closeDelimited = false;
     if (!this.#bodyless && !hasLength) {
       if (this.#http10) {
@@ -122,7 +125,6 @@ export class OutgoingResponse {
     this.statusCode = status;
     this.headersSent = true;
     this.#pendingHead = head;
-    this.#owner.counters.countResponse(status);
   }
 
   /**
@@ -182,7 +184,6 @@ export class OutgoingResponse {
     if (this.#pendingHead === null || this.finished) return false;
     this.#pendingHead = null;
     this.headersSent = false;
-    this.#owner.counters.uncountResponse(this.statusCode);
     this.statusCode = 200;
     return true;
   }
@@ -193,6 +194,8 @@ export class OutgoingResponse {
     const head = this.#pendingHead;
     this.#pendingHead = null;
     if (socket.destroyed || socket.writableEnded) return true;
+    // Counted as it goes on the wire, so a head taken back is never counted (counters only grow).
+    if (head !== null) this.#owner.counters.countResponse(this.statusCode);
     // Body bytes after the head (a stream): the writes of one event-loop turn — often many SSE
     // events from one upstream read — leave in one writev when the turn's work is done, as
     // node:http does. A reply whose head and body go out together is one write and needs none.
