@@ -3,8 +3,8 @@
  * timeout (uvicorn, gunicorn: no `Keep-Alive` header) closes one just as the gateway sends a request
  * on it. The gateway sends the request again on a new connection, so the client gets its answer,
  * not a 502 — which is what nginx answers in the same case (measured by hand; see the commit) —
- * and the chat log and the metrics see one exchange. A request the upstream may have worked on is
- * never sent twice: that is pinned down in test/h1/pool-resend.test.ts.
+ * and the chat log and the metrics see one exchange. When a request is not sent again (the
+ * upstream may have worked on it) is pinned down in test/h1/pool-resend.test.ts.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';

@@ -16,14 +16,15 @@ import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from 
  * have worked on it. That is the keep-alive race: the upstream closed the idle connection (its idle
  * timeout, with no `Keep-Alive` hint to tell us) while the request was on its way. Its FIN, or the
  * RST our request then meets, arrives within about one round trip. So the window is a few round
- * trips — {@link RESEND_RTTS} times the connection's TCP handshake — but at least
- * {@link RESEND_MIN_MS} (event-loop lag) and at most {@link RESEND_MAX_MS}. A connection that dies
- * later, with nothing received, is an upstream that read the request and then failed: sending it
- * again could run a generation twice, so that is the client's 502.
+ * trips — {@link RESEND_RTTS} times the shortest TCP handshake the pool has seen to this upstream
+ * (the shortest, as a handshake timed while the event loop was busy reads long) — but at least
+ * {@link RESEND_MIN_MS} (event-loop lag when the close is read) and at most {@link RESEND_MAX_MS}.
+ * A connection that dies later, with nothing received, is an upstream that read the request and
+ * then failed: sending it again could run a generation twice, so that is the client's 502.
  */
 export const RESEND_RTTS = 3;
-export const RESEND_MIN_MS = 100;
-export const RESEND_MAX_MS = 2000;
+export const RESEND_MIN_MS = 50;
+export const RESEND_MAX_MS = 1000;
 
 /** What a connection needs of its pool. */
 export interface ConnectionOwner {
@@ -36,6 +37,8 @@ export interface ConnectionOwner {
   release(connection: H1Connection, keepAliveHintMs: number): void;
   /** The connection is gone (closed, failed, or not reusable). */
   remove(connection: H1Connection): void;
+  /** The shortest TCP handshake to this upstream so far (ms): about one round trip; -1 unknown. */
+  readonly handshakeMs: number;
   /** Sends a request again on a new connection (see {@link RESEND_RTTS}). */
   resend(request: UpstreamRequest, handler: UpstreamHandler): void;
 }
@@ -73,8 +76,6 @@ export class H1Connection implements ResponseSink {
   deadlineKind: DeadlineKind = 'connect';
   /** When an idle connection is closed by the pool. */
   idleUntil = 0;
-  /** How long the TCP handshake took (ms, the pool measures it): about one round trip; -1 unknown. */
-  handshakeMs = -1;
 
   constructor(socket: Socket, owner: ConnectionOwner, connectEvent: 'connect' | 'secureConnect') {
     this.socket = socket;
@@ -380,7 +381,7 @@ export class H1Connection implements ResponseSink {
   }
 
   #resendWindowMs(): number {
-    return Math.min(RESEND_MAX_MS, Math.max(RESEND_MIN_MS, RESEND_RTTS * this.handshakeMs));
+    return Math.min(RESEND_MAX_MS, Math.max(RESEND_MIN_MS, RESEND_RTTS * this.#owner.handshakeMs));
   }
 
   #fail(err: Error): void {

@@ -41,6 +41,7 @@ const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   now = Date.now();
+  handshakeMs = -1;
   readonly hostHeader: string;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
@@ -189,7 +190,8 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
       from = Date.now();
     });
     socket.once('connect', () => {
-      connection.handshakeMs = Date.now() - from;
+      const ms = Date.now() - from;
+      if (this.handshakeMs === -1 || ms < this.handshakeMs) this.handshakeMs = ms;
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
