@@ -40,7 +40,7 @@ function buildProgram(): Command {
     if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0) throw new UsageError(`--timeout "${timeout}": expected a number of seconds above 0`);
     const { healthTarget, probeHealth } = await import('./node/health-probe.js');
     const target = healthTarget(configOf(options, command));
-    const result = await probeHealth(target, Math.round(seconds * 1000));
+    const result = await probeHealth(target, seconds * 1000);
     if (result.healthy) {
       process.stdout.write(`aifwd: healthy (${target.url.href} answered ${result.status})\n`);
       return;

@@ -55,6 +55,9 @@ export function integer(min: number, max: number): Parser<number> {
   };
 }
 
+/** The longest duration a setting may have (Node's timers overflow at 2^31-1 ms). */
+const MAX_DURATION_MS = 2_000_000_000;
+
 /** Seconds as a non-negative number (`0` disables the limit); returned in milliseconds. */
 export const secondsAsMs: Parser<number> = (value) => {
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
@@ -62,7 +65,10 @@ export const secondsAsMs: Parser<number> = (value) => {
   if (match === null) throw new Error('expected a duration in seconds such as 10, 0.5, 1500ms or 10m');
   const n = Number(match[1]);
   const unit = match[2] ?? 's';
-  return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+  const ms = Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+  // Node's timers take at most 2^31-1 ms (24.8 days) and fire at once beyond: keep well inside.
+  if (ms > MAX_DURATION_MS) throw new Error(`expected at most ${MAX_DURATION_MS / 1000} seconds (about 23 days)`);
+  return ms;
 };
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };

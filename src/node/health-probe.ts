@@ -25,21 +25,27 @@ export function healthTarget(config: Pick<Config, 'host' | 'port' | 'ssl_certfil
 
 export type HealthResult = { readonly healthy: true; readonly status: number } | { readonly healthy: false; readonly reason: string };
 
-/** GETs the target's `/healthz`: healthy on a 200 within `timeoutMs`. */
+/** GETs the target's `/healthz`: healthy on a 200 whose head came within `timeoutMs` (at least 1 ms) in all. */
 export function probeHealth({ url, tls }: HealthTarget, timeoutMs: number): Promise<HealthResult> {
+  const limitMs = Math.max(1, Math.round(timeoutMs));
   return new Promise((resolve) => {
-    const options = { method: 'GET', timeout: timeoutMs, headers: { 'user-agent': 'aifwd-health' } };
+    let settled = false;
+    const settle = (result: HealthResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(result);
+    };
+    const options = { method: 'GET', headers: { 'user-agent': 'aifwd-health' } };
     const onResponse = (res: IncomingMessage): void => {
-      res.resume();
       const status = res.statusCode ?? 0;
-      resolve(status === 200 ? { healthy: true, status } : { healthy: false, reason: `answered ${status}` });
+      settle(status === 200 ? { healthy: true, status } : { healthy: false, reason: `answered ${status}` });
     };
     const req = tls ? httpsRequest(url, { ...options, rejectUnauthorized: false }, onResponse) : httpRequest(url, options, onResponse);
-    req.on('timeout', () => {
-      req.destroy();
-      resolve({ healthy: false, reason: `no answer within ${timeoutMs} ms` });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ healthy: false, reason: err.code ?? err.message }));
+    // One deadline for all of it (connect, TLS, head): a socket idle timeout would let a trickle through.
+    const timer = setTimeout(() => settle({ healthy: false, reason: `no answer within ${limitMs} ms` }), limitMs);
+    req.on('error', (err: NodeJS.ErrnoException) => settle({ healthy: false, reason: err.code ?? err.message }));
     req.end();
   });
 }

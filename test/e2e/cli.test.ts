@@ -205,9 +205,12 @@ describe('aifwd health', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as AddressInfo).port;
     const slow = await health(['--port', String(silentPort), '--timeout', '0.3']);
+    // Below a millisecond is a millisecond, not "no timeout".
+    const tiny = await health(['--port', String(silentPort), '--timeout', '0.0001']);
     silent.close();
     expect(slow.code).toBe(1);
     expect(slow.err).toContain('no answer within 300 ms');
+    expect(tiny).toMatchObject({ code: 1, err: `aifwd: unhealthy: http://127.0.0.1:${silentPort}/healthz no answer within 1 ms\n` });
 
     for (const [args, message] of [
       [['--timeout', 'soon'], '--timeout "soon": expected a number of seconds above 0'],

@@ -68,6 +68,9 @@ describe('loadConfig', () => {
     [{ env: { OPENAI_BASE_URL: 'ftp://x' } }, 'OPENAI_BASE_URL "ftp://x": expected an http:// or https:// URL'],
     [{ flags: { workers: '0' } }, '--workers "0": expected an integer from 1 to 256'],
     [{ flags: { connect_timeout: 'soon' } }, '--connect-timeout "soon": expected a duration'],
+    // Node's timers fire at once beyond 2^31-1 ms: a month of total_timeout would end every request at once.
+    [{ env: { TOTAL_TIMEOUT: '2200000' } }, 'TOTAL_TIMEOUT "2200000": expected at most 2000000 seconds (about 23 days)'],
+    [{ flags: { shutdown_timeout: '40000m' } }, '--shutdown-timeout "40000m": expected at most 2000000 seconds'],
   ])('rejects %j with a message naming the source', (input, message) => {
     expect(() => loadConfig({ flags: {}, env: {}, cwd: dir(), ...input })).toThrow(message);
   });
