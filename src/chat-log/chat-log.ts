@@ -3,6 +3,7 @@
  * (`mode: 'file'`, a single process) or the cluster primary (`mode: 'worker'`).
  */
 import { resolve } from 'node:path';
+import type { JsonObject } from '../core/chat-reply.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { processSend, type SendMessage, WorkerSink } from './ipc.js';
 import { ACTIVE_LOG_NAME } from './log-files.js';
@@ -41,10 +42,12 @@ export interface ChatLogOptions {
   stderr?: NodeJS.WritableStream;
   /** Worker mode: how to reach the primary (default `process.send`). */
   send?: SendMessage;
+  /** Told of every reply's `usage` (chat-log/tap.ts): the metrics' token counts. */
+  onUsage?: (model: string | null, usage: JsonObject) => void;
 }
 
 /** Creates the chat log of this process. Throws if `worker` mode has no IPC channel. */
-export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send }: ChatLogOptions): ChatLog {
+export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send, onUsage }: ChatLogOptions): ChatLog {
   const path = resolve(dir, ACTIVE_LOG_NAME);
   let sink: LineSink;
   if (mode === 'file') {
@@ -54,7 +57,7 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     if (channel === undefined) throw new Error('chat log: worker mode needs an IPC channel (run as a cluster worker)');
     sink = new WorkerSink({ send: channel, stderr });
   }
-  const hook = createChatLogHook({ append: (line) => sink.append(line) });
+  const hook = createChatLogHook({ append: (line) => sink.append(line), onUsage });
   let closing: Promise<void> | undefined;
   return {
     hook,

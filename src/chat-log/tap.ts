@@ -16,6 +16,7 @@
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
+import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
 import { PendingWork } from './pending-work.js';
 import { type ReadResult, ResponseReader } from './response-reader.js';
@@ -29,6 +30,8 @@ export interface ChatLogHookOptions {
   newUid?: () => string;
   /** Largest non-stream response body parsed, decoded bytes (default 8 MiB). */
   maxBodyBytes?: number;
+  /** Told of every reply's `usage` and the model it names (the metrics' token counts). Must not throw. */
+  onUsage?: (model: string | null, usage: JsonObject) => void;
 }
 
 export interface ChatLogHook extends ExchangeHook {
@@ -48,6 +51,7 @@ class HookState {
   readonly now: () => number;
   readonly newUid: () => string;
   readonly maxBodyBytes: number;
+  readonly onUsage: ((model: string | null, usage: JsonObject) => void) | undefined;
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
@@ -55,11 +59,12 @@ class HookState {
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
 
-  constructor(options: Required<ChatLogHookOptions>) {
+  constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage'>> & Pick<ChatLogHookOptions, 'onUsage'>) {
     this.append = options.append;
     this.now = options.now;
     this.newUid = options.newUid;
     this.maxBodyBytes = options.maxBodyBytes;
+    this.onUsage = options.onUsage;
   }
 
   /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
@@ -184,6 +189,8 @@ class ChatLogTap implements ExchangeTap {
 
   #writeResponse(outcome: ExchangeEnd, endedAt: number, result: ReadResult): void {
     const startedAt = this.#info.startedAt;
+    const reply = result.reply;
+    if (reply !== null && reply.usage !== null) this.#state.onUsage?.(reply.usageModel, reply.usage);
     this.#state.append(
       responseRecordLine({
         uid: this.#uid,
@@ -208,8 +215,9 @@ export function createChatLogHook({
   now = Date.now,
   newUid = createUidGenerator(),
   maxBodyBytes = 8 * 1024 * 1024,
+  onUsage,
 }: ChatLogHookOptions): ChatLogHook {
-  const state = new HookState({ append, now, newUid, maxBodyBytes });
+  const state = new HookState({ append, now, newUid, maxBodyBytes, onUsage });
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

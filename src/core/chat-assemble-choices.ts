@@ -38,6 +38,7 @@ type ChoiceReader = (choice: ChoiceBuilder, raw: JsonObject) => void;
 function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
   const choices = new Choices();
   let usage: JsonObject | null = null;
+  let usageModel: string | null = null;
   let error: unknown = null;
   let parsed = false;
   // Stream chunks that differ from a parsed one only in their text skip JSON.parse (chat-chunk-template.ts).
@@ -48,7 +49,10 @@ function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
     if (!isObject(body)) return;
     parsed = true;
     // The usage chunk (`stream_options.include_usage`) has empty `choices` and the totals.
-    if (isObject(body.usage)) usage = body.usage;
+    if (isObject(body.usage)) {
+      usage = body.usage;
+      usageModel = typeof body.model === 'string' ? body.model : null;
+    }
     if (body.error !== undefined && body.error !== null) error = body.error;
     if (!Array.isArray(body.choices)) return;
     (body.choices as unknown[]).forEach((raw, position) => {
@@ -92,6 +96,7 @@ function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
         toolCalls: main.toolCalls,
         finishReason: main.finishReason,
         usage,
+        usageModel,
         choices: main.choices,
         error,
         parsed,

@@ -82,13 +82,17 @@ export function createResponsesAssembler(): ReplyAssembler {
   let out = new OutputState();
   let status: string | null = null;
   let usage: JsonObject | null = null;
+  let usageModel: string | null = null;
   let error: unknown = null;
   let parsed = false;
 
   const applyResponse = (response: unknown, fromStream: boolean): void => {
     if (!isObject(response)) return;
     if (typeof response.status === 'string') status = response.status;
-    if (isObject(response.usage)) usage = response.usage;
+    if (isObject(response.usage)) {
+      usage = response.usage;
+      usageModel = typeof response.model === 'string' ? response.model : null;
+    }
     if (response.error !== undefined && response.error !== null) error = response.error;
     if (!Array.isArray(response.output)) return;
     const full = new OutputState();
@@ -153,6 +157,7 @@ export function createResponsesAssembler(): ReplyAssembler {
         toolCalls: out.toolCalls(),
         finishReason: status,
         usage,
+        usageModel,
         choices: null,
         error,
         parsed,

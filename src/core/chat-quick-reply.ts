@@ -52,6 +52,7 @@ export function quickReply(api: ChatApi, body: unknown): AssembledReply | undefi
     toolCalls: null,
     finishReason,
     usage: isObject(body.usage) ? body.usage : null,
+    usageModel: isObject(body.usage) && typeof body.model === 'string' ? body.model : null,
     choices: null,
     error: error === undefined || error === null ? null : error,
     parsed: true,

@@ -49,6 +49,8 @@ export interface AssembledReply {
   /** Chat/completions: the choice's `finish_reason`; responses: the response `status`. */
   finishReason: string | null;
   usage: JsonObject | null;
+  /** The `model` next to `usage` (what the upstream says it served), `null` when absent. */
+  usageModel: string | null;
   /** Every choice, only when there was more than one. */
   choices: ChoiceReply[] | null;
   /** An error the upstream reported in the body or the stream. */

@@ -30,6 +30,7 @@ export const METRIC_FAMILIES: Readonly<Record<string, MetricFamily>> = {
   aifwd_client_connections: { type: 'gauge', help: 'Open client connections.' },
   aifwd_websocket_sessions_open: { type: 'gauge', help: 'WebSocket sessions joined to the upstream and still open.' },
   aifwd_websocket_sessions_total: { type: 'counter', help: 'WebSocket sessions joined to the upstream.' },
+  aifwd_tokens_total: { type: 'counter', help: "Tokens the upstream's replies reported in usage, by model and type (input, output); read by the chat log, so counted only with it on." },
   aifwd_chat_log_lines_written_total: { type: 'counter', help: 'Chat-log lines written to the file (by a cluster worker: handed to the primary).' },
   aifwd_chat_log_lines_dropped_total: { type: 'counter', help: 'Chat-log lines lost: write errors, a full queue, or after close.' },
   process_resident_memory_bytes: { type: 'gauge', help: 'Resident memory (all processes of the gateway).' },

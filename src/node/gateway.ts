@@ -33,6 +33,8 @@ export interface PartsOptions {
   env: NodeJS.ProcessEnv;
   hook?: ExchangeHook;
   log?: (line: string) => void;
+  /** Where to count (default: new ones); given when the chat log counts tokens into them too. */
+  counters?: GatewayCounters;
 }
 
 export function createGatewayParts(config: Config, options: PartsOptions): GatewayParts {
@@ -49,7 +51,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     trustedProxies: ranges(config.trusted_proxies, 'TRUSTED_PROXIES'),
   });
   const auth = new Authenticator({ poolKeys: config.api_key, forwardKeys: config.forward_key });
-  const counters = new GatewayCounters();
+  const counters = options.counters ?? new GatewayCounters();
   const upstream = createUpstream({
     baseUrl: config.base_url,
     connectTimeoutMs: config.connect_timeout,
@@ -115,12 +117,14 @@ export interface StartOptions {
    * idle (memory-relief.ts). Exposes `gc()` process-wide; `aifwd run` turns it on. Default false.
    */
   memoryRelief?: boolean;
+  /** Where to count for the metrics (default: new ones). */
+  counters?: GatewayCounters;
 }
 
 /** Builds a gateway (not yet listening). */
-export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false }: StartOptions = {}): Gateway {
+export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false, counters }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
-  const parts = createGatewayParts(config, { env, hook, log });
+  const parts = createGatewayParts(config, { env, hook, log, counters });
   // After a crowd of connections leaves, give its memory back (memory-relief.ts): only when asked
   // (the CLI does), since exposing gc() changes V8's flags for the whole process.
   const gc = memoryRelief ? exposeGc() : undefined;

@@ -57,6 +57,13 @@ export function gatewaySnapshot({ counters, pool, poolRests, connections, chatLo
     { name: 'aifwd_websocket_sessions_open', labels: '', value: counters.websocketSessionsOpen },
     { name: 'aifwd_websocket_sessions_total', labels: '', value: counters.websocketSessions },
   );
+  for (const [model, count] of counters.tokens) {
+    const name = labelValue(model);
+    samples.push(
+      { name: 'aifwd_tokens_total', labels: `model="${name}",type="input"`, value: count.input },
+      { name: 'aifwd_tokens_total', labels: `model="${name}",type="output"`, value: count.output },
+    );
+  }
   if (chatLog !== undefined) {
     if (chatLog.written !== undefined) samples.push({ name: 'aifwd_chat_log_lines_written_total', labels: '', value: chatLog.written });
     samples.push({ name: 'aifwd_chat_log_lines_dropped_total', labels: '', value: chatLog.dropped });

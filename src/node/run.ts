@@ -9,6 +9,7 @@ import { attachChatLogPrimary, type ChatLog, createChatLog } from '../chat-log/i
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AuthMode } from '../core/auth.js';
+import { GatewayCounters } from '../core/counters.js';
 import type { MetricsSnapshot } from '../core/metrics-text.js';
 import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
@@ -109,11 +110,19 @@ async function processMetrics(config: Config, gateway: Gateway, chatLog: ChatLog
 
 /** One serving process (the only one, or a cluster worker). Resolves once listening. */
 async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
+  // The chat log reads each reply's usage: it counts the tokens into the gateway's metrics.
+  const counters = new GatewayCounters();
   // In a cluster worker the primary owns the log file; this process hands it its lines.
   const chatLog = config.log_chat
-    ? createChatLog({ dir: config.log_dir, rotateSize: config.log_rotate_size, mode: cluster.isWorker ? 'worker' : 'file', stderr: opts.stderr })
+    ? createChatLog({
+        dir: config.log_dir,
+        rotateSize: config.log_rotate_size,
+        mode: cluster.isWorker ? 'worker' : 'file',
+        stderr: opts.stderr,
+        onUsage: (model, usage) => counters.countUsage(model, usage),
+      })
     : undefined;
-  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true });
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters });
   // A worker tells the others, through the primary, when a pool key rests.
   if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
   const metrics = await processMetrics(config, gateway, chatLog);

@@ -18,7 +18,7 @@ const TEXT_STREAM = sse(
     ev('response.output_text.delta', { item_id: 'msg_1', output_index: 1, content_index: 0, delta: ' à tous' }),
     ev('response.output_text.done', { item_id: 'msg_1', output_index: 1, content_index: 0, text: 'Bonjour à tous' }),
     ev('response.output_item.done', { output_index: 1, item: { id: 'msg_1', type: 'message', content: [{ type: 'output_text', text: 'Bonjour à tous' }] } }),
-    ev('response.completed', { response: { id: 'resp_1', status: 'completed', usage: USAGE, error: null, output: [] } }),
+    ev('response.completed', { response: { id: 'resp_1', model: 'gpt-4.1-mini-2025-04-14', status: 'completed', usage: USAGE, error: null, output: [] } }),
   ],
   false,
 );
@@ -45,6 +45,7 @@ describe('responses assembler (stream)', () => {
       toolCalls: null,
       finishReason: 'completed',
       usage: USAGE,
+      usageModel: 'gpt-4.1-mini-2025-04-14',
       choices: null,
       error: null,
       parsed: true,
@@ -111,6 +112,7 @@ describe('responses assembler (JSON)', () => {
     const body = {
       id: 'resp_1',
       object: 'response',
+      model: 'gpt-4.1',
       status: 'completed',
       error: null,
       output: [
@@ -126,6 +128,7 @@ describe('responses assembler (JSON)', () => {
       toolCalls: [{ id: 'call_9', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
       finishReason: 'completed',
       usage: USAGE,
+      usageModel: 'gpt-4.1',
       choices: null,
       error: null,
       parsed: true,

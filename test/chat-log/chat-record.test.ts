@@ -56,6 +56,7 @@ const reply: AssembledReply = {
   toolCalls: null,
   finishReason: 'stop',
   usage: { total_tokens: 3 },
+  usageModel: null,
   choices: null,
   error: null,
   parsed: true,

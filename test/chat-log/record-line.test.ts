@@ -130,6 +130,7 @@ const reply: AssembledReply = {
   toolCalls: null,
   finishReason: 'stop',
   usage: { prompt_tokens: 1, total_tokens: 3 },
+  usageModel: null,
   choices: null,
   error: null,
   parsed: true,

@@ -271,3 +271,29 @@ describe('chat log hook: records', () => {
     expect(uids[0]).toBe(uids[1]);
   });
 });
+
+describe('chat log hook: usage for the metrics (onUsage)', () => {
+  it('tells each reply usage with the model next to it: JSON, stream, gzip-decoded; nothing when there is none', async () => {
+    const seen: [string | null, unknown][] = [];
+    const hook = createChatLogHook({ append: () => {}, onUsage: (model, usage) => seen.push([model, usage]) });
+    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, model: 'gpt-4o-mini-2024-07-18' })) });
+    await exchange(hook, {
+      body: CHAT_BODY,
+      eventStream: true,
+      response: Buffer.from(
+        sse([
+          { model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'Hi' } }] },
+          { model: 'gpt-4o', choices: [], usage: { prompt_tokens: 5, completion_tokens: 1 } },
+        ]),
+      ),
+    });
+    await exchange(hook, { body: CHAT_BODY, encoding: 'gzip', response: gzipSync(JSON.stringify({ ...CHAT_JSON, usage: { prompt_tokens: 2 } })) });
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(sse([{ choices: [{ index: 0, delta: { content: 'no usage' } }] }])) });
+    await exchange(hook, { body: CHAT_BODY, outcome: { kind: 'error', message: 'refused', code: 'upstream_unreachable', status: 502 } });
+    expect(seen).toEqual([
+      ['gpt-4o-mini-2024-07-18', { total_tokens: 4 }],
+      ['gpt-4o', { prompt_tokens: 5, completion_tokens: 1 }],
+      [null, { prompt_tokens: 2 }],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startMock } from '../../src/mock/server.js';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll, type UpstreamHandler } from '../helpers/upstream.js';
@@ -136,5 +137,51 @@ describe('metrics', () => {
     expect(valueOf(text, 'aifwd_responses_total{code="200"}')).toBe(12);
     expect(valueOf(text, 'aifwd_chat_log_lines_written_total')).toBe(24);
     expect(valueOf(text, 'aifwd_pool_keys')).toBe(1);
+  });
+
+  it('with the chat log on, tokens by model from the usage of replies and streams, summed over --workers 2', async () => {
+    const mock = await startMock();
+    try {
+      const metricsPort = await freePort();
+      const gw = await startGateway(['--base-url', mock.url, '--workers', '2', '--metrics-port', String(metricsPort), '--log-chat']);
+      const post = async (path: string, body: unknown): Promise<string> => {
+        const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+        return res.text();
+      };
+      // What the client saw: the expected counts come from the replies themselves.
+      const expected = new Map<string, { input: number; output: number }>();
+      const add = (model: string, input: number, output: number): void => {
+        const seen = expected.get(model) ?? { input: 0, output: 0 };
+        expected.set(model, { input: seen.input + input, output: seen.output + output });
+      };
+      const messages = [{ role: 'user', content: 'count me' }];
+      for (let i = 0; i < 4; i++) {
+        const reply = JSON.parse(await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages })) as { model: string; usage: { prompt_tokens: number; completion_tokens: number } };
+        add(reply.model, reply.usage.prompt_tokens, reply.usage.completion_tokens);
+      }
+      for (let i = 0; i < 2; i++) {
+        const stream = await post('/v1/chat/completions', { model: 'gpt-4o', messages, stream: true, stream_options: { include_usage: true } });
+        const last = stream.split('\n\n').map((e) => e.replace(/^data: /, '')).filter((d) => d.startsWith('{')).map((d) => JSON.parse(d) as { model: string; usage: { prompt_tokens: number; completion_tokens: number } | null }).find((c) => c.usage !== null);
+        add(last!.model, last!.usage!.prompt_tokens, last!.usage!.completion_tokens);
+      }
+      // A stream without include_usage reports none: nothing to count.
+      await post('/v1/chat/completions', { model: 'gpt-4o', messages, stream: true });
+      const response = JSON.parse(await post('/v1/responses', { model: 'gpt-4.1', input: 'count me' })) as { model: string; usage: { input_tokens: number; output_tokens: number } };
+      add(response.model, response.usage.input_tokens, response.usage.output_tokens);
+      expect(expected.size).toBe(3);
+
+      const series = [...expected].flatMap(([model, n]) => [[`aifwd_tokens_total{model="${model}",type="input"}`, n.input], [`aifwd_tokens_total{model="${model}",type="output"}`, n.output]] as const);
+      let text = '';
+      for (let tries = 0; tries < 30; tries++) {
+        await sleep(200);
+        text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        if (series.every(([name, value]) => valueOf(text, name) === value)) break;
+      }
+      for (const [name, value] of series) expect([name, valueOf(text, name)]).toEqual([name, value]);
+      expect(text.match(/^aifwd_tokens_total\{/gm)).toHaveLength(6);
+    } finally {
+      await mock.close();
+    }
   });
 });
