@@ -38,6 +38,8 @@ type ChoiceReader = (choice: ChoiceBuilder, raw: JsonObject) => void;
 function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
   const choices = new Choices();
   let usage: JsonObject | null = null;
+  /** The last `model` a parsed chunk named, and the one current when the usage came. */
+  let model: string | null = null;
   let usageModel: string | null = null;
   let error: unknown = null;
   let parsed = false;
@@ -49,9 +51,10 @@ function choicesAssembler(kind: ChunkKind, read: ChoiceReader): ReplyAssembler {
     if (!isObject(body)) return;
     parsed = true;
     // The usage chunk (`stream_options.include_usage`) has empty `choices` and the totals.
+    if (typeof body.model === 'string') model = body.model;
     if (isObject(body.usage)) {
       usage = body.usage;
-      usageModel = typeof body.model === 'string' ? body.model : null;
+      usageModel = model;
     }
     if (body.error !== undefined && body.error !== null) error = body.error;
     if (!Array.isArray(body.choices)) return;

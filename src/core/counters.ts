@@ -12,7 +12,21 @@ const STATUS_SLOTS = 600;
  * which may echo what a client sent: the bound keeps a scrape (and this map) small whatever comes.
  */
 export const MAX_USAGE_MODELS = 100;
+/** Where models beyond {@link MAX_USAGE_MODELS} are counted. */
+export const OTHER_MODEL = 'other';
 const MAX_MODEL_LENGTH = 100;
+/** More tokens than this in one reply is not a count (an upstream's bug): it is left out. */
+const MAX_TOKENS_PER_REPLY = 1_000_000_000;
+
+/**
+ * A model name fit for a label: at most {@link MAX_MODEL_LENGTH} UTF-16 units, lone surrogates (a
+ * cut emoji, or an escape in the reply) and control characters as U+FFFD, so two names that would
+ * read the same once encoded as UTF-8 are one series.
+ */
+function labelModel(model: string): string {
+  const cut = model.length > MAX_MODEL_LENGTH ? model.slice(0, MAX_MODEL_LENGTH) : model;
+  return cut.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
 
 /** Tokens of one model, as the upstream's `usage` reported them. */
 export interface TokenCount {
@@ -20,9 +34,9 @@ export interface TokenCount {
   output: number;
 }
 
-/** A count of tokens from a `usage` member, when it is one (a finite number ≥ 0). */
+/** A count of tokens from a `usage` member, when it is one (a whole number from 0 to a billion), else 0. */
 function tokens(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_TOKENS_PER_REPLY ? value : 0;
 }
 
 export class GatewayCounters {
@@ -49,12 +63,17 @@ export class GatewayCounters {
   countUsage(model: string | null, usage: JsonObject): void {
     const input = tokens(usage.prompt_tokens ?? usage.input_tokens);
     const output = tokens(usage.completion_tokens ?? usage.output_tokens);
-    let name = model === null || model === '' ? 'unknown' : model.slice(0, MAX_MODEL_LENGTH);
-    let count = this.tokens.get(name);
+    const raw = model === null || model === '' ? 'unknown' : model;
+    // Most names are fit as they are: the lookup by the raw name finds them without the check.
+    let count = this.tokens.get(raw);
     if (count === undefined) {
-      if (this.tokens.size >= MAX_USAGE_MODELS) name = 'other';
-      count = this.tokens.get(name) ?? { input: 0, output: 0 };
-      this.tokens.set(name, count);
+      let name = labelModel(raw);
+      count = this.tokens.get(name);
+      if (count === undefined) {
+        if (this.tokens.size >= MAX_USAGE_MODELS) name = OTHER_MODEL;
+        count = this.tokens.get(name) ?? { input: 0, output: 0 };
+        this.tokens.set(name, count);
+      }
     }
     count.input += input;
     count.output += output;

@@ -283,7 +283,8 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
       response: Buffer.from(
         sse([
           { model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'Hi' } }] },
-          { model: 'gpt-4o', choices: [], usage: { prompt_tokens: 5, completion_tokens: 1 } },
+          // The usage chunk names no model here: the one the stream named before counts.
+          { choices: [], usage: { prompt_tokens: 5, completion_tokens: 1 } },
         ]),
       ),
     });

@@ -20,6 +20,7 @@ describe('GatewayCounters.countUsage (tokens by model, from the chat log)', () =
     const c = new GatewayCounters();
     c.countUsage(null, { prompt_tokens: 4, completion_tokens: 'many' });
     c.countUsage('', { prompt_tokens: -3, completion_tokens: Number.NaN, input_tokens: 2 });
+    c.countUsage(null, { prompt_tokens: 1.5, completion_tokens: Number.POSITIVE_INFINITY });
     // prompt_tokens wins over input_tokens when both are there, even when it is not a count.
     expect(Object.fromEntries(c.tokens)).toEqual({ unknown: { input: 4, output: 0 } });
   });
@@ -31,8 +32,33 @@ describe('GatewayCounters.countUsage (tokens by model, from the chat log)', () =
     expect(c.tokens.size).toBe(MAX_USAGE_MODELS + 1);
     expect(c.tokens.get('other')).toEqual({ input: 50, output: 50 });
     expect(c.tokens.get('model-0')).toEqual({ input: 2, output: 1 });
+  });
+
+  it('a name is cut at 100 UTF-16 units and made well-formed, so no two series read the same once encoded', () => {
+    const c = new GatewayCounters();
     c.countUsage(`x${'y'.repeat(500)}`, { prompt_tokens: 1 });
-    expect([...c.tokens.keys()].every((name) => name.length <= 100)).toBe(true);
+    // An emoji cut in half, two different ones: the same name once encoded as UTF-8.
+    c.countUsage(`${'b'.repeat(99)}😀`, { prompt_tokens: 1 });
+    c.countUsage(`${'b'.repeat(99)}🤖`, { prompt_tokens: 2 });
+    c.countUsage('lone\ud800', { prompt_tokens: 1 });
+    c.countUsage('lone\udbff', { prompt_tokens: 1 });
+    c.countUsage('a\r\nb', { prompt_tokens: 1 });
+    c.countUsage('whole😀', { prompt_tokens: 1 });
+    expect(Object.fromEntries(c.tokens)).toEqual({
+      [`x${'y'.repeat(99)}`]: { input: 1, output: 0 },
+      [`${'b'.repeat(99)}\ufffd`]: { input: 3, output: 0 },
+      'lone\ufffd': { input: 2, output: 0 },
+      'a\ufffd\ufffdb': { input: 1, output: 0 },
+      'whole😀': { input: 1, output: 0 },
+    });
+  });
+
+  it('only whole numbers up to a billion count: one absurd reply must not pin the series at +Inf', () => {
+    const c = new GatewayCounters();
+    c.countUsage('m', { prompt_tokens: 1e308, completion_tokens: 0.5 });
+    c.countUsage('m', { prompt_tokens: 1e308, completion_tokens: 2 });
+    c.countUsage('m', { prompt_tokens: 1_000_000_000, completion_tokens: 1_000_000_001 });
+    expect(c.tokens.get('m')).toEqual({ input: 1_000_000_000, output: 2 });
   });
 
   it('renders as aifwd_tokens_total{model,type} with the model escaped', () => {
