@@ -37,7 +37,9 @@ function buildProgram(): Command {
   ).action(async (options: Record<string, unknown>, command: Command) => {
     const timeout = String(options.timeout);
     const seconds = Number(timeout);
-    if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0) throw new UsageError(`--timeout "${timeout}": expected a number of seconds above 0`);
+    if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0 || seconds > 2_000_000) {
+      throw new UsageError(`--timeout "${timeout}": expected a number of seconds above 0, at most 2000000`);
+    }
     const { healthTarget, probeHealth } = await import('./node/health-probe.js');
     const target = healthTarget(configOf(options, command));
     const result = await probeHealth(target, seconds * 1000);

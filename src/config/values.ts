@@ -65,7 +65,9 @@ export const secondsAsMs: Parser<number> = (value) => {
   if (match === null) throw new Error('expected a duration in seconds such as 10, 0.5, 1500ms or 10m');
   const n = Number(match[1]);
   const unit = match[2] ?? 's';
-  const ms = Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+  // A limit above 0 stays one (0 would turn it off): at least 1 ms.
+  const exact = unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000;
+  const ms = exact > 0 ? Math.max(1, Math.round(exact)) : 0;
   // Node's timers take at most 2^31-1 ms (24.8 days) and fire at once beyond: keep well inside.
   if (ms > MAX_DURATION_MS) throw new Error(`expected at most ${MAX_DURATION_MS / 1000} seconds (about 23 days)`);
   return ms;

@@ -25,6 +25,8 @@ describe('loadConfig', () => {
     expect(c.response_timeout).toBe(600_000);
     expect(c.idle_timeout).toBe(600_000);
     expect(c.total_timeout).toBe(0);
+    // A limit above 0 stays a limit: 0.4 ms is 1 ms, not 0 (which would turn it off).
+    expect(loadConfig({ flags: { connect_timeout: '0.0004' }, env: {}, cwd: dir() }).connect_timeout).toBe(1);
     expect(c.api_key).toEqual([]);
   });
 
