@@ -111,7 +111,8 @@ export class ForwardHandler implements UpstreamHandler {
       abort(new ClientGoneError('client closed the connection'));
       return;
     }
-    // onConnect comes again when the pool sends the request anew: one timer per attempt.
+    // onConnect comes again when the pool sends the request anew (h1/connection.ts): one timer per
+    // handler, which is one per key-failover attempt, all ending at the exchange's deadline.
     const deadline = this.#exchange.deadline;
     if (deadline !== 0 && this.#deadlineTimer === null && !this.#done) {
       this.#deadlineTimer = setTimeout(this.#onDeadline, Math.max(deadline - Date.now(), 0));

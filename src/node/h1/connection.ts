@@ -12,10 +12,10 @@ import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from 
 
 /**
  * A request that fails on a kept-alive connection before any byte of its response came back is sent
- * again, once, on a new connection — if it failed so soon after being sent that the upstream cannot
- * have worked on it. That is the keep-alive race: the upstream closed the idle connection (its idle
- * timeout, with no `Keep-Alive` hint to tell us) while the request was on its way. Its FIN, or the
- * RST our request then meets, arrives within about one round trip. So the window is a few round
+ * again, once, on a new connection — if it failed so soon after being sent that the keep-alive race
+ * explains it, not an upstream that worked on it. The race: the upstream closed the idle connection
+ * (its idle timeout, with no `Keep-Alive` hint to tell us) while the request was on its way. Its
+ * FIN, or the RST our request then meets, arrives within about one round trip. So the window is a few round
  * trips — {@link RESEND_RTTS} times the shortest TCP handshake the pool has seen to this upstream
  * (the shortest, as a handshake timed while the event loop was busy reads long) — but at least
  * {@link RESEND_MIN_MS} (event-loop lag when the close is read) and at most {@link RESEND_MAX_MS}.
