@@ -7,6 +7,7 @@ import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { type Config, SETTINGS, type SettingKey } from './config/schema.js';
+import { secondsAsMs } from './config/values.js';
 import { runGateway } from './node/run.js';
 import { VERSION } from './version.js';
 
@@ -35,14 +36,18 @@ function buildProgram(): Command {
       .description("ask the gateway that `run` with the same settings started whether it serves (/healthz): exit 0 if so, 1 if not")
       .option('--timeout <seconds>', 'how long to wait for the answer', '5'),
   ).action(async (options: Record<string, unknown>, command: Command) => {
+    // A duration as the settings take them (10, 0.5, 1500ms), but never 0: a probe must end.
     const timeout = String(options.timeout);
-    const seconds = Number(timeout);
-    if (!/^\d+(\.\d+)?$/.test(timeout) || seconds <= 0 || seconds > 2_000_000) {
-      throw new UsageError(`--timeout "${timeout}": expected a number of seconds above 0, at most 2000000`);
+    let timeoutMs: number;
+    try {
+      timeoutMs = secondsAsMs(timeout);
+    } catch (err) {
+      throw new UsageError(`--timeout "${timeout}": ${(err as Error).message}`);
     }
+    if (timeoutMs === 0) throw new UsageError(`--timeout "${timeout}": expected a duration above 0`);
     const { healthTarget, probeHealth } = await import('./node/health-probe.js');
     const target = healthTarget(configOf(options, command));
-    const result = await probeHealth(target, seconds * 1000);
+    const result = await probeHealth(target, timeoutMs);
     if (result.healthy) {
       process.stdout.write(`aifwd: healthy (${target.url.href} answered ${result.status})\n`);
       return;

@@ -213,9 +213,10 @@ describe('aifwd health', () => {
     expect(tiny).toMatchObject({ code: 1, err: `aifwd: unhealthy: http://127.0.0.1:${silentPort}/healthz no answer within 1 ms\n` });
 
     for (const [args, message] of [
-      [['--timeout', 'soon'], '--timeout "soon": expected a number of seconds above 0, at most 2000000'],
+      [['--timeout', 'soon'], '--timeout "soon": expected a duration in seconds such as 10, 0.5, 1500ms or 10m'],
+      [['--timeout', '0'], '--timeout "0": expected a duration above 0'],
       // Node's timers fire at once beyond 2^31-1 ms.
-      [['--timeout', '3000000'], '--timeout "3000000": expected a number of seconds above 0, at most 2000000'],
+      [['--timeout', '3000000'], '--timeout "3000000": expected at most 2000000 seconds (about 23 days)'],
       [['--port', 'eighty'], '--port "eighty": expected an integer from 0 to 65535'],
     ] as const) {
       const bad = await health([...args]);
