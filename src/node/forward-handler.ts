@@ -22,12 +22,12 @@ import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';
 import { readUpstreamHeaders, type UpstreamResponseHead } from '../core/headers.js';
 import { isKeyFault, isKeyRefusal } from '../core/key-health.js';
-import type { UpstreamHandler, UpstreamRequest } from './h1/types.js';
+import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './h1/types.js';
 import { type FailoverContext, HOLD_LIMIT, MAX_RETRIES, restRefusedKey } from './key-failover.js';
 import { sendError } from './respond.js';
 import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
-import { TOTAL_TIMEOUT_CODE, toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
+import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
 
 /** The abort that cuts a refused attempt short before the request goes again with another key. */
 class RetryAbort extends Error {
@@ -122,9 +122,7 @@ export class ForwardHandler implements UpstreamHandler {
   readonly #onDeadline = (): void => {
     this.#deadlineTimer = null;
     if (this.#done) return;
-    const error = new Error('the upstream exchange outlasted total_timeout') as Error & { code: string };
-    error.code = TOTAL_TIMEOUT_CODE;
-    this.#abort?.(error);
+    this.#abort?.(new UpstreamClientError('UPSTREAM_TOTAL_TIMEOUT', 'the upstream exchange outlasted total_timeout'));
   };
 
   #clearDeadline(): void {

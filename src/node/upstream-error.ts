@@ -5,9 +5,6 @@
  */
 import { GatewayError } from '../core/errors.js';
 
-/** The code of the abort that ends an exchange at `total_timeout` (forward-handler.ts). */
-export const TOTAL_TIMEOUT_CODE = 'UPSTREAM_TOTAL_TIMEOUT';
-
 /** The most specific code: a wrapped system error's (`ECONNRESET` under `UND_ERR_SOCKET`) wins. */
 function codeOf(err: unknown): string | undefined {
   const codes: string[] = [];
@@ -53,7 +50,7 @@ export function toGatewayError(err: unknown, ctx: UpstreamErrorContext): Gateway
         `Upstream ${ctx.origin} sent no response headers within ${seconds(ctx.responseTimeoutMs)} (RESPONSE_TIMEOUT)`,
         { cause: err },
       );
-    case TOTAL_TIMEOUT_CODE:
+    case 'UPSTREAM_TOTAL_TIMEOUT':
       return new GatewayError(
         'upstream_total_timeout',
         `Upstream ${ctx.origin} did not finish its answer within ${seconds(ctx.totalTimeoutMs)} (TOTAL_TIMEOUT)`,

@@ -22,9 +22,9 @@ import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from 
  * A connection that dies later, with nothing received, is an upstream that read the request and
  * then failed: sending it again could run a generation twice, so that is the client's 502.
  */
-export const RESEND_RTTS = 3;
-export const RESEND_MIN_MS = 50;
-export const RESEND_MAX_MS = 1000;
+const RESEND_RTTS = 3;
+const RESEND_MIN_MS = 50;
+const RESEND_MAX_MS = 1000;
 
 /** What a connection needs of its pool. */
 export interface ConnectionOwner {

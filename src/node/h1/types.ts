@@ -42,7 +42,9 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_HEADERS_TIMEOUT'
   | 'UPSTREAM_BODY_TIMEOUT'
   | 'UPSTREAM_CLOSED'
-  | 'UPSTREAM_ABORTED';
+  | 'UPSTREAM_ABORTED'
+  /** The forward handler's `total_timeout` (forward-handler.ts): the same on undici's path. */
+  | 'UPSTREAM_TOTAL_TIMEOUT';
 
 export class UpstreamClientError extends Error {
   override readonly name = 'UpstreamClientError';
