@@ -7,6 +7,7 @@
  * budget and ~13 MB of idle RSS on this machine, for a schema of flat scalar settings whose parsers
  * (values.ts) already carry all the checks and messages. The table is the single source of truth.
  */
+import { forwardKeys } from './forward-keys.js';
 import { bool, byteSize, corsOrigins, httpUrl, integer, list, optionalText, secondsAsMs, text, type Parser } from './values.js';
 
 export interface SettingSpec {
@@ -26,7 +27,7 @@ export interface SettingSpec {
 export const SETTINGS = {
   base_url: { flag: 'base-url', env: ['OPENAI_BASE_URL'], arg: 'url', default: 'https://api.openai.com', parse: httpUrl, description: 'upstream base URL (may carry a path)' },
   api_key: { flag: 'api-key', env: ['OPENAI_API_KEY'], arg: 'keys', parse: list, description: 'upstream key pool, used round-robin' },
-  forward_key: { flag: 'forward-key', env: ['FORWARD_KEY'], arg: 'keys', parse: list, description: 'keys clients may present instead of a real key' },
+  forward_key: { flag: 'forward-key', env: ['FORWARD_KEY'], arg: 'keys', parse: forwardKeys, description: 'keys clients may present instead of a real key; in a config file each may carry a policy (models, routes, rpm, expires)' },
   route_prefix: { flag: 'route-prefix', env: ['ROUTE_PREFIX'], arg: 'path', parse: optionalText, description: 'path prefix the gateway serves under' },
   log_chat: { flag: 'log-chat', env: ['LOG_CHAT'], default: 'false', parse: bool, description: 'record conversations in the chat log' },
   log_dir: { flag: 'log-dir', env: ['LOG_DIR'], arg: 'dir', default: './Log', parse: text, description: 'directory of the chat log (chat.log)' },

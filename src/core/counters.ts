@@ -48,6 +48,8 @@ export class GatewayCounters {
   upstreamResends = 0;
   /** Tokens by model, from the `usage` of replies the chat log read (counted only with the log on). */
   readonly tokens = new Map<string, TokenCount>();
+  /** Requests a forward key's policy refused: by the key's name, then by error code. */
+  readonly keyRefusals = new Map<string, Map<string, number>>();
   /** WebSocket sessions joined to the upstream: now open, and ever. */
   websocketSessionsOpen = 0;
   websocketSessions = 0;
@@ -77,6 +79,15 @@ export class GatewayCounters {
     }
     count.input += input;
     count.output += output;
+  }
+
+  countKeyRefusal(name: string, code: string): void {
+    let byCode = this.keyRefusals.get(name);
+    if (byCode === undefined) {
+      byCode = new Map();
+      this.keyRefusals.set(name, byCode);
+    }
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
   }
 
   countUpstreamFailure(code: string): void {

@@ -14,6 +14,12 @@ export const ERROR_CODES = {
   not_found: { status: 404, type: 'invalid_request_error' },
   ip_forbidden: { status: 403, type: 'permission_error' },
   origin_forbidden: { status: 403, type: 'permission_error' },
+  forward_key_expired: { status: 401, type: 'invalid_request_error' },
+  route_not_allowed: { status: 403, type: 'permission_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  model_unreadable: { status: 400, type: 'invalid_request_error' },
+  // OpenAI's own rate-limit errors carry type "requests" and this code: SDKs retry on them.
+  rate_limit_exceeded: { status: 429, type: 'requests' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   upgrade_not_supported: { status: 501, type: 'invalid_request_error' },
   internal_error: { status: 500, type: 'server_error' },
@@ -31,14 +37,17 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly type: string;
   readonly param: string | null;
+  /** Sent as `Retry-After` (a 429), or `null`. */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; param?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; param?: string; retryAfterSeconds?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.type = ERROR_CODES[code].type;
     this.param = options.param ?? null;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 }
 

@@ -41,11 +41,12 @@ export function renderBanner(info: BannerInfo, colour: boolean): string {
   const dim = (s: string) => (colour ? `\x1b[2m${s}\x1b[22m` : s);
   const { config } = info;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const withPolicies = (n: number) => (n === 0 ? '' : ` (${n} with a policy)`);
   const rows: [string, string][] = [
     ['upstream', config.base_url.href.replace(/\/$/, '') + (info.proxy ? dim(` via proxy ${info.proxy}`) : '')],
     ['route prefix', info.prefix === '' ? '/' : info.prefix],
     ['key pool', plural(config.api_key.length, 'key')],
-    ['forward keys', plural(config.forward_key.length, 'key')],
+    ['forward keys', plural(config.forward_key.length, 'key') + withPolicies(config.forward_key.filter((spec) => spec.policy !== null).length)],
     ['auth mode', info.authMode === 'open' ? red(AUTH_TEXT.open) : AUTH_TEXT[info.authMode]],
     ['chat log', info.chatLogPath === undefined ? 'off' : `on → ${info.chatLogPath}`],
     ['ip access', `whitelist ${plural(config.ip_whitelist.length, 'rule')}, blacklist ${plural(config.ip_blacklist.length, 'rule')}`],

@@ -51,7 +51,8 @@ export interface ForwardContext extends FailoverContext {
 
 /** One attempt of one exchange. */
 export interface ForwardExchange {
-  readonly tap: ExchangeTap | undefined;
+  /** Set once the request is admitted (node/pipeline.ts opens it then), before the dispatch. */
+  tap: ExchangeTap | undefined;
   /** CORS headers for a browser's request (replacing the upstream's), or null. */
   readonly cors: readonly string[] | null;
   /** What was dispatched; with a pool key, its `authorization` value is the last header value. */

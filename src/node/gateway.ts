@@ -15,6 +15,7 @@ import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
 import { exposeGc, MemoryRelief } from './memory-relief.js';
 import { createPipeline } from './pipeline.js';
+import { localRateGate, type RateGate } from './rate-gate.js';
 import { H1Server, type RequestHandler } from './server/server.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
@@ -35,6 +36,8 @@ export interface PartsOptions {
   log?: (line: string) => void;
   /** Where to count (default: new ones); given when the chat log counts tokens into them too. */
   counters?: GatewayCounters;
+  /** Where forward keys' requests per minute are counted (default: in this process). */
+  rateGate?: RateGate;
 }
 
 export function createGatewayParts(config: Config, options: PartsOptions): GatewayParts {
@@ -50,7 +53,14 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     blacklist: ranges(config.ip_blacklist, 'IP_BLACKLIST'),
     trustedProxies: ranges(config.trusted_proxies, 'TRUSTED_PROXIES'),
   });
-  const auth = new Authenticator({ poolKeys: config.api_key, forwardKeys: config.forward_key });
+  const auth = new Authenticator({ poolKeys: config.api_key, forwardKeys: config.forward_key.map((spec) => spec.key) });
+  const policies = config.forward_key.map((spec) => spec.policy);
+  // Without a pool, forward keys are not recognised (every Authorization passes through): a policy
+  // would silently never apply.
+  const named = config.forward_key.find((spec) => spec.policy !== null)?.policy;
+  if (named !== undefined && named !== null && config.api_key.length === 0) {
+    throw new ConfigError(`forward key ${named.name} has a policy, but there is no key pool (OPENAI_API_KEY): forward keys only work with one`);
+  }
   const counters = options.counters ?? new GatewayCounters();
   const upstream = createUpstream({
     baseUrl: config.base_url,
@@ -67,6 +77,8 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     router: createRouter({ prefix, basePath: upstream.basePath }),
     ipFilter,
     auth,
+    policies,
+    rateGate: options.rateGate ?? localRateGate(policies.map((policy) => policy?.rpm ?? 0)),
     upstream,
     maxBodySize: config.max_body_size,
     connectTimeoutMs: config.connect_timeout,
@@ -119,12 +131,14 @@ export interface StartOptions {
   memoryRelief?: boolean;
   /** Where to count for the metrics (default: new ones). */
   counters?: GatewayCounters;
+  /** Where forward keys' requests per minute are counted (default: in this process; a cluster worker's primary). */
+  rateGate?: RateGate;
 }
 
 /** Builds a gateway (not yet listening). */
-export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false, counters }: StartOptions = {}): Gateway {
+export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false, counters, rateGate }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
-  const parts = createGatewayParts(config, { env, hook, log, counters });
+  const parts = createGatewayParts(config, { env, hook, log, counters, rateGate });
   // After a crowd of connections leaves, give its memory back (memory-relief.ts): only when asked
   // (the CLI does), since exposing gc() changes V8's flags for the whole process.
   const gc = memoryRelief ? exposeGc() : undefined;

@@ -10,6 +10,8 @@
  *   5. auth       forward key / open mode → next pool key in rotation; else
  *                 passthrough; a refused key rests, the request fails over        (core/auth, key-health)
  *                 (a WebSocket's key may come as a subprotocol)                   (core/ws-protocol-key)
+ *      policy     a forward key's expiry and routes → 401/403; its models from
+ *                 the body (read whole) or query → 403; its rpm → 429             (core/key-policy, rate-gate)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
@@ -22,6 +24,8 @@ import { GatewayError } from '../core/errors.js';
 import type { ExchangeHook } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
+import { accessRefusal, type KeyPolicy, modelRefusal, rateRefusal, type RequestModels } from '../core/key-policy.js';
+import { modelsOfBody, modelsOfQuery } from '../core/request-model.js';
 import type { Router } from '../core/route.js';
 import { dropProtocolKeys, protocolKey } from '../core/ws-protocol-key.js';
 import { type ForwardContext, type ForwardExchange, ForwardHandler } from './forward-handler.js';
@@ -31,6 +35,7 @@ import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.
 import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import type { RequestHandler } from './server/server.js';
+import type { RateGate } from './rate-gate.js';
 import { tunnelTarget, tunnelUpgrade } from './upgrade-tunnel.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamErrorContext } from './upstream-error.js';
@@ -39,6 +44,10 @@ export interface PipelineOptions {
   router: Router;
   ipFilter: IpFilter;
   auth: Authenticator;
+  /** Per forward key (by index): what it may do, `null` for anything. */
+  policies: readonly (KeyPolicy | null)[];
+  /** Counts the requests of forward keys with an `rpm` (in the primary under `--workers`). */
+  rateGate: RateGate;
   upstream: Upstream;
   /** Largest request body in bytes; 0 = no limit. */
   maxBodySize: number;
@@ -72,9 +81,13 @@ function protocolCredential(headers: readonly string[]): string | undefined {
 
 /** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
 const WHOLE_BODY_LIMIT = 64 * 1024;
+/** The largest body read whole to check its model, for a forward key limited to some models. */
+export const POLICY_BODY_LIMIT = 64 * 1024 * 1024;
+const NO_MODEL: RequestModels = { kind: 'none' };
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
-  const { router, ipFilter, auth, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters } = options;
+  const { router, ipFilter, auth, policies, rateGate, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters } = options;
+  const policyBodyLimit = maxBodySize > 0 ? Math.min(maxBodySize, POLICY_BODY_LIMIT) : POLICY_BODY_LIMIT;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
     origin,
@@ -128,6 +141,81 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     dispatcher.dispatch(exchange.request, new ForwardHandler(res, forwardContext, exchange));
   }
 
+  /** Answers a request a forward key's policy refuses. */
+  function refuse(res: OutgoingResponse, policy: KeyPolicy, error: GatewayError, close: boolean, corsHeaders: readonly string[] | null): void {
+    counters.countKeyRefusal(policy.name, error.code);
+    sendError(res, error, close, corsHeaders);
+  }
+
+  /**
+   * The policy's last checks — the models the request names, then its rpm (so a refused request
+   * takes no place in the minute) — then `go`. `close`: the body is still unread.
+   */
+  function admit(res: OutgoingResponse, index: number, policy: KeyPolicy, models: RequestModels, close: boolean, corsHeaders: readonly string[] | null, go: () => void): void {
+    const refused = modelRefusal(policy, models);
+    if (refused !== null) return refuse(res, policy, refused, close, corsHeaders);
+    if (policy.rpm === 0) return go();
+    rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : go()));
+  }
+
+  /** Stages 7–8 for a request whose body, if any, is still unread. */
+  function send(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, exchange: ForwardExchange, contentLength: number, corsHeaders: readonly string[] | null): void {
+    const method = req.method;
+    const opts = exchange.request;
+    const tap = hook?.open({ method, route, ip, startedAt: Date.now() });
+    exchange.tap = tap;
+    if (!req.hasBody) return forward(res, exchange);
+
+    // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
+    //    one write with the request head (a chat request is a few KB that arrive with the headers);
+    //    anything else streams through with backpressure.
+    if (tap !== undefined || (contentLength > 0 && contentLength <= WHOLE_BODY_LIMIT)) {
+      req.readAll(maxBodySize, (err, body) => {
+        if (err !== null) {
+          if (err instanceof GatewayError) sendError(res, err, true, corsHeaders);
+          tap?.end(err instanceof GatewayError
+            ? { kind: 'error', message: err.message, code: err.code, status: err.status }
+            : { kind: 'aborted' });
+          return;
+        }
+        tap?.requestBody(body);
+        opts.body = body;
+        forward(res, exchange);
+      });
+      return;
+    }
+
+    // 8. forward
+    opts.body = req.stream(maxBodySize);
+    forward(res, exchange);
+  }
+
+  /** Stages 7–8 for a forward key limited to some models: the body is read whole and checked first. */
+  function sendChecked(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, exchange: ForwardExchange, index: number, policy: KeyPolicy, corsHeaders: readonly string[] | null): void {
+    req.readAll(policyBodyLimit, (err, body) => {
+      if (err !== null) {
+        if (!(err instanceof GatewayError)) return;
+        const tooLarge = err.code === 'body_too_large' && policyBodyLimit === POLICY_BODY_LIMIT;
+        return refuse(res, policy, tooLarge ? policyBodyTooLarge(policy) : err, true, corsHeaders);
+      }
+      admit(res, index, policy, modelsOfBody(headerValue(req.headers, 'content-type'), body), false, corsHeaders, () => {
+        const tap = hook?.open({ method: req.method, route, ip, startedAt: Date.now() });
+        exchange.tap = tap;
+        tap?.requestBody(body);
+        exchange.request.body = body;
+        forward(res, exchange);
+      });
+    });
+  }
+
+  /** The 413 of a body too large to check its model. */
+  function policyBodyTooLarge(policy: KeyPolicy): GatewayError {
+    return new GatewayError(
+      'body_too_large',
+      `Forward key ${policy.name} is limited to some models, so its request bodies are read whole to check the model, up to ${POLICY_BODY_LIMIT / 1024 / 1024} MiB; this one is larger (a key without "models" may send larger bodies)`,
+    );
+  }
+
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
     const method = req.method;
 
@@ -162,43 +250,31 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (decision.kind === 'pool') headers.push('authorization', `Bearer ${decision.key}`);
     else if (head.authorization !== undefined) headers.push('authorization', head.authorization);
 
+    //    policy: what the head tells (expiry, route) is checked now, the model and rpm below
+    const forwardKeyIndex = decision.kind === 'pool' ? decision.forwardKeyIndex : -1;
+    const policy = forwardKeyIndex >= 0 ? policies[forwardKeyIndex] : null;
+    if (policy !== null) {
+      const refused = accessRefusal(policy, routed.route, Date.now());
+      if (refused !== null) return refuse(res, policy, refused, head.hasBody, corsHeaders);
+    }
+
     // 6. body size
     if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
 
     if (req.upgrade) {
       // The pool key went into Authorization: a key the client offered as a subprotocol stays here.
       if (decision.kind === 'pool') dropProtocolKeys(headers);
-      return upgrade(req, res, { path: routed.path, headers, origin, corsHeaders, keyIndex });
+      const request: UpgradeRequest = { path: routed.path, headers, origin, corsHeaders, keyIndex };
+      if (policy === null) return upgrade(req, res, request);
+      return admit(res, forwardKeyIndex, policy, modelsOfQuery(req.url), true, corsHeaders, () => upgrade(req, res, request));
     }
 
-    const opts: UpstreamRequest = { path: routed.path, method, headers, body: null };
-    const tap = hook?.open({ method, route: routed.route, ip, startedAt: Date.now() });
     // `keyIndex` is the pool key the request carries (its last header), -1 for none.
     const deadline = totalTimeoutMs > 0 ? Date.now() + totalTimeoutMs : 0;
-    const exchange: ForwardExchange = { tap, cors: corsHeaders, request: opts, keyIndex, retriesLeft: retries, deadline };
-    if (!head.hasBody) return forward(res, exchange);
-
-    // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
-    //    one write with the request head (a chat request is a few KB that arrive with the headers);
-    //    anything else streams through with backpressure.
-    if (tap !== undefined || (head.contentLength > 0 && head.contentLength <= WHOLE_BODY_LIMIT)) {
-      req.readAll(maxBodySize, (err, body) => {
-        if (err !== null) {
-          if (err instanceof GatewayError) sendError(res, err, true, corsHeaders);
-          tap?.end(err instanceof GatewayError
-            ? { kind: 'error', message: err.message, code: err.code, status: err.status }
-            : { kind: 'aborted' });
-          return;
-        }
-        tap?.requestBody(body);
-        opts.body = body;
-        forward(res, exchange);
-      });
-      return;
-    }
-
-    // 8. forward
-    opts.body = req.stream(maxBodySize);
-    forward(res, exchange);
+    const request: UpstreamRequest = { path: routed.path, method, headers, body: null };
+    const exchange: ForwardExchange = { tap: undefined, cors: corsHeaders, request, keyIndex, retriesLeft: retries, deadline };
+    if (policy === null) return send(req, res, routed.route, ip, exchange, head.contentLength, corsHeaders);
+    if (policy.models !== null && head.hasBody) return sendChecked(req, res, routed.route, ip, exchange, forwardKeyIndex, policy, corsHeaders);
+    admit(res, forwardKeyIndex, policy, NO_MODEL, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, exchange, head.contentLength, corsHeaders));
   };
 }

@@ -14,6 +14,7 @@ export function sendError(res: OutgoingResponse, err: GatewayError, close = fals
   const body = Buffer.from(toOpenAIErrorBody(err));
   if (close) res.keepAlive = false;
   const headers = ['content-type', 'application/json; charset=utf-8', 'content-length', String(body.length)];
+  if (err.retryAfterSeconds !== null) headers.push('retry-after', String(err.retryAfterSeconds));
   if (cors !== null) headers.push(...cors);
   res.writeHead(err.status, headers);
   res.end(body);

@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { renderBanner, useColour } from './banner.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
+import { answerRateQuestions, localRateGate, primaryRateGate } from './rate-gate.js';
 import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
 import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
 
@@ -32,6 +33,14 @@ function listenUrl(tls: boolean, host: string, port: number): string {
 function authModeOf(config: Config): AuthMode {
   if (config.api_key.length === 0) return 'passthrough';
   return config.forward_key.length === 0 ? 'open' : 'forward-key';
+}
+
+function rpmLimits(config: Config): number[] {
+  return config.forward_key.map((spec) => spec.policy?.rpm ?? 0);
+}
+
+function hasRpm(config: Config): boolean {
+  return rpmLimits(config).some((rpm) => rpm > 0);
 }
 
 interface Listening {
@@ -122,7 +131,9 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         onUsage: (model, usage) => counters.countUsage(model, usage),
       })
     : undefined;
-  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters });
+  // Under --workers, the primary counts forward keys' requests per minute for all workers.
+  const rateGate = cluster.isWorker && hasRpm(config) ? primaryRateGate(process) : undefined;
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters, rateGate });
   // A worker tells the others, through the primary, when a pool key rests.
   if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
   const metrics = await processMetrics(config, gateway, chatLog);
@@ -153,6 +164,7 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
   const rests = relayKeyRests(cluster);
+  if (hasRpm(config)) answerRateQuestions(cluster, localRateGate(rpmLimits(config)));
   const chatLog = config.log_chat
     ? attachChatLogPrimary({ dir: config.log_dir, rotateSize: config.log_rotate_size, stderr: opts.stderr })
     : undefined;

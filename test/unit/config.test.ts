@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8001);
     expect(c.route_prefix).toBe('/env');
     expect(c.log_chat).toBe(true);
-    expect(c.forward_key).toEqual(['fk-dotenv']);
+    expect(c.forward_key).toEqual([{ key: 'fk-dotenv', policy: null }]);
     expect(c.workers).toBe(3);
     expect(c.api_key).toEqual(['sk-fake-file1', 'sk-fake-file2']);
   });
