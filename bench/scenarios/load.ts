@@ -137,6 +137,8 @@ export interface RoundOptions {
   readonly connections: number;
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /** The warm-up's connection counts, one run of `warmupSeconds` each, in order (default: `connections`). */
+  readonly warmupConnections?: readonly number[];
   readonly runs: number;
   readonly log: (message: string) => void;
 }
@@ -149,7 +151,9 @@ export async function runRounds(endpoints: readonly Endpoint[], o: RoundOptions)
   const out = new Map<string, LoadSample[]>(endpoints.map((e) => [e.label, []]));
   for (const e of endpoints) {
     await waitForQuiet();
-    await runWrk({ url: e.url, script: o.script, connections: o.connections, seconds: o.warmupSeconds });
+    for (const connections of o.warmupConnections ?? [o.connections]) {
+      await runWrk({ url: e.url, script: o.script, connections, seconds: o.warmupSeconds });
+    }
   }
   for (let run = 1; run <= o.runs; run++) {
     for (const e of endpoints) {
