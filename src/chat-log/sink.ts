@@ -107,7 +107,10 @@ export class BatchQueue<B> {
 
   /** Queues a line; false when the queue is full (the caller counts it as dropped). */
   append(line: string): boolean {
-    if (!this.#admits(line.length)) return false;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: the exact count is taken only near the limit.
+    const batch = this.#batch;
+    const size = batch.lines > 0 && batch.size + line.length * 3 > this.#maxQueued ? Buffer.byteLength(line) : line.length;
+    if (!this.#admits(size)) return false;
     this.#batch.push(line);
     this.#added(1);
     return true;

@@ -149,6 +149,15 @@ describe('BatchQueue', () => {
     expect(queue.append('123456')).toBe(false);
   });
 
+  it('counts the queue limit in bytes, not UTF-16 units, for lines of many-byte characters', () => {
+    const queue = new BatchQueue({ batch: new LineBytes(), write: async () => {}, maxQueued: 40 });
+    expect(queue.append('a'.repeat(10))).toBe(true); // 11 bytes with its newline
+    // 9 units but 27 bytes (+1): 39 bytes fit; 10 more units (30 bytes) would not, though 10 units would.
+    expect(queue.append('中'.repeat(9))).toBe(true);
+    expect(queue.append('中')).toBe(false);
+    expect(queue.append('a')).toBe(true);
+  });
+
   describe('cadence (fake clock)', () => {
     beforeEach(() => {
       vi.useFakeTimers();
