@@ -48,6 +48,8 @@ export class GatewayCounters {
   upstreamResends = 0;
   /** Tokens by model, from the `usage` of replies the chat log read (counted only with the log on). */
   readonly tokens = new Map<string, TokenCount>();
+  /** Requests of forward keys with a policy that the policy admitted, by the key's name. */
+  readonly keyRequests = new Map<string, number>();
   /** Requests a forward key's policy refused: by the key's name, then by error code. */
   readonly keyRefusals = new Map<string, Map<string, number>>();
   /** WebSocket sessions joined to the upstream: now open, and ever. */
@@ -79,6 +81,10 @@ export class GatewayCounters {
     }
     count.input += input;
     count.output += output;
+  }
+
+  countKeyRequest(name: string): void {
+    this.keyRequests.set(name, (this.keyRequests.get(name) ?? 0) + 1);
   }
 
   countKeyRefusal(name: string, code: string): void {

@@ -147,6 +147,11 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     sendError(res, error, close, corsHeaders);
   }
 
+  function admitted(policy: KeyPolicy, go: () => void): void {
+    counters.countKeyRequest(policy.name);
+    go();
+  }
+
   /**
    * The policy's last checks — the models the request names, then its rpm (so a refused request
    * takes no place in the minute) — then `go`. `close`: the body is still unread.
@@ -154,8 +159,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
   function admit(res: OutgoingResponse, index: number, policy: KeyPolicy, models: RequestModels, close: boolean, corsHeaders: readonly string[] | null, go: () => void): void {
     const refused = modelRefusal(policy, models);
     if (refused !== null) return refuse(res, policy, refused, close, corsHeaders);
-    if (policy.rpm === 0) return go();
-    rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : go()));
+    if (policy.rpm === 0) return admitted(policy, go);
+    rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : admitted(policy, go)));
   }
 
   /** Stages 7–8 for a request whose body, if any, is still unread. */

@@ -117,6 +117,10 @@ describe('forward-key policies', () => {
     expect(scrape).toContain('aifwd_forward_key_refusals_total{key="alice",code="route_not_allowed"} 1');
     expect(scrape).toContain('aifwd_forward_key_refusals_total{key="bob",code="forward_key_expired"} 1');
     expect(scrape).toContain('aifwd_forward_key_refusals_total{key="carol",code="route_not_allowed"} 1');
+    // Admitted: alice's two chats and her model list, carol's embeddings; a plain key is not counted.
+    expect(scrape).toContain('aifwd_forward_key_requests_total{key="alice"} 3');
+    expect(scrape).toContain('aifwd_forward_key_requests_total{key="carol"} 1');
+    expect(scrape).not.toContain('aifwd_forward_key_requests_total{key="bob"}');
     for (const secret of [POOL, ALICE, BOB, CAROL, PLAIN]) {
       expect(scrape).not.toContain(secret);
       expect(gw.stdout() + gw.stderr()).not.toContain(secret);
@@ -172,6 +176,7 @@ describe('forward-key policies', () => {
       scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     }
     expect(scrape).toContain(series);
+    expect(scrape).toContain('aifwd_forward_key_requests_total{key="alice"} 4');
   });
 
   it('checks a WebSocket (Realtime) session: its route, the model in its query, before anything goes upstream', async () => {
