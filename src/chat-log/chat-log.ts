@@ -43,7 +43,7 @@ export interface ChatLogOptions {
   /** Worker mode: how to reach the primary (default `process.send`). */
   send?: SendMessage;
   /** Told of every reply's `usage` (chat-log/tap.ts): the metrics' token counts. */
-  onUsage?: (model: string | null, usage: JsonObject) => void;
+  onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
 }
 
 /** Creates the chat log of this process. Throws if `worker` mode has no IPC channel. */

@@ -30,8 +30,11 @@ export interface ChatLogHookOptions {
   newUid?: () => string;
   /** Largest non-stream response body parsed, decoded bytes (default 8 MiB). */
   maxBodyBytes?: number;
-  /** Told of every reply's `usage` and the model it names (the metrics' token counts). Must not throw. */
-  onUsage?: (model: string | null, usage: JsonObject) => void;
+  /**
+   * Told of every reply's `usage`, the model it names and the forward key's policy name
+   * (ExchangeInfo.keyName): the metrics' token counts. Must not throw.
+   */
+  onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
 }
 
 export interface ChatLogHook extends ExchangeHook {
@@ -51,7 +54,7 @@ class HookState {
   readonly now: () => number;
   readonly newUid: () => string;
   readonly maxBodyBytes: number;
-  readonly onUsage: ((model: string | null, usage: JsonObject) => void) | undefined;
+  readonly onUsage: ChatLogHookOptions['onUsage'];
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
@@ -190,7 +193,7 @@ class ChatLogTap implements ExchangeTap {
   #writeResponse(outcome: ExchangeEnd, endedAt: number, result: ReadResult): void {
     const startedAt = this.#info.startedAt;
     const reply = result.reply;
-    if (reply !== null && reply.usage !== null) this.#state.onUsage?.(reply.usageModel, reply.usage);
+    if (reply !== null && reply.usage !== null) this.#state.onUsage?.(reply.usageModel, reply.usage, this.#info.keyName);
     this.#state.append(
       responseRecordLine({
         uid: this.#uid,

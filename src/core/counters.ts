@@ -48,6 +48,8 @@ export class GatewayCounters {
   upstreamResends = 0;
   /** Tokens by model, from the `usage` of replies the chat log read (counted only with the log on). */
   readonly tokens = new Map<string, TokenCount>();
+  /** The same tokens by the name of the forward key's policy, for requests that came with one. */
+  readonly keyTokens = new Map<string, TokenCount>();
   /** Requests of forward keys with a policy that the policy admitted, by the key's name. */
   readonly keyRequests = new Map<string, number>();
   /** Requests a forward key's policy refused: by the key's name, then by error code. */
@@ -64,9 +66,18 @@ export class GatewayCounters {
    * Adds a reply's `usage`: `prompt_tokens` / `completion_tokens` (chat, completions) or
    * `input_tokens` / `output_tokens` (responses), under the model the reply named.
    */
-  countUsage(model: string | null, usage: JsonObject): void {
+  countUsage(model: string | null, usage: JsonObject, keyName: string | null = null): void {
     const input = tokens(usage.prompt_tokens ?? usage.input_tokens);
     const output = tokens(usage.completion_tokens ?? usage.output_tokens);
+    if (keyName !== null) {
+      // Names come from the configuration, so they are few and fit as labels.
+      const byKey = this.keyTokens.get(keyName);
+      if (byKey === undefined) this.keyTokens.set(keyName, { input, output });
+      else {
+        byKey.input += input;
+        byKey.output += output;
+      }
+    }
     const raw = model === null || model === '' ? 'unknown' : model;
     // Most names are fit as they are: the lookup by the raw name finds them without the check.
     let count = this.tokens.get(raw);

@@ -14,6 +14,8 @@ export interface ExchangeInfo {
   readonly ip: string;
   /** `Date.now()` when the request arrived. */
   readonly startedAt: number;
+  /** The name of the forward key's policy (core/key-policy.ts) the request came with; `null` for any other credential. */
+  readonly keyName: string | null;
 }
 
 /** How an exchange ended; exactly one of these reaches a tap. */

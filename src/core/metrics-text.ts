@@ -25,6 +25,7 @@ export const METRIC_FAMILIES: Readonly<Record<string, MetricFamily>> = {
   aifwd_upstream_failures_total: { type: 'counter', help: "Upstream failures (the gateway's 502/504, or a response cut midway), by error code." },
   aifwd_upstream_resends_total: { type: 'counter', help: 'Requests sent again on a new upstream connection because the kept-alive one they went on was closed by the upstream before it answered.' },
   aifwd_forward_key_requests_total: { type: 'counter', help: "Requests of forward keys with a policy that the policy admitted, by the key's name." },
+  aifwd_forward_key_tokens_total: { type: 'counter', help: "Tokens the upstream's replies reported in usage, by the name of the forward key's policy and type (input, output); read by the chat log, so counted only with it on." },
   aifwd_forward_key_refusals_total: { type: 'counter', help: "Requests a forward key's policy refused, by the key's name and the error code (expired, route, model, rate limit)." },
   aifwd_pool_key_rests_total: { type: 'counter', help: 'Times a pool key left the rotation after the upstream refused it (429, or a 401 blaming the key).' },
   aifwd_pool_keys_resting: { type: 'gauge', help: 'Pool keys out of rotation now.' },

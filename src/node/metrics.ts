@@ -50,6 +50,13 @@ export function gatewaySnapshot({ counters, pool, poolRests, connections, chatLo
   for (const [code, value] of counters.upstreamFailures) samples.push({ name: 'aifwd_upstream_failures_total', labels: `code="${labelValue(code)}"`, value });
   samples.push({ name: 'aifwd_upstream_resends_total', labels: '', value: counters.upstreamResends });
   for (const [key, value] of counters.keyRequests) samples.push({ name: 'aifwd_forward_key_requests_total', labels: `key="${labelValue(key)}"`, value });
+  for (const [key, count] of counters.keyTokens) {
+    const label = labelValue(key);
+    samples.push(
+      { name: 'aifwd_forward_key_tokens_total', labels: `key="${label}",type="input"`, value: count.input },
+      { name: 'aifwd_forward_key_tokens_total', labels: `key="${label}",type="output"`, value: count.output },
+    );
+  }
   for (const [key, byCode] of counters.keyRefusals) {
     for (const [code, value] of byCode) samples.push({ name: 'aifwd_forward_key_refusals_total', labels: `key="${labelValue(key)}",code="${code}"`, value });
   }

@@ -163,11 +163,11 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : admitted(policy, go)));
   }
 
-  /** Stages 7–8 for a request whose body, if any, is still unread. */
-  function send(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, exchange: ForwardExchange, contentLength: number, corsHeaders: readonly string[] | null): void {
+  /** Stages 7–8 for a request whose body, if any, is still unread; `keyName`: its forward key's policy name. */
+  function send(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, keyName: string | null, exchange: ForwardExchange, contentLength: number, corsHeaders: readonly string[] | null): void {
     const method = req.method;
     const opts = exchange.request;
-    const tap = hook?.open({ method, route, ip, startedAt: Date.now() });
+    const tap = hook?.open({ method, route, ip, startedAt: Date.now(), keyName });
     exchange.tap = tap;
     if (!req.hasBody) return forward(res, exchange);
 
@@ -204,7 +204,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
         return refuse(res, policy, tooLarge ? policyBodyTooLarge(policy) : err, true, corsHeaders);
       }
       admit(res, index, policy, modelsOfBody(headerValue(req.headers, 'content-type'), body), false, corsHeaders, () => {
-        const tap = hook?.open({ method: req.method, route, ip, startedAt: Date.now() });
+        const tap = hook?.open({ method: req.method, route, ip, startedAt: Date.now(), keyName: policy.name });
         exchange.tap = tap;
         tap?.requestBody(body);
         exchange.request.body = body;
@@ -278,8 +278,8 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     const deadline = totalTimeoutMs > 0 ? Date.now() + totalTimeoutMs : 0;
     const request: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const exchange: ForwardExchange = { tap: undefined, cors: corsHeaders, request, keyIndex, retriesLeft: retries, deadline };
-    if (policy === null) return send(req, res, routed.route, ip, exchange, head.contentLength, corsHeaders);
+    if (policy === null) return send(req, res, routed.route, ip, null, exchange, head.contentLength, corsHeaders);
     if (policy.models !== null && head.hasBody) return sendChecked(req, res, routed.route, ip, exchange, forwardKeyIndex, policy, corsHeaders);
-    admit(res, forwardKeyIndex, policy, NO_MODEL, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, exchange, head.contentLength, corsHeaders));
+    admit(res, forwardKeyIndex, policy, NO_MODEL, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, policy.name, exchange, head.contentLength, corsHeaders));
   };
 }

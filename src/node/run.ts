@@ -128,7 +128,7 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         rotateSize: config.log_rotate_size,
         mode: cluster.isWorker ? 'worker' : 'file',
         stderr: opts.stderr,
-        onUsage: (model, usage) => counters.countUsage(model, usage),
+        onUsage: (model, usage, keyName) => counters.countUsage(model, usage, keyName),
       })
     : undefined;
   // Under --workers, the primary counts forward keys' requests per minute for all workers.

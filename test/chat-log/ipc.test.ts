@@ -135,7 +135,7 @@ describe('worker → primary', () => {
 
     for (let round = 0; round < 20; round++) {
       for (const { id, log } of workers) {
-        const tap = log.hook.open({ method: 'POST', route: '/v1/chat/completions', ip: id, startedAt: Date.now() })!;
+        const tap = log.hook.open({ method: 'POST', route: '/v1/chat/completions', ip: id, startedAt: Date.now(), keyName: null })!;
         tap.requestBody(Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `${id}-${round}` }] })));
         tap.responseStart(200, { headers: [], eventStream: false, contentEncoding: undefined, contentType: 'application/json' });
         tap.responseData(Buffer.from(JSON.stringify({ choices: [{ message: { content: `reply ${id}-${round}` } }] })));

@@ -15,7 +15,7 @@ function setup(options: { maxBodyBytes?: number } = {}): { hook: ChatLogHook; li
   return { hook, lines, records: () => lines.map((line) => JSON.parse(line) as Json) };
 }
 
-const info = (route = '/v1/chat/completions', method = 'POST'): ExchangeInfo => ({ method, route, ip: '10.0.0.7', startedAt: 1_000 });
+const info = (route = '/v1/chat/completions', method = 'POST'): ExchangeInfo => ({ method, route, ip: '10.0.0.7', startedAt: 1_000, keyName: null });
 const head = (eventStream: boolean, contentEncoding?: string): UpstreamResponseHead => ({
   headers: [],
   eventStream,
@@ -24,6 +24,8 @@ const head = (eventStream: boolean, contentEncoding?: string): UpstreamResponseH
 });
 
 interface Exchange {
+  /** The forward key's policy name (ExchangeInfo.keyName). */
+  keyName?: string;
   route?: string;
   body?: unknown;
   status?: number;
@@ -35,7 +37,7 @@ interface Exchange {
 }
 
 async function exchange(hook: ChatLogHook, x: Exchange): Promise<void> {
-  const tap = hook.open(info(x.route));
+  const tap = hook.open({ ...info(x.route), keyName: x.keyName ?? null });
   if (tap === undefined) throw new Error('no tap');
   if (x.body !== undefined) tap.requestBody(Buffer.isBuffer(x.body) ? x.body : Buffer.from(JSON.stringify(x.body)));
   if (x.response !== undefined) {
@@ -275,7 +277,14 @@ describe('chat log hook: records', () => {
 describe('chat log hook: usage for the metrics (onUsage)', () => {
   it('tells each reply usage with the model next to it: JSON, stream, gzip-decoded; nothing when there is none', async () => {
     const seen: [string | null, unknown][] = [];
-    const hook = createChatLogHook({ append: () => {}, onUsage: (model, usage) => seen.push([model, usage]) });
+    const keys: (string | null)[] = [];
+    const hook = createChatLogHook({
+      append: () => {},
+      onUsage: (model, usage, keyName) => {
+        seen.push([model, usage]);
+        keys.push(keyName);
+      },
+    });
     await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, model: 'gpt-4o-mini-2024-07-18' })) });
     await exchange(hook, {
       body: CHAT_BODY,
@@ -288,7 +297,7 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
         ]),
       ),
     });
-    await exchange(hook, { body: CHAT_BODY, encoding: 'gzip', response: gzipSync(JSON.stringify({ ...CHAT_JSON, usage: { prompt_tokens: 2 } })) });
+    await exchange(hook, { body: CHAT_BODY, encoding: 'gzip', keyName: 'alice', response: gzipSync(JSON.stringify({ ...CHAT_JSON, usage: { prompt_tokens: 2 } })) });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(sse([{ choices: [{ index: 0, delta: { content: 'no usage' } }] }])) });
     await exchange(hook, { body: CHAT_BODY, outcome: { kind: 'error', message: 'refused', code: 'upstream_unreachable', status: 502 } });
     expect(seen).toEqual([
@@ -296,5 +305,7 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
       ['gpt-4o', { prompt_tokens: 5, completion_tokens: 1 }],
       [null, { prompt_tokens: 2 }],
     ]);
+    // The forward key's policy name comes along, for the tokens by key.
+    expect(keys).toEqual([null, null, 'alice']);
   });
 });

@@ -9,6 +9,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startMock } from '../../src/mock/server.js';
 import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
@@ -211,6 +212,35 @@ describe('forward-key policies', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('with the chat log on, counts the tokens of each forward key with a policy, summed over --workers 2', async () => {
+    const mock = await startMock();
+    try {
+      const metricsPort = await freePort();
+      const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', mock.url, '--workers', '2', '--metrics-port', String(metricsPort), '--log-chat'], { cwd: configDir(CONFIG) });
+      const usage = { input: 0, output: 0 };
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json', connection: 'close' }, body: chat('gpt-4o-mini') });
+        const reply = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+        usage.input += reply.usage.prompt_tokens;
+        usage.output += reply.usage.completion_tokens;
+      }
+      // A plain key's tokens count by model only.
+      expect((await call(gw.url, PLAIN, '/v1/chat/completions', chat('gpt-4o-mini'))).status).toBe(200);
+      expect(usage.input).toBeGreaterThan(0);
+      const input = `aifwd_forward_key_tokens_total{key="alice",type="input"} ${usage.input}`;
+      let scrape = '';
+      for (let tries = 0; tries < 30 && !scrape.includes(input); tries++) {
+        await sleep(200);
+        scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      }
+      expect(scrape).toContain(input);
+      expect(scrape).toContain(`aifwd_forward_key_tokens_total{key="alice",type="output"} ${usage.output}`);
+      expect(scrape.match(/^aifwd_forward_key_tokens_total\{/gm)).toHaveLength(2);
+    } finally {
+      await mock.close();
     }
   });
 

@@ -70,3 +70,18 @@ describe('GatewayCounters.countUsage (tokens by model, from the chat log)', () =
     expect(text).toContain('aifwd_tokens_total{model="we\\"ird\\\\model",type="output"} 1\n');
   });
 });
+
+describe('GatewayCounters.countUsage by forward key', () => {
+  it('adds a reply usage under the key policy name too, and nothing by key without one', () => {
+    const c = new GatewayCounters();
+    c.countUsage('gpt-4o-mini', { prompt_tokens: 9, completion_tokens: 3 }, 'alice');
+    c.countUsage('gpt-4o', { input_tokens: 1, output_tokens: 2 }, 'alice');
+    c.countUsage('gpt-4o', { prompt_tokens: 5, completion_tokens: 5 }, null);
+    c.countUsage('gpt-4o', { prompt_tokens: 7, completion_tokens: 1 }, 'bob');
+    expect([...c.keyTokens]).toEqual([
+      ['alice', { input: 10, output: 5 }],
+      ['bob', { input: 7, output: 1 }],
+    ]);
+    expect(c.tokens.get('gpt-4o')).toEqual({ input: 13, output: 8 });
+  });
+});
