@@ -5,9 +5,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';
-import { ConfigError, loadConfig } from './config/load.js';
-import { type Config, SETTINGS, type SettingKey } from './config/schema.js';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, type LoadOptions, readConfigSources } from './config/load.js';
+import { SETTINGS, type SettingKey } from './config/schema.js';
 import { secondsAsMs } from './config/values.js';
+import { sourcesFromPrimary } from './node/config-sharing.js';
 import { runGateway } from './node/run.js';
 import { VERSION } from './version.js';
 
@@ -27,7 +29,10 @@ function buildProgram(): Command {
     .showHelpAfterError(false);
 
   withSettings(program.command('run').description('start the gateway')).action(async (options: Record<string, unknown>, command: Command) => {
-    await runGateway(configOf(options, command), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    const load = loadOptionsOf(options, command);
+    // A cluster worker runs the configuration its primary read (node/config-sharing.ts).
+    const sources = (cluster.isWorker ? await sourcesFromPrimary(process) : undefined) ?? readConfigSources(load);
+    await runGateway(loadConfig({ ...load, sources }), { env: process.env, stdout: process.stdout, stderr: process.stderr, sources });
   });
 
   withSettings(
@@ -46,7 +51,7 @@ function buildProgram(): Command {
     }
     if (timeoutMs === 0) throw new UsageError(`--timeout "${timeout}": expected a duration above 0`);
     const { healthTarget, probeHealth } = await import('./node/health-probe.js');
-    const target = healthTarget(configOf(options, command));
+    const target = healthTarget(loadConfig(loadOptionsOf(options, command)));
     const result = await probeHealth(target, timeoutMs);
     if (result.healthy) {
       process.stdout.write(`aifwd: healthy (${target.url.href} answered ${result.status})\n`);
@@ -101,8 +106,8 @@ function withSettings(command: Command): Command {
   return command;
 }
 
-/** The configuration a command given {@link withSettings} was started with (flags > env > .env > file). */
-function configOf(options: Record<string, unknown>, command: Command): Config {
+/** Where the configuration of a command given {@link withSettings} comes from (flags > env > .env > file). */
+function loadOptionsOf(options: Record<string, unknown>, command: Command): LoadOptions {
   const flags: Partial<Record<SettingKey, string | boolean>> = {};
   for (const option of command.options) {
     const key = option.attributeName();
@@ -111,7 +116,7 @@ function configOf(options: Record<string, unknown>, command: Command): Config {
     if (setting in SETTINGS && (typeof value === 'string' || typeof value === 'boolean')) flags[setting] = value;
   }
   const configFile = typeof options.config === 'string' ? options.config : undefined;
-  return loadConfig({ flags, configFile, env: process.env, cwd: process.cwd() });
+  return { flags, configFile, env: process.env, cwd: process.cwd() };
 }
 
 /** Entry point of the `aifwd` / `openai-forward` binaries. */

@@ -14,13 +14,13 @@
  * Messages name an entry by its position and field, never by its key.
  */
 import { maskSecret } from '../core/mask.js';
-import { type ForwardKeySpec, type KeyPolicy, NameList } from '../core/key-policy.js';
+import { type ForwardKeySpec, type KeyPolicy, NameList, RouteList } from '../core/key-policy.js';
 import { MAX_RPM } from '../core/request-window.js';
 import { list, type Parser } from './values.js';
 
 const FIELDS = ['key', 'name', 'models', 'routes', 'rpm', 'expires'] as const;
 
-function patterns(value: unknown, what: string, check: (item: string) => string | undefined): NameList {
+function patterns(value: unknown, what: string, check: (item: string) => string | undefined): string[] {
   const items = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(items) || items.length === 0) throw new Error(`${what}: expected a list of names, such as [a, "b*"]`);
   const out: string[] = [];
@@ -34,7 +34,14 @@ function patterns(value: unknown, what: string, check: (item: string) => string 
     if (problem !== undefined) throw new Error(`${what}: "${name}": ${problem}`);
     out.push(name);
   }
-  return new NameList(out);
+  return out;
+}
+
+/** A route entry: `/path`, `/prefix*`, or either after a method (`GET /v1/models*`). */
+function routeProblem(entry: string): string | undefined {
+  const match = /^(?:([A-Z]+) +)?(\/\S*)$/.exec(entry);
+  if (match === null) return 'a route is a path such as /v1/chat/completions, maybe after a method in capitals (GET /v1/models*)';
+  return undefined;
 }
 
 /** An instant: a date (`2027-04-01`, its start in UTC) or a date and time with a zone. */
@@ -60,7 +67,11 @@ function instant(value: unknown, what: string): number {
 
 function policyEntry(entry: Record<string, unknown>, at: string): ForwardKeySpec {
   for (const field of Object.keys(entry)) {
-    if (!(FIELDS as readonly string[]).includes(field)) throw new Error(`${at}: unknown field "${field}" (known: ${FIELDS.join(', ')})`);
+    if (!(FIELDS as readonly string[]).includes(field)) {
+      // A key written where a field belongs (`- fk-...:` in YAML) must not be printed whole.
+      const shown = /^[a-z_]{1,20}$/i.test(field) ? field : maskSecret(field);
+      throw new Error(`${at}: unknown field "${shown}" (known: ${FIELDS.join(', ')})`);
+    }
   }
   const key = entry.key;
   if (typeof key !== 'string' || key.trim() === '' || /[\s,]/.test(key.trim())) {
@@ -80,11 +91,8 @@ function policyEntry(entry: Record<string, unknown>, at: string): ForwardKeySpec
   }
   const policy: KeyPolicy = {
     name,
-    models: entry.models === undefined ? null : patterns(entry.models, `${at}: models`, () => undefined),
-    routes:
-      entry.routes === undefined
-        ? null
-        : patterns(entry.routes, `${at}: routes`, (route) => (route.startsWith('/') ? undefined : 'a route is a path such as /v1/chat/completions')),
+    models: entry.models === undefined ? null : new NameList(patterns(entry.models, `${at}: models`, () => undefined)),
+    routes: entry.routes === undefined ? null : new RouteList(patterns(entry.routes, `${at}: routes`, routeProblem).map((route) => route.replace(/ +/, ' '))),
     rpm,
     expiresAt: entry.expires === undefined ? 0 : instant(entry.expires, `${at}: expires`),
   };

@@ -29,6 +29,20 @@ export interface LoadOptions {
   configFile?: string;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The files' texts as read before (a cluster worker gets its primary's): the files are not read again. */
+  sources?: ConfigSources;
+}
+
+/**
+ * What a configuration is read from besides flags and the environment: the texts of `./.env` and
+ * of the config file. The primary of `--workers N` hands its own to every worker it starts, so a
+ * replacement started after the files changed still runs the configuration the others run.
+ */
+export interface ConfigSources {
+  /** `./.env`, `null` when there is none. */
+  readonly dotEnv: string | null;
+  /** The config file, `null` when none is named. */
+  readonly file: { readonly path: string; readonly text: string } | null;
 }
 
 interface RawValue {
@@ -56,8 +70,7 @@ function readText(path: string, what: string): string {
   }
 }
 
-function loadConfigFile(path: string): Map<SettingKey, RawValue> {
-  const body = readText(path, 'config file');
+function parseConfigFile(path: string, body: string): Map<SettingKey, RawValue> {
   let data: unknown;
   try {
     data = path.endsWith('.json') ? JSON.parse(body) : parseYaml(body);
@@ -80,16 +93,23 @@ function loadConfigFile(path: string): Map<SettingKey, RawValue> {
   return out;
 }
 
-function loadDotEnv(cwd: string): Record<string, string | undefined> {
+function readDotEnv(cwd: string): string | null {
   const path = resolve(cwd, '.env');
-  let body: string;
   try {
-    body = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new ConfigError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
   }
-  return parseEnv(body);
+}
+
+/** Reads `./.env` and the config file it, the flags or the environment name. */
+export function readConfigSources({ configFile, env, cwd }: Pick<LoadOptions, 'configFile' | 'env' | 'cwd'>): ConfigSources {
+  const dotEnv = readDotEnv(cwd);
+  const filePath = configFile ?? env.AIFWD_CONFIG ?? (dotEnv === null ? undefined : parseEnv(dotEnv).AIFWD_CONFIG);
+  if (filePath === undefined || filePath === '') return { dotEnv, file: null };
+  const path = resolve(cwd, filePath);
+  return { dotEnv, file: { path, text: readText(path, 'config file') } };
 }
 
 function fromEnv(key: SettingKey, env: Record<string, string | undefined>, suffix: string): RawValue | undefined {
@@ -107,10 +127,9 @@ function shown(key: SettingKey, value: unknown): string {
 }
 
 /** Loads and validates the configuration; throws {@link ConfigError} with a one-line message. */
-export function loadConfig({ flags, configFile, env, cwd }: LoadOptions): Config {
-  const dotEnv = loadDotEnv(cwd);
-  const filePath = configFile ?? env.AIFWD_CONFIG ?? dotEnv.AIFWD_CONFIG;
-  const file = filePath === undefined || filePath === '' ? new Map<SettingKey, RawValue>() : loadConfigFile(resolve(cwd, filePath));
+export function loadConfig({ flags, configFile, env, cwd, sources = readConfigSources({ configFile, env, cwd }) }: LoadOptions): Config {
+  const dotEnv: Record<string, string | undefined> = sources.dotEnv === null ? {} : parseEnv(sources.dotEnv);
+  const file = sources.file === null ? new Map<SettingKey, RawValue>() : parseConfigFile(sources.file.path, sources.file.text);
 
   const config: Record<string, unknown> = {};
   for (const key of KEYS) {

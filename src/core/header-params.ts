@@ -3,9 +3,10 @@
  * `form-data; name="model"; filename="a.wav"` (RFC 9110 §5.6.6), read strictly, pure.
  *
  * Where parsers could disagree about what a value says, the answer is `null`: a parameter named
- * twice (some take the first, others the last), a syntax error, or a character outside the grammar.
- * Values may be tokens or quoted strings, with `\` escapes. A quoted string may hold a `;`, and that
- * `;` does not start a parameter. Names are lower-cased; RFC 2231 forms such as `name*` and
+ * twice (some take the first, others the last), a syntax error, a character outside the grammar,
+ * or a backslash inside a quoted string (python-multipart and Python's email package take every
+ * `\"` for an escaped quote, even after an escaped backslash; clients never escape there). A quoted
+ * string may hold a `;`, and that `;` does not start a parameter. Names are lower-cased; RFC 2231 forms such as `name*` and
  * `name*0` keep their star, so a caller can refuse them.
  */
 
@@ -56,12 +57,7 @@ export function headerParams(value: string): { type: string; params: Map<string,
         if (i >= value.length) return null;
         const c = value.charCodeAt(i);
         if (c === 0x22) break;
-        if (c === 0x5c /* \ */) {
-          i++;
-          if (i >= value.length) return null;
-        } else if (c < 0x20 && c !== 0x09) {
-          return null;
-        }
+        if (c === 0x5c /* \ */ || (c < 0x20 && c !== 0x09)) return null;
         paramValue += value[i];
         i++;
       }

@@ -35,13 +35,54 @@ export class NameList {
   }
 }
 
+/**
+ * Routes allowed by entries such as `/v1/chat/completions`, `/v1/files*` (any method) or
+ * `GET /v1/models*` (that method only).
+ */
+export class RouteList {
+  readonly #anyMethod: NameList;
+  /** Entries with a method, matched against `METHOD /path`. */
+  readonly #withMethod: NameList;
+  readonly patterns: readonly string[];
+
+  constructor(patterns: readonly string[]) {
+    this.patterns = patterns;
+    this.#anyMethod = new NameList(patterns.filter((p) => p.startsWith('/')));
+    this.#withMethod = new NameList(patterns.filter((p) => !p.startsWith('/')));
+  }
+
+  matches(method: string, route: string): boolean {
+    return this.#anyMethod.matches(route) || (this.#withMethod.patterns.length > 0 && this.#withMethod.matches(`${method} ${route}`));
+  }
+
+  describe(): string {
+    return new NameList(this.patterns).describe();
+  }
+}
+
+/**
+ * Routes whose model is not a top-level `model` of the request: a Realtime session or client
+ * secret (nested in `session`), assistants and threads (the assistant's model), evals, batches (in
+ * an uploaded file). A key limited to models but not to routes is refused these, since its model
+ * list could not be checked there; listing them in `routes` allows them.
+ */
+export const INDIRECT_MODEL_ROUTES = new NameList([
+  '/v1/realtime/client_secrets*',
+  '/v1/realtime/sessions*',
+  '/v1/realtime/transcription_sessions*',
+  '/v1/assistants*',
+  '/v1/threads*',
+  '/v1/evals*',
+  '/v1/batches*',
+]);
+
 export interface KeyPolicy {
   /** How messages and metrics name the key: the operator's `name`, else the key's masked form. */
   readonly name: string;
   /** Models the key may use; `null`: any. */
   readonly models: NameList | null;
-  /** Routes (paths after the prefix, such as `/v1/chat/completions`) the key may use; `null`: any. */
-  readonly routes: NameList | null;
+  /** Routes (paths after the prefix, such as `/v1/chat/completions`, each maybe with a method) the key may use; `null`: any. */
+  readonly routes: RouteList | null;
   /** Requests admitted in any 60 s; 0: no limit. */
   readonly rpm: number;
   /** Epoch ms from which the key is refused; 0: never. */
@@ -61,16 +102,26 @@ function quoted(text: string): string {
   return JSON.stringify(text.length > QUOTED ? `${text.slice(0, QUOTED)}…` : text);
 }
 
+/** An encoded `/` or `\\`: a server that decodes it would see another path than the one allowed. */
+const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
+
 /** Expiry and routes: what is known from the request head. `null` when allowed. */
-export function accessRefusal(policy: KeyPolicy, route: string, now: number): GatewayError | null {
+export function accessRefusal(policy: KeyPolicy, method: string, route: string, now: number): GatewayError | null {
   if (policy.expiresAt !== 0 && now >= policy.expiresAt) {
     return new GatewayError(
       'forward_key_expired',
       `Forward key ${policy.name} expired at ${new Date(policy.expiresAt).toISOString()}; ask the gateway's operator for a new one`,
     );
   }
-  if (policy.routes !== null && !policy.routes.matches(route)) {
-    return new GatewayError('route_not_allowed', `Forward key ${policy.name} may not use ${quoted(route)} (allowed: ${policy.routes.describe()})`);
+  const routes = policy.routes;
+  if (routes !== null && (!routes.matches(method, route) || ENCODED_SEPARATOR.test(route))) {
+    return new GatewayError('route_not_allowed', `Forward key ${policy.name} may not use ${method} ${quoted(route)} (allowed: ${routes.describe()})`);
+  }
+  if (routes === null && policy.models !== null && INDIRECT_MODEL_ROUTES.matches(route)) {
+    return new GatewayError(
+      'route_not_allowed',
+      `Forward key ${policy.name} is limited to some models, and ${quoted(route)} picks its model elsewhere than a top-level "model"; the gateway's operator may list it in the key's routes`,
+    );
   }
   return null;
 }

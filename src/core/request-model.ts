@@ -1,14 +1,18 @@
 /**
  * The model a request names, for a forward key limited to some models (key-policy.ts), pure.
  *
- * - A JSON body: its top-level `model` member — every one, should a body name it twice, since
- *   parsers differ on which duplicate wins.
+ * - A JSON body: its top-level `model` members, in any letter case (Go's encoding/json matches
+ *   keys so) — every one, should a body name it twice, since parsers differ on which duplicate wins.
  * - A `multipart/form-data` body (audio transcriptions, translations): its `model` fields.
- * - A WebSocket upgrade (Realtime API): the `model` query parameters.
+ * - The request target: `model` and `deployment` query parameters (LiteLLM reads `?model=`, Azure
+ *   `?deployment=`; a Realtime WebSocket names its model so), and the segment after `/deployments/`
+ *   or `/engines/` in the path.
  *
  * It fails closed. A body of any other type must still be JSON or is `unreadable`, since many
  * OpenAI-compatible servers parse JSON whatever the Content-Type says. So is anything malformed,
- * invalid UTF-8, or JSON that only lenient parsers accept (`NaN`).
+ * invalid UTF-8, JSON that only lenient parsers accept (`NaN`), a form-encoded body (its fields and
+ * its JSON could name different models), and a multipart body with a preamble (which a JSON
+ * parser could read as the body).
  */
 import { objectMembers } from './chat-json-members.js';
 import { hasExtendedForm, headerParams } from './header-params.js';
@@ -41,17 +45,17 @@ function hasEscape(at: (i: number) => number, from: number, to: number): boolean
 }
 
 /**
- * The values of the members named `model`, given their offsets (chat-json-members.ts' layout).
- * A key is made a string only when it may be `model`: written plainly it is `"model"`, 7 long; one
- * with an escape (`"mod\u0065l"`) is decoded to compare.
+ * The values of the members named `model` in any letter case, given their offsets
+ * (chat-json-members.ts' layout). A key is made a string only when it may be `model`: written
+ * plainly it is 7 long with its quotes; one with an escape (`"mod\u0065l"`) is decoded to compare.
  */
 function modelMembers(members: readonly number[], at: (i: number) => number, slice: (from: number, to: number) => string): RequestModels {
   const models: unknown[] = [];
   for (let k = 0; k < members.length; k += 4) {
     const from = members[k];
     const to = members[k + 1];
-    const plain = to - from === 7 && slice(from, to) === '"model"';
-    if (plain || (to - from > 7 && hasEscape(at, from, to) && JSON.parse(slice(from, to)) === 'model')) {
+    const plain = to - from === 7 && slice(from, to).toLowerCase() === '"model"';
+    if (plain || (to - from > 7 && hasEscape(at, from, to) && (JSON.parse(slice(from, to)) as string).toLowerCase() === 'model')) {
       models.push(JSON.parse(slice(members[k + 2], members[k + 3])));
     }
   }
@@ -122,16 +126,13 @@ function multipartModels(contentType: string, body: Buffer): RequestModels {
   const boundary = boundaryOf(contentType);
   if (boundary === undefined) return unreadable("the multipart Content-Type's boundary cannot be read");
   const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // The first delimiter may open the body, without the CRLF before it (else a preamble precedes it).
+  // The first delimiter opens the body, or follows a line break. Anything before it (a preamble)
+  // is refused: a parser that ignores the Content-Type could read a JSON body there.
   const opening = delimiter.subarray(2);
   let at: number;
-  if (body.subarray(0, opening.length).equals(opening)) {
-    at = opening.length;
-  } else {
-    const first = body.indexOf(delimiter);
-    if (first === -1) return unreadable('the multipart body has no part');
-    at = first + delimiter.length;
-  }
+  if (body.subarray(0, opening.length).equals(opening)) at = opening.length;
+  else if (body.subarray(0, delimiter.length).equals(delimiter)) at = delimiter.length;
+  else return unreadable('the multipart body does not start with its boundary');
   const models: unknown[] = [];
   for (;;) {
     // After a delimiter: "--" ends the body; else optional spaces and a line break open a part.
@@ -159,12 +160,43 @@ function multipartModels(contentType: string, body: Buffer): RequestModels {
 export function modelsOfBody(contentType: string | undefined, body: Buffer): RequestModels {
   if (body.length === 0) return NONE;
   if (contentType !== undefined && /^\s*multipart\/form-data\s*(;|$)/i.test(contentType)) return multipartModels(contentType, body);
+  if (contentType !== undefined && /^\s*application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
+    return unreadable('a form-encoded body is not accepted: send JSON');
+  }
   return jsonModels(body);
 }
 
-/** The models a request target's query names (`?model=...`): how a Realtime WebSocket names it. */
-export function modelsOfQuery(target: string): RequestModels {
+/** Path segments after which the next one names a model (Azure's deployments, the old engines API). */
+const MODEL_SEGMENT = /\/(?:deployments|engines)\/([^/?]*)/gi;
+
+/**
+ * The models a request target names: `model` and `deployment` query parameters (in any letter
+ * case), and the segments after `/deployments/` and `/engines/` in its path, percent-decoded.
+ */
+export function modelsOfTarget(target: string): RequestModels {
   const q = target.indexOf('?');
-  if (q === -1) return NONE;
-  return named(new URLSearchParams(target.slice(q + 1)).getAll('model'));
+  const path = q === -1 ? target : target.slice(0, q);
+  const models: unknown[] = [];
+  for (const match of path.matchAll(MODEL_SEGMENT)) {
+    try {
+      models.push(decodeURIComponent(match[1]));
+    } catch {
+      return unreadable('a model in the path is not valid percent-encoding');
+    }
+  }
+  if (q !== -1) {
+    for (const [name, value] of new URLSearchParams(target.slice(q + 1))) {
+      const lower = name.toLowerCase();
+      if (lower === 'model' || lower === 'deployment') models.push(value);
+    }
+  }
+  return named(models);
+}
+
+/** Both: everything either names, `unreadable` when either is. */
+export function bothModels(a: RequestModels, b: RequestModels): RequestModels {
+  if (a.kind === 'unreadable') return a;
+  if (b.kind === 'unreadable' || a.kind === 'none') return b;
+  if (b.kind === 'none') return a;
+  return { kind: 'named', models: [...a.models, ...b.models] };
 }

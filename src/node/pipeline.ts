@@ -21,11 +21,11 @@ import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
 import type { GatewayCounters } from '../core/counters.js';
 import { GatewayError } from '../core/errors.js';
-import type { ExchangeHook } from '../core/exchange.js';
+import type { ExchangeEnd, ExchangeHook } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import { accessRefusal, type KeyPolicy, modelRefusal, rateRefusal, type RequestModels } from '../core/key-policy.js';
-import { modelsOfBody, modelsOfQuery } from '../core/request-model.js';
+import { bothModels, modelsOfBody, modelsOfTarget } from '../core/request-model.js';
 import type { Router } from '../core/route.js';
 import { dropProtocolKeys, protocolKey } from '../core/ws-protocol-key.js';
 import { type ForwardContext, type ForwardExchange, ForwardHandler } from './forward-handler.js';
@@ -84,6 +84,7 @@ const WHOLE_BODY_LIMIT = 64 * 1024;
 /** The largest body read whole to check its model, for a forward key limited to some models. */
 export const POLICY_BODY_LIMIT = 64 * 1024 * 1024;
 const NO_MODEL: RequestModels = { kind: 'none' };
+const SESSION_WITHOUT_MODEL: RequestModels = { kind: 'unreadable', why: 'a WebSocket session must name its model in the target (?model=...)' };
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
   const { router, ipFilter, auth, policies, rateGate, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters } = options;
@@ -163,11 +164,19 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : admitted(policy, go)));
   }
 
-  /** Stages 7–8 for a request whose body, if any, is still unread; `keyName`: its forward key's policy name. */
-  function send(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, keyName: string | null, exchange: ForwardExchange, contentLength: number, corsHeaders: readonly string[] | null): void {
+  /** The tap's outcome for a body that could not be read (too large, stalled, the client gone). */
+  function unread(err: Error): ExchangeEnd {
+    return err instanceof GatewayError ? { kind: 'error', message: err.message, code: err.code, status: err.status } : { kind: 'aborted' };
+  }
+
+  /**
+   * Stages 7–8 for a request whose body, if any, is still unread. `startedAt`: its arrival;
+   * `keyName`: its forward key's policy name.
+   */
+  function send(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, startedAt: number, keyName: string | null, exchange: ForwardExchange, contentLength: number, corsHeaders: readonly string[] | null): void {
     const method = req.method;
     const opts = exchange.request;
-    const tap = hook?.open({ method, route, ip, startedAt: Date.now(), keyName });
+    const tap = hook?.open({ method, route, ip, startedAt, keyName });
     exchange.tap = tap;
     if (!req.hasBody) return forward(res, exchange);
 
@@ -178,9 +187,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
       req.readAll(maxBodySize, (err, body) => {
         if (err !== null) {
           if (err instanceof GatewayError) sendError(res, err, true, corsHeaders);
-          tap?.end(err instanceof GatewayError
-            ? { kind: 'error', message: err.message, code: err.code, status: err.status }
-            : { kind: 'aborted' });
+          tap?.end(unread(err));
           return;
         }
         tap?.requestBody(body);
@@ -195,16 +202,23 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     forward(res, exchange);
   }
 
-  /** Stages 7–8 for a forward key limited to some models: the body is read whole and checked first. */
-  function sendChecked(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, exchange: ForwardExchange, index: number, policy: KeyPolicy, corsHeaders: readonly string[] | null): void {
+  /**
+   * Stages 7–8 for a forward key limited to some models: the body is read whole, and the models it
+   * and the target name (`targetModels`) are checked before anything goes upstream.
+   */
+  function sendChecked(req: IncomingRequest, res: OutgoingResponse, route: string, ip: string, startedAt: number, exchange: ForwardExchange, index: number, policy: KeyPolicy, targetModels: RequestModels, corsHeaders: readonly string[] | null): void {
     req.readAll(policyBodyLimit, (err, body) => {
       if (err !== null) {
+        // As in send(): the chat log records an exchange whose body could not be read.
+        hook?.open({ method: req.method, route, ip, startedAt, keyName: policy.name })?.end(unread(err));
         if (!(err instanceof GatewayError)) return;
-        const tooLarge = err.code === 'body_too_large' && policyBodyLimit === POLICY_BODY_LIMIT;
-        return refuse(res, policy, tooLarge ? policyBodyTooLarge(policy) : err, true, corsHeaders);
+        // Only the policy's own limit is a refusal; max_body_size, a stalled or broken body are not.
+        if (err.code === 'body_too_large' && policyBodyLimit === POLICY_BODY_LIMIT) return refuse(res, policy, policyBodyTooLarge(policy), true, corsHeaders);
+        return sendError(res, err, true, corsHeaders);
       }
-      admit(res, index, policy, modelsOfBody(headerValue(req.headers, 'content-type'), body), false, corsHeaders, () => {
-        const tap = hook?.open({ method: req.method, route, ip, startedAt: Date.now(), keyName: policy.name });
+      const models = bothModels(modelsOfBody(headerValue(req.headers, 'content-type'), body), targetModels);
+      admit(res, index, policy, models, false, corsHeaders, () => {
+        const tap = hook?.open({ method: req.method, route, ip, startedAt, keyName: policy.name });
         exchange.tap = tap;
         tap?.requestBody(body);
         exchange.request.body = body;
@@ -223,6 +237,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
     const method = req.method;
+    const startedAt = Date.now();
 
     // 1. route
     const routed = router.route(method, req.url);
@@ -255,12 +270,18 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (decision.kind === 'pool') headers.push('authorization', `Bearer ${decision.key}`);
     else if (head.authorization !== undefined) headers.push('authorization', head.authorization);
 
-    //    policy: what the head tells (expiry, route) is checked now, the model and rpm below
+    //    policy: what the head tells (expiry, route, a model in the target) is checked now, the
+    //    body's model and the rpm below
     const forwardKeyIndex = decision.kind === 'pool' ? decision.forwardKeyIndex : -1;
     const policy = forwardKeyIndex >= 0 ? policies[forwardKeyIndex] : null;
+    let targetModels = NO_MODEL;
     if (policy !== null) {
-      const refused = accessRefusal(policy, routed.route, Date.now());
+      const refused = accessRefusal(policy, method, routed.route, Date.now());
       if (refused !== null) return refuse(res, policy, refused, head.hasBody, corsHeaders);
+      if (policy.models !== null) {
+        targetModels = modelsOfTarget(req.url);
+        if (head.contentLength > POLICY_BODY_LIMIT) return refuse(res, policy, policyBodyTooLarge(policy), true, corsHeaders);
+      }
     }
 
     // 6. body size
@@ -271,15 +292,17 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
       if (decision.kind === 'pool') dropProtocolKeys(headers);
       const request: UpgradeRequest = { path: routed.path, headers, origin, corsHeaders, keyIndex };
       if (policy === null) return upgrade(req, res, request);
-      return admit(res, forwardKeyIndex, policy, modelsOfQuery(req.url), true, corsHeaders, () => upgrade(req, res, request));
+      // A Realtime session names its model in the target: one that names none cannot be checked.
+      if (policy.models !== null && targetModels.kind === 'none') targetModels = SESSION_WITHOUT_MODEL;
+      return admit(res, forwardKeyIndex, policy, targetModels, true, corsHeaders, () => upgrade(req, res, request));
     }
 
     // `keyIndex` is the pool key the request carries (its last header), -1 for none.
-    const deadline = totalTimeoutMs > 0 ? Date.now() + totalTimeoutMs : 0;
+    const deadline = totalTimeoutMs > 0 ? startedAt + totalTimeoutMs : 0;
     const request: UpstreamRequest = { path: routed.path, method, headers, body: null };
     const exchange: ForwardExchange = { tap: undefined, cors: corsHeaders, request, keyIndex, retriesLeft: retries, deadline };
-    if (policy === null) return send(req, res, routed.route, ip, null, exchange, head.contentLength, corsHeaders);
-    if (policy.models !== null && head.hasBody) return sendChecked(req, res, routed.route, ip, exchange, forwardKeyIndex, policy, corsHeaders);
-    admit(res, forwardKeyIndex, policy, NO_MODEL, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, policy.name, exchange, head.contentLength, corsHeaders));
+    if (policy === null) return send(req, res, routed.route, ip, startedAt, null, exchange, head.contentLength, corsHeaders);
+    if (policy.models !== null && head.hasBody) return sendChecked(req, res, routed.route, ip, startedAt, exchange, forwardKeyIndex, policy, targetModels, corsHeaders);
+    admit(res, forwardKeyIndex, policy, targetModels, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, startedAt, policy.name, exchange, head.contentLength, corsHeaders));
   };
 }

@@ -6,7 +6,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { attachChatLogPrimary, type ChatLog, createChatLog } from '../chat-log/index.js';
-import { ConfigError } from '../config/load.js';
+import { type ConfigSources, ConfigError } from '../config/load.js';
+import { answerConfigSources } from './config-sharing.js';
 import type { Config } from '../config/schema.js';
 import type { AuthMode } from '../core/auth.js';
 import { GatewayCounters } from '../core/counters.js';
@@ -21,6 +22,8 @@ import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.
 
 export interface RunOptions {
   env: NodeJS.ProcessEnv;
+  /** The texts the configuration was read from: under `--workers`, handed to every worker. */
+  sources?: ConfigSources;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
@@ -163,6 +166,7 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
   // Validate everything a worker would (TLS files, IP rules) here, so a bad value fails once, clearly.
   const probe = createGateway(config, { env: opts.env });
   void probe.upstream.close();
+  if (opts.sources !== undefined) answerConfigSources(cluster, opts.sources);
   const rests = relayKeyRests(cluster);
   if (hasRpm(config)) answerRateQuestions(cluster, localRateGate(rpmLimits(config)));
   const chatLog = config.log_chat

@@ -3,6 +3,7 @@
  * rpm and an expiry; what clients get, what the upstream saw (only admitted requests, each with a
  * pool key), the metrics, and the rpm counted once for `--workers 2`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -88,7 +89,7 @@ describe('forward-key policies', () => {
     const route = await call(gw.url, ALICE, '/v1/embeddings', JSON.stringify({ model: 'gpt-4o-mini', input: 'x' }));
     expect(route.status).toBe(403);
     expect(route.error?.code).toBe('route_not_allowed');
-    expect(route.error?.message).toContain('may not use "/v1/embeddings"');
+    expect(route.error?.message).toContain('may not use POST "/v1/embeddings"');
     // A request that names no model (GET) is governed by the routes alone.
     expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
 
@@ -126,6 +127,52 @@ describe('forward-key policies', () => {
       expect(scrape).not.toContain(secret);
       expect(gw.stdout() + gw.stderr()).not.toContain(secret);
     }
+  });
+
+  it('closes the ways around the model list: letter case, the query, a JSON body sent as multipart, a declared length too large', async () => {
+    const up = await upstream();
+    const metricsPort = await freePort();
+    const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url, '--metrics-port', String(metricsPort), '--max-body-size', '2kb'], { cwd: configDir(CONFIG) });
+    // Go's encoding/json reads "MODEL" as model; LiteLLM reads ?model= over the body's.
+    expect((await call(gw.url, ALICE, '/v1/chat/completions', '{"model":"gpt-4o-mini","MODEL":"gpt-4o","messages":[]}')).error?.code).toBe('model_not_allowed');
+    expect((await call(gw.url, ALICE, '/v1/chat/completions?model=gpt-4o', chat('gpt-4o-mini'))).error?.code).toBe('model_not_allowed');
+    // A JSON body under a multipart type, read by a server that ignores the type.
+    const sneaky = await call(gw.url, ALICE, '/v1/chat/completions', `${chat('gpt-4o')}\r\n--X--\r\n`, 'multipart/form-data; boundary=X');
+    expect(sneaky).toMatchObject({ status: 400, error: { code: 'model_unreadable' } });
+    expect((await call(gw.url, ALICE, '/v1/chat/completions', chat('gpt-4o-mini'), 'application/x-www-form-urlencoded')).error?.code).toBe('model_unreadable');
+    // max_body_size still answers for itself, also for a chunked body read to check its model,
+    // and that is no policy refusal.
+    const chunked = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+      body: new Blob([JSON.stringify({ model: 'gpt-4o-mini', input: 'x'.repeat(3000) })]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(await chunked.text()).toContain('MAX_BODY_SIZE');
+    expect(up.requests).toHaveLength(0);
+    const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(scrape).toContain('aifwd_forward_key_refusals_total{key="alice",code="model_not_allowed"} 2');
+    expect(scrape).toContain('aifwd_forward_key_refusals_total{key="alice",code="model_unreadable"} 2');
+    expect(scrape).not.toContain('code="body_too_large"');
+  });
+
+  it('refuses a declared body over 64 MiB for a key with models at once, before reading it', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url], { cwd: configDir(CONFIG) });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      // The head only: the answer must come without the body.
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ALICE}\r\ncontent-type: application/json\r\ncontent-length: ${64 * 1024 * 1024 + 1}\r\n\r\n`);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"code":"body_too_large"');
+    expect(answer).toContain('Forward key alice is limited to some models');
+    expect(up.requests).toHaveLength(0);
   });
 
   it('reads the model field of a multipart upload (audio transcription) and passes the bytes on untouched', async () => {
@@ -244,12 +291,41 @@ describe('forward-key policies', () => {
     }
   });
 
+  it('a worker started after the config file changed runs the configuration its peers run', async () => {
+    const up = await upstream();
+    const dir = configDir(CONFIG);
+    // A port of its own: with port 0, a worker that starts listening after the only listening one
+    // died would get another port than the banner shows.
+    const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url, '--workers', '2', '--port', String(await freePort())], { cwd: dir });
+    // alice leaves the file, a new key comes first; then a worker dies and is replaced.
+    writeFileSync(join(dir, 'aifwd.yaml'), `api_key: sk-fake-other-pool-000000000000\nforward_key:\n  - fk-fake-newcomer-0000000000\n`);
+    const workers = execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    expect(workers).toHaveLength(2);
+    process.kill(workers[0], 'SIGKILL');
+    for (let tries = 0; tries < 50 && !/starting a replacement/.test(gw.stderr()); tries++) await sleep(100);
+    let replaced: number[] = [];
+    for (let tries = 0; tries < 50; tries++) {
+      replaced = execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      if (replaced.length === 2 && !replaced.includes(workers[0])) break;
+      await sleep(100);
+    }
+    await sleep(500);
+    // Both workers serve alice with the pool key of the first configuration, on new connections,
+    // and the primary still counts her rpm of 4 across both.
+    for (let i = 0; i < 4; i++) expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
+    expect(up.requests.map((r) => r.headers.authorization === `Bearer ${POOL}`)).toEqual([true, true, true, true]);
+    expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(429);
+    expect((await call(gw.url, ALICE, '/v1/embeddings', '{}')).error?.code).toBe('route_not_allowed');
+  });
+
   it('refuses a bad policy at start-up with one line naming the entry, never the key, and exit 2', async () => {
     const up = await upstream();
     for (const [yaml, message] of [
       [`api_key: ${POOL}\nforward_key:\n  - key: ${ALICE}\n    rpm: 0\n`, 'entry 1: "rpm" must be a whole number of requests per minute from 1 to 100000'],
       [`api_key: ${POOL}\nforward_key:\n  - key: ${ALICE}\n    modles: [a]\n`, 'entry 1: unknown field "modles"'],
       [`forward_key:\n  - key: ${ALICE}\n    name: alice\n    rpm: 5\n`, 'forward key alice has a policy, but there is no key pool'],
+      // The key written where a field belongs (a YAML slip) is not printed whole.
+      [`api_key: ${POOL}\nforward_key:\n  - ${ALICE}:\n      models: [gpt-4o-mini]\n`, 'entry 1: unknown field "fk…0000"'],
     ] as const) {
       const run = runCli(['run', '--config', 'aifwd.yaml', '--base-url', up.url, '--port', '0'], { cwd: configDir(yaml) });
       expect(await run.exited).toBe(2);

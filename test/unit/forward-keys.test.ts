@@ -80,8 +80,8 @@ describe('forwardKeys: policies', () => {
     expect(policy.models?.matches('gpt-4.1-mini')).toBe(true);
     expect(policy.models?.matches('gpt-4o')).toBe(false);
     expect(policy.routes?.patterns).toEqual(['/v1/chat/completions', '/v1/responses']);
-    expect(policy.routes?.matches('/v1/responses')).toBe(true);
-    expect(policy.routes?.matches('/v1/files')).toBe(false);
+    expect(policy.routes?.matches('POST', '/v1/responses')).toBe(true);
+    expect(policy.routes?.matches('POST', '/v1/files')).toBe(false);
     expect(policy.rpm).toBe(60);
     expect(policy.expiresAt).toBe(Date.UTC(2027, 3, 1));
   });
@@ -122,7 +122,7 @@ describe('forwardKeys: policies', () => {
 
   it('"*" may end a name, or be the whole model pattern', () => {
     expect(policyOf(forwardKeys([{ key: ALICE, models: ['*'] }])).models?.matches('anything')).toBe(true);
-    expect(policyOf(forwardKeys([{ key: ALICE, routes: ['/*'] }])).routes?.matches('/v1/x')).toBe(true);
+    expect(policyOf(forwardKeys([{ key: ALICE, routes: ['/*'] }])).routes?.matches('GET', '/v1/x')).toBe(true);
   });
 
   it('keeps the order of a mix of plain keys and policies', () => {
@@ -177,9 +177,19 @@ describe('forwardKeys: policies', () => {
   });
 
   it('routes must start with "/"', () => {
-    for (const route of ['v1/chat/completions', '*', 'https://api.openai.com/v1/chat/completions']) {
-      expect(errorOf([{ key: ALICE, routes: ['/v1/models', route] }])).toBe(`entry 1: routes: "${route}": a route is a path such as /v1/chat/completions`);
+    for (const route of ['v1/chat/completions', '*', 'https://api.openai.com/v1/chat/completions', 'get /v1/models', 'GET v1/models', 'GET /v1/models x']) {
+      expect(errorOf([{ key: ALICE, routes: ['/v1/models', route] }])).toBe(
+        `entry 1: routes: "${route}": a route is a path such as /v1/chat/completions, maybe after a method in capitals (GET /v1/models*)`,
+      );
     }
+  });
+
+  it('a route may name its method: that method only', () => {
+    const routes = policyOf(forwardKeys([{ key: ALICE, routes: ['GET  /v1/models*', '/v1/chat/completions'] }])).routes;
+    expect(routes?.patterns).toEqual(['GET /v1/models*', '/v1/chat/completions']);
+    expect(routes?.matches('GET', '/v1/models/ft:gpt-4o:acme')).toBe(true);
+    expect(routes?.matches('DELETE', '/v1/models/ft:gpt-4o:acme')).toBe(false);
+    expect(routes?.matches('DELETE', '/v1/chat/completions')).toBe(true);
   });
 
   describe('expires', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError, toOpenAIErrorBody } from '../../src/core/errors.js';
-import { type KeyPolicy, NameList, accessRefusal, modelRefusal, rateRefusal } from '../../src/core/key-policy.js';
+import { INDIRECT_MODEL_ROUTES, type KeyPolicy, NameList, RouteList, accessRefusal, modelRefusal, rateRefusal } from '../../src/core/key-policy.js';
 import { maskSecret } from '../../src/core/mask.js';
 
 /** An obviously fake forward key: it must never appear in a message. */
@@ -84,20 +84,20 @@ describe('accessRefusal', () => {
   const EXPIRES = Date.UTC(2027, 3, 1);
 
   it('a policy without expiry or routes admits anything', () => {
-    expect(accessRefusal(policy(), '/v1/chat/completions', Date.now())).toBeNull();
-    expect(accessRefusal(policy(), '/anything/at/all', Number.MAX_SAFE_INTEGER)).toBeNull();
+    expect(accessRefusal(policy(), 'POST', '/v1/chat/completions', Date.now())).toBeNull();
+    expect(accessRefusal(policy(), 'POST', '/anything/at/all', Number.MAX_SAFE_INTEGER)).toBeNull();
   });
 
   it('expiresAt 0 means never, however late', () => {
-    expect(accessRefusal(policy({ expiresAt: 0 }), '/v1/models', 8.64e15)).toBeNull();
+    expect(accessRefusal(policy({ expiresAt: 0 }), 'POST', '/v1/models', 8.64e15)).toBeNull();
   });
 
   it('admits until the instant before expiry, refuses from the instant itself (now >= expiresAt)', () => {
     const p = policy({ expiresAt: EXPIRES });
-    expect(accessRefusal(p, '/v1/models', EXPIRES - 1)).toBeNull();
-    expect(accessRefusal(p, '/v1/models', EXPIRES - 0.001)).toBeNull();
+    expect(accessRefusal(p, 'POST', '/v1/models', EXPIRES - 1)).toBeNull();
+    expect(accessRefusal(p, 'POST', '/v1/models', EXPIRES - 0.001)).toBeNull();
     for (const now of [EXPIRES, EXPIRES + 1, EXPIRES + 365 * 86_400_000]) {
-      const err = expectError(accessRefusal(p, '/v1/models', now));
+      const err = expectError(accessRefusal(p, 'POST', '/v1/models', now));
       expect(err.code).toBe('forward_key_expired');
       expect(err.status).toBe(401);
       expect(err.type).toBe('invalid_request_error');
@@ -107,25 +107,25 @@ describe('accessRefusal', () => {
   });
 
   it('the expiry message names the policy and the instant, never the key', () => {
-    const err = expectError(accessRefusal(policy({ name: 'alice', expiresAt: EXPIRES }), '/v1/models', EXPIRES));
+    const err = expectError(accessRefusal(policy({ name: 'alice', expiresAt: EXPIRES }), 'POST', '/v1/models', EXPIRES));
     expect(err.message).toContain('alice');
     expect(err.message).toContain('2027-04-01T00:00:00.000Z');
-    const masked = expectError(accessRefusal(policy({ expiresAt: EXPIRES }), '/v1/models', EXPIRES));
+    const masked = expectError(accessRefusal(policy({ expiresAt: EXPIRES }), 'POST', '/v1/models', EXPIRES));
     expect(masked.message).toContain(maskSecret(KEY));
   });
 
   it('expiry is checked before routes', () => {
-    const p = policy({ expiresAt: EXPIRES, routes: new NameList(['/v1/chat/completions']) });
-    expect(expectError(accessRefusal(p, '/v1/files', EXPIRES)).code).toBe('forward_key_expired');
-    expect(expectError(accessRefusal(p, '/v1/files', EXPIRES - 1)).code).toBe('route_not_allowed');
+    const p = policy({ expiresAt: EXPIRES, routes: new RouteList(['/v1/chat/completions']) });
+    expect(expectError(accessRefusal(p, 'POST', '/v1/files', EXPIRES)).code).toBe('forward_key_expired');
+    expect(expectError(accessRefusal(p, 'POST', '/v1/files', EXPIRES - 1)).code).toBe('route_not_allowed');
   });
 
   it('routes: admits listed routes and prefixes, refuses the rest with 403 route_not_allowed', () => {
-    const p = policy({ name: 'bob', routes: new NameList(['/v1/chat/completions', '/v1/audio/*']) });
-    expect(accessRefusal(p, '/v1/chat/completions', 0)).toBeNull();
-    expect(accessRefusal(p, '/v1/audio/speech', 0)).toBeNull();
+    const p = policy({ name: 'bob', routes: new RouteList(['/v1/chat/completions', '/v1/audio/*']) });
+    expect(accessRefusal(p, 'POST', '/v1/chat/completions', 0)).toBeNull();
+    expect(accessRefusal(p, 'POST', '/v1/audio/speech', 0)).toBeNull();
     for (const route of ['/v1/completions', '/v1/chat/completions/', '/v1/Chat/completions', '/v1/audio', '/v1/batches', '']) {
-      const err = expectError(accessRefusal(p, route, 0));
+      const err = expectError(accessRefusal(p, 'POST', route, 0));
       expect(err.code).toBe('route_not_allowed');
       expect(err.status).toBe(403);
       expect(err.type).toBe('permission_error');
@@ -135,16 +135,48 @@ describe('accessRefusal', () => {
     }
   });
 
+  it('routes with a method allow that method only; the message names the method', () => {
+    const p = policy({ routes: new RouteList(['GET /v1/models*', '/v1/chat/completions']) });
+    expect(accessRefusal(p, 'GET', '/v1/models/ft:gpt-4o:acme', 0)).toBeNull();
+    expect(accessRefusal(p, 'DELETE', '/v1/chat/completions', 0)).toBeNull();
+    const err = expectError(accessRefusal(p, 'DELETE', '/v1/models/ft:gpt-4o:acme', 0));
+    expect(err.message).toContain('may not use DELETE "/v1/models/ft:gpt-4o:acme"');
+  });
+
+  it('an encoded "/" or "\\" in the path is refused where routes are listed: a server decoding it would see another path', () => {
+    const p = policy({ routes: new RouteList(['/v1/models*']) });
+    for (const route of ['/v1/models%2F..%2Ffiles', '/v1/models%2f..%2ffiles', '/v1/models%5C..%5Cfiles']) {
+      expect(expectError(accessRefusal(p, 'GET', route, 0)).code).toBe('route_not_allowed');
+    }
+    // Without routes, the path is the upstream's business, as for any key.
+    expect(accessRefusal(policy(), 'GET', '/v1/models%2Fx', 0)).toBeNull();
+  });
+
+  it('a key limited to models but not to routes is refused the routes that pick their model elsewhere', () => {
+    const modelsOnly = policy({ models: new NameList(['gpt-4o-mini']) });
+    for (const route of ['/v1/realtime/client_secrets', '/v1/realtime/sessions', '/v1/assistants', '/v1/threads/thread_1/runs', '/v1/evals/e/runs', '/v1/batches']) {
+      expect(INDIRECT_MODEL_ROUTES.matches(route)).toBe(true);
+      const err = expectError(accessRefusal(modelsOnly, 'POST', route, 0));
+      expect(err.code).toBe('route_not_allowed');
+      expect(err.message).toContain('picks its model elsewhere');
+    }
+    expect(accessRefusal(modelsOnly, 'POST', '/v1/chat/completions', 0)).toBeNull();
+    expect(accessRefusal(modelsOnly, 'POST', '/v1/realtime', 0)).toBeNull();
+    // Listed in routes, they are the operator's decision; without models they are no concern.
+    expect(accessRefusal(policy({ models: new NameList(['gpt-4o-mini']), routes: new RouteList(['/v1/batches*']) }), 'POST', '/v1/batches', 0)).toBeNull();
+    expect(accessRefusal(policy(), 'POST', '/v1/batches', 0)).toBeNull();
+  });
+
   it('a long route is quoted back truncated to 100 characters', () => {
     const route = `/v1/${'x'.repeat(300)}`;
-    const err = expectError(accessRefusal(policy({ routes: new NameList(['/v1/models']) }), route, 0));
+    const err = expectError(accessRefusal(policy({ routes: new RouteList(['/v1/models']) }), 'POST', route, 0));
     expect(err.message).toContain(JSON.stringify(`${route.slice(0, 100)}…`));
     expect(err.message).not.toContain(route.slice(0, 101));
   });
 
   it('the routes message lists at most 8 patterns', () => {
     const routes = Array.from({ length: 10 }, (_, i) => `/v1/r${i}`);
-    const err = expectError(accessRefusal(policy({ routes: new NameList(routes) }), '/v1/other', 0));
+    const err = expectError(accessRefusal(policy({ routes: new RouteList(routes) }), 'POST', '/v1/other', 0));
     expect(err.message).toContain('/v1/r7 and 2 more');
     expect(err.message).not.toContain('/v1/r8');
   });

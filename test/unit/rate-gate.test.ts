@@ -63,13 +63,24 @@ describe('rate gates', () => {
 
   it('admits when the primary does not answer within a second, or the channel is closed', async () => {
     vi.useFakeTimers();
-    const silent = primaryRateGate({ send: () => true, on: () => undefined });
+    const channel = new EventEmitter();
+    const silent = primaryRateGate({ send: () => true, on: (event, listener) => channel.on(event, listener) });
     const answered: number[] = [];
     silent.admit(0, (wait) => answered.push(wait));
     vi.advanceTimersByTime(999);
     expect(answered).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(answered).toEqual([0]);
+    // The primary's answer, arriving after the timeout, is not told a second time.
+    channel.emit('message', { type: RATE_MESSAGE_TYPE, id: 1, wait: 5000 });
+    expect(answered).toEqual([0]);
+    // An answer in time is told, once.
+    silent.admit(0, (wait) => answered.push(wait));
+    channel.emit('message', { type: RATE_MESSAGE_TYPE, id: 2, wait: 5000 });
+    channel.emit('message', { type: RATE_MESSAGE_TYPE, id: 2, wait: 0 });
+    vi.advanceTimersByTime(5000);
+    expect(answered).toEqual([0, 5000]);
+    answered.length = 0;
 
     const closed = primaryRateGate({ send: (_m, _h, _o, callback) => callback(new Error('channel closed')), on: () => undefined });
     closed.admit(0, (wait) => answered.push(wait));
@@ -80,10 +91,10 @@ describe('rate gates', () => {
       on: () => undefined,
     });
     throwing.admit(0, (wait) => answered.push(wait));
-    expect(answered).toEqual([0, 0, 0]);
-    // A late answer after the timeout changes nothing.
+    expect(answered).toEqual([0, 0]);
+    // Their timers were cleared: nothing more comes.
     vi.advanceTimersByTime(5000);
-    expect(answered).toEqual([0, 0, 0]);
+    expect(answered).toEqual([0, 0]);
   });
 
   it('ignores what is not its own on the channels', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NameList, modelRefusal, type KeyPolicy, type RequestModels } from '../../src/core/key-policy.js';
-import { modelsOfBody, modelsOfQuery } from '../../src/core/request-model.js';
+import { bothModels, modelsOfBody, modelsOfTarget } from '../../src/core/request-model.js';
 
 const JSON_TYPE = 'application/json';
 
@@ -40,7 +40,15 @@ describe('modelsOfBody: JSON', () => {
   });
 
   it('keys that only look like "model" do not count', () => {
-    expect(json('{"Model":"x","model ":"y","models":["z"]," model":"w"}')).toEqual({ kind: 'none' });
+    expect(json('{"model ":"y","models":["z"]," model":"w","modeI":"v"}')).toEqual({ kind: 'none' });
+  });
+
+  it('"model" in any letter case counts, as Go\'s encoding/json reads it', () => {
+    expect(json('{"Model":"x"}')).toEqual({ kind: 'named', models: ['x'] });
+    expect(json('{"model":"gpt-4o-mini","MODEL":"gpt-4o","mOdEl":"o3"}')).toEqual({ kind: 'named', models: ['gpt-4o-mini', 'gpt-4o', 'o3'] });
+    expect(json('{"M\\u004fDEL":"o1"}')).toEqual({ kind: 'named', models: ['o1'] });
+    // The general path (a line break: not the byte scan) reads them the same.
+    expect(json('{\n"Model":"x"}')).toEqual({ kind: 'named', models: ['x'] });
   });
 
   it('a "model" nested deeper does not count', () => {
@@ -110,10 +118,14 @@ describe('modelsOfBody: JSON', () => {
 
   it('any type but multipart is still read as JSON', () => {
     const body = '{"model":"gpt-4o"}';
-    for (const type of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'APPLICATION/JSON; charset=utf-8', 'multipart/mixed; boundary=x', 'multipart/form-datax; boundary=x']) {
+    for (const type of [undefined, 'text/plain', 'application/octet-stream', 'APPLICATION/JSON; charset=utf-8', 'multipart/mixed; boundary=x', 'multipart/form-datax; boundary=x']) {
       expect(json(body, type), String(type)).toEqual({ kind: 'named', models: ['gpt-4o'] });
     }
-    expect(kind(json('model=gpt-4o', 'application/x-www-form-urlencoded'))).toBe('unreadable');
+  });
+
+  it('a form-encoded body is unreadable: its fields and its JSON could name different models', () => {
+    expect(json('{"x":"&model=gpt-4o&","model":"gpt-4o-mini"}', 'application/x-www-form-urlencoded')).toEqual({ kind: 'unreadable', why: 'a form-encoded body is not accepted: send JSON' });
+    expect(kind(json('model=gpt-4o', 'Application/X-WWW-Form-Urlencoded; charset=utf-8'))).toBe('unreadable');
   });
 });
 
@@ -188,9 +200,11 @@ describe('modelsOfBody: multipart/form-data', () => {
     expect(modelsOfBody('  MULTIPART/FORM-DATA ; boundary=abc ; charset=utf-8', plain)).toEqual({ kind: 'named', models: ['whisper-1'] });
   });
 
-  it('a preamble before the first delimiter is skipped', () => {
+  it('a preamble before the first delimiter is unreadable (a JSON parser could read the body there); a line break alone is not one', () => {
     const body = Buffer.concat([Buffer.from('This is a preamble; --not-the-boundary\r\n"model"\r\n'), multipart(BOUNDARY, field(BOUNDARY, 'model', 'whisper-1'))]);
-    expect(modelsOfBody(MP, body)).toEqual({ kind: 'named', models: ['whisper-1'] });
+    expect(modelsOfBody(MP, body)).toEqual({ kind: 'unreadable', why: 'the multipart body does not start with its boundary' });
+    const json = Buffer.from(`{"model":"gpt-4o","messages":[]}\r\n--${BOUNDARY}--\r\n`);
+    expect(kind(modelsOfBody(MP, json))).toBe('unreadable');
     const crlfFirst = Buffer.concat([Buffer.from('\r\n'), multipart(BOUNDARY, field(BOUNDARY, 'model', 'whisper-1'))]);
     expect(modelsOfBody(MP, crlfFirst)).toEqual({ kind: 'named', models: ['whisper-1'] });
   });
@@ -250,7 +264,7 @@ describe('modelsOfBody: multipart/form-data', () => {
   });
 
   it('a body without its delimiter is unreadable', () => {
-    expect(modelsOfBody(MP, Buffer.from('{"model":"whisper-1"}'))).toEqual({ kind: 'unreadable', why: 'the multipart body has no part' });
+    expect(modelsOfBody(MP, Buffer.from('{"model":"whisper-1"}'))).toEqual({ kind: 'unreadable', why: 'the multipart body does not start with its boundary' });
     const other = multipart('other', field('other', 'model', 'whisper-1'));
     expect(kind(modelsOfBody(MP, other))).toBe('unreadable');
   });
@@ -300,23 +314,44 @@ describe('modelsOfBody: multipart/form-data', () => {
   });
 });
 
-describe('modelsOfQuery', () => {
+describe('modelsOfTarget', () => {
   it('reads every model parameter', () => {
-    expect(modelsOfQuery('/v1/realtime?model=gpt-realtime')).toEqual({ kind: 'named', models: ['gpt-realtime'] });
-    expect(modelsOfQuery('/v1/realtime?model=a&model=b')).toEqual({ kind: 'named', models: ['a', 'b'] });
-    expect(modelsOfQuery('/v1/realtime?x=1&model=a&y=2&model=')).toEqual({ kind: 'named', models: ['a', ''] });
+    expect(modelsOfTarget('/v1/realtime?model=gpt-realtime')).toEqual({ kind: 'named', models: ['gpt-realtime'] });
+    expect(modelsOfTarget('/v1/realtime?model=a&model=b')).toEqual({ kind: 'named', models: ['a', 'b'] });
+    expect(modelsOfTarget('/v1/realtime?x=1&model=a&y=2&model=')).toEqual({ kind: 'named', models: ['a', ''] });
   });
 
   it('decodes percent-encoding and "+"', () => {
-    expect(modelsOfQuery('/v1/realtime?model=gpt%2D4o%2Drealtime')).toEqual({ kind: 'named', models: ['gpt-4o-realtime'] });
-    expect(modelsOfQuery('/v1/realtime?%6Dodel=o3')).toEqual({ kind: 'named', models: ['o3'] });
-    expect(modelsOfQuery('/v1/realtime?model=a+b%20c')).toEqual({ kind: 'named', models: ['a b c'] });
+    expect(modelsOfTarget('/v1/realtime?model=gpt%2D4o%2Drealtime')).toEqual({ kind: 'named', models: ['gpt-4o-realtime'] });
+    expect(modelsOfTarget('/v1/realtime?%6Dodel=o3')).toEqual({ kind: 'named', models: ['o3'] });
+    expect(modelsOfTarget('/v1/realtime?model=a+b%20c')).toEqual({ kind: 'named', models: ['a b c'] });
   });
 
   it('names none without a model parameter', () => {
-    expect(modelsOfQuery('/v1/realtime')).toEqual({ kind: 'none' });
-    expect(modelsOfQuery('/v1/realtime?')).toEqual({ kind: 'none' });
-    expect(modelsOfQuery('/v1/realtime?Model=a&models=b&intent=transcription')).toEqual({ kind: 'none' });
+    expect(modelsOfTarget('/v1/realtime')).toEqual({ kind: 'none' });
+    expect(modelsOfTarget('/v1/realtime?')).toEqual({ kind: 'none' });
+    expect(modelsOfTarget('/v1/realtime?models=b&intent=transcription&model_x=c')).toEqual({ kind: 'none' });
+  });
+
+  it('reads model and deployment parameters in any letter case, and the model segments of Azure-style paths', () => {
+    expect(modelsOfTarget('/v1/chat/completions?Model=a&DEPLOYMENT=b')).toEqual({ kind: 'named', models: ['a', 'b'] });
+    expect(modelsOfTarget('/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21')).toEqual({ kind: 'named', models: ['gpt-4o'] });
+    expect(modelsOfTarget('/v1/engines/davinci%2D002/completions')).toEqual({ kind: 'named', models: ['davinci-002'] });
+    expect(modelsOfTarget('/openai/Deployments/a/x?model=b')).toEqual({ kind: 'named', models: ['a', 'b'] });
+    expect(kind(modelsOfTarget('/openai/deployments/%E0%A4%A/chat'))).toBe('unreadable');
+  });
+
+  it('bothModels: everything either names; unreadable wins', () => {
+    const a: RequestModels = { kind: 'named', models: ['a'] };
+    const b: RequestModels = { kind: 'named', models: ['b'] };
+    const none: RequestModels = { kind: 'none' };
+    const bad: RequestModels = { kind: 'unreadable', why: 'x' };
+    expect(bothModels(a, b)).toEqual({ kind: 'named', models: ['a', 'b'] });
+    expect(bothModels(none, b)).toBe(b);
+    expect(bothModels(a, none)).toBe(a);
+    expect(bothModels(none, none)).toEqual(none);
+    expect(bothModels(a, bad)).toBe(bad);
+    expect(bothModels(bad, a)).toBe(bad);
   });
 });
 
