@@ -10,8 +10,8 @@
  *   5. auth       forward key / open mode → next pool key in rotation; else
  *                 passthrough; a refused key rests, the request fails over        (core/auth, key-health)
  *                 (a WebSocket's key may come as a subprotocol)                   (core/ws-protocol-key)
- *      policy     a forward key's expiry and routes → 401/403; its models from
- *                 the body (read whole) or query → 403; its rpm → 429             (core/key-policy, rate-gate)
+ *      policy     a forward key's expiry and routes → 401/403; the models its
+ *                 target and body (read whole) name → 403; its rpm → 429         (core/key-policy, request-model, rate-gate)
  *   6. body size  declared Content-Length over the limit → 413                     (here)
  *   7. tap, body  an exchange hook (chat log) may watch; small bodies read whole  (core/exchange)
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
@@ -148,6 +148,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     sendError(res, error, close, corsHeaders);
   }
 
+  /** Counts a request its policy admitted, then sends it on. */
   function admitted(policy: KeyPolicy, go: () => void): void {
     counters.countKeyRequest(policy.name);
     go();
@@ -276,7 +277,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     const policy = forwardKeyIndex >= 0 ? policies[forwardKeyIndex] : null;
     let targetModels = NO_MODEL;
     if (policy !== null) {
-      const refused = accessRefusal(policy, method, routed.route, Date.now());
+      const refused = accessRefusal(policy, method, routed.route, startedAt);
       if (refused !== null) return refuse(res, policy, refused, head.hasBody, corsHeaders);
       if (policy.models !== null) {
         targetModels = modelsOfTarget(req.url);
@@ -290,11 +291,11 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     if (req.upgrade) {
       // The pool key went into Authorization: a key the client offered as a subprotocol stays here.
       if (decision.kind === 'pool') dropProtocolKeys(headers);
-      const request: UpgradeRequest = { path: routed.path, headers, origin, corsHeaders, keyIndex };
-      if (policy === null) return upgrade(req, res, request);
+      const session: UpgradeRequest = { path: routed.path, headers, origin, corsHeaders, keyIndex };
+      if (policy === null) return upgrade(req, res, session);
       // A Realtime session names its model in the target: one that names none cannot be checked.
       if (policy.models !== null && targetModels.kind === 'none') targetModels = SESSION_WITHOUT_MODEL;
-      return admit(res, forwardKeyIndex, policy, targetModels, true, corsHeaders, () => upgrade(req, res, request));
+      return admit(res, forwardKeyIndex, policy, targetModels, true, corsHeaders, () => upgrade(req, res, session));
     }
 
     // `keyIndex` is the pool key the request carries (its last header), -1 for none.
