@@ -158,11 +158,19 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
    * The policy's last checks — the models the request names, then its rpm (so a refused request
    * takes no place in the minute) — then `go`. `close`: the body is still unread.
    */
-  function admit(res: OutgoingResponse, index: number, policy: KeyPolicy, models: RequestModels, close: boolean, corsHeaders: readonly string[] | null, go: () => void): void {
+  function admit(req: IncomingRequest, res: OutgoingResponse, index: number, policy: KeyPolicy, models: RequestModels, close: boolean, corsHeaders: readonly string[] | null, go: () => void): void {
     const refused = modelRefusal(policy, models);
     if (refused !== null) return refuse(res, policy, refused, close, corsHeaders);
     if (policy.rpm === 0) return admitted(policy, go);
-    rateGate.admit(index, (waitMs) => (waitMs > 0 ? refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders) : admitted(policy, go)));
+    let answered = false;
+    rateGate.admit(index, (waitMs) => {
+      answered = true;
+      if (waitMs > 0) return refuse(res, policy, rateRefusal(policy, waitMs), close, corsHeaders);
+      // Answered later (the primary counts under --workers): a client waiting on 100-continue may send its body now.
+      req.releaseContinue();
+      admitted(policy, go);
+    });
+    if (!answered) req.holdContinue();
   }
 
   /** The tap's outcome for a body that could not be read (too large, stalled, the client gone). */
@@ -218,7 +226,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
         return sendError(res, err, true, corsHeaders);
       }
       const models = bothModels(modelsOfBody(headerValue(req.headers, 'content-type'), body), targetModels);
-      admit(res, index, policy, models, false, corsHeaders, () => {
+      admit(req, res, index, policy, models, false, corsHeaders, () => {
         const tap = hook?.open({ method: req.method, route, ip, startedAt, keyName: policy.name });
         exchange.tap = tap;
         tap?.requestBody(body);
@@ -295,7 +303,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
       if (policy === null) return upgrade(req, res, session);
       // A Realtime session names its model in the target: one that names none cannot be checked.
       if (policy.models !== null && targetModels.kind === 'none') targetModels = SESSION_WITHOUT_MODEL;
-      return admit(res, forwardKeyIndex, policy, targetModels, true, corsHeaders, () => upgrade(req, res, session));
+      return admit(req, res, forwardKeyIndex, policy, targetModels, true, corsHeaders, () => upgrade(req, res, session));
     }
 
     // `keyIndex` is the pool key the request carries (its last header), -1 for none.
@@ -304,6 +312,6 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     const exchange: ForwardExchange = { tap: undefined, cors: corsHeaders, request, keyIndex, retriesLeft: retries, deadline };
     if (policy === null) return send(req, res, routed.route, ip, startedAt, null, exchange, head.contentLength, corsHeaders);
     if (policy.models !== null && head.hasBody) return sendChecked(req, res, routed.route, ip, startedAt, exchange, forwardKeyIndex, policy, targetModels, corsHeaders);
-    admit(res, forwardKeyIndex, policy, targetModels, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, startedAt, policy.name, exchange, head.contentLength, corsHeaders));
+    admit(req, res, forwardKeyIndex, policy, targetModels, head.hasBody, corsHeaders, () => send(req, res, routed.route, ip, startedAt, policy.name, exchange, head.contentLength, corsHeaders));
   };
 }

@@ -20,6 +20,7 @@ const ALICE = 'fk-fake-alice-000000000000';
 const BOB = 'fk-fake-bob-00000000000000';
 const CAROL = 'fk-fake-carol-000000000000';
 const PLAIN = 'fk-fake-plain-000000000000';
+const DAVE = 'fk-fake-dave-0000000000000';
 const upstream = upstreamsClosedAfterAll(afterAll);
 afterEach(stopAll);
 
@@ -46,6 +47,9 @@ forward_key:
     name: carol
     expires: 2999-01-01T00:00:00Z
     routes: [/v1/embeddings]
+  - key: ${DAVE}
+    name: dave
+    rpm: 1
 `;
 
 interface Answer {
@@ -71,7 +75,7 @@ describe('forward-key policies', () => {
     const up = await upstream();
     const metricsPort = await freePort();
     const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url, '--metrics-port', String(metricsPort)], { cwd: configDir(CONFIG) });
-    expect(gw.stdout()).toContain('forward keys 4 keys (3 with a policy)');
+    expect(gw.stdout()).toContain('forward keys 5 keys (4 with a policy)');
 
     // alice: an allowed model, a prefix pattern, a refused model, a duplicate that hides one, a route off her list
     expect((await call(gw.url, ALICE, '/v1/chat/completions', chat('gpt-4o-mini'))).status).toBe(200);
@@ -213,9 +217,22 @@ describe('forward-key policies', () => {
     const retryAfter = Number(limited?.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(55);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    // A client waiting on 100-continue is refused before it uploads: the primary's answer comes
+    // first. (dave has an rpm but no models: alice's body is read before her rpm, to check its model.)
+    expect((await call(gw.url, DAVE, '/v1/models')).status).toBe(200);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${DAVE}\r\nexpect: 100-continue\r\ncontent-length: 1000\r\n\r\n`);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 429 /);
+    expect(raw).not.toContain('100 Continue');
     // Other keys are not limited by alice's minute.
     expect((await call(gw.url, PLAIN, '/v1/models')).status).toBe(200);
-    expect(up.requests).toHaveLength(5);
+    expect(up.requests).toHaveLength(6);
     // The workers report their counts every second; the primary sums them.
     const series = 'aifwd_forward_key_refusals_total{key="alice",code="rate_limit_exceeded"} 6';
     let scrape = '';
@@ -225,6 +242,7 @@ describe('forward-key policies', () => {
     }
     expect(scrape).toContain(series);
     expect(scrape).toContain('aifwd_forward_key_requests_total{key="alice"} 4');
+    expect(scrape).toContain('aifwd_forward_key_refusals_total{key="dave",code="rate_limit_exceeded"} 1');
   });
 
   it('checks a WebSocket (Realtime) session: its route, the model in its query, before anything goes upstream', async () => {

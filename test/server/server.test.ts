@@ -1066,6 +1066,31 @@ describe('H1Server: Expect: 100-continue and upgrades', () => {
     expect(client.buffered.length).toBe(0);
   });
 
+  it('a handler that decides later holds the 100 Continue: sent when it accepts, never when it refuses', async () => {
+    const { port } = await start((req, res) => {
+      req.holdContinue();
+      setTimeout(() => {
+        if (req.url === '/refused') return reply(res, 'rate limited', 429);
+        req.releaseContinue();
+        req.readAll(0, (_err, body) => reply(res, `got ${body.toString()}`));
+      }, 50);
+    });
+    const client = await Client.open(port);
+    client.send('POST /accepted HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(client.buffered.length).toBe(0);
+    expect((await client.response()).raw.toString()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    client.send('hello');
+    expect((await client.response()).body.toString()).toBe('got hello');
+
+    const refused = await Client.open(port);
+    refused.send('POST /refused HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n');
+    const res = await refused.response();
+    expect(res.status).toBe(429);
+    expect(res.raw.toString()).not.toContain('100 Continue');
+    await refused.serverClosed();
+  });
+
   it('no 100 Continue for a request without a body or from an HTTP/1.0 client', async () => {
     const { port } = await start(echo);
     const client = await Client.open(port);

@@ -62,6 +62,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   /** Bytes received after the current request, waiting for its response to end. */
   #held: Buffer | null = null;
   #bodyPaused = false;
+  /** The current request waits on `Expect: 100-continue` and has not been told yet. */
+  #continueDue = false;
   #closed = false;
   /** An exchange ended while the client's socket was full: the next request waits for 'drain'. */
   #awaitingDrain = false;
@@ -237,9 +239,17 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
       return;
     }
     // `Expect: 100-continue`: the client waits to send its body until told to. The pipeline decides
-    // synchronously whether it refuses the request (404, 403, 413 …); only one it accepted gets the
-    // 100, so a refused client never uploads a body for nothing.
-    if (head.expectContinue && req.hasBody && !head.http10 && !res.headersSent && !this.socket.destroyed) this.socket.write(CONTINUE, 'latin1');
+    // whether it refuses the request (404, 403, 413 …) before it returns, or holds the 100 until it
+    // has (IncomingRequest.holdContinue); only a request it accepted gets the 100, so a refused
+    // client never uploads a body for nothing.
+    this.#continueDue = head.expectContinue && req.hasBody && !head.http10;
+    if (!req.continueHeld) this.sendContinue();
+  }
+
+  sendContinue(): void {
+    if (!this.#continueDue) return;
+    this.#continueDue = false;
+    if (this.#res !== null && !this.#res.headersSent && !this.socket.destroyed) this.socket.write(CONTINUE, 'latin1');
   }
 
   /** A bug in the handler, not the client's fault: report it, answer 500 (or cut a started response). */

@@ -14,6 +14,8 @@ import type { RequestHead } from '../h1/request-parser.js';
 export interface BodySource {
   pauseBody(): void;
   resumeBody(): void;
+  /** Tells a client waiting on `Expect: 100-continue` to send its body (once; nothing if it need not wait). */
+  sendContinue(): void;
   /** See {@link IncomingRequest.detach}. */
   detach(): DetachedSocket;
 }
@@ -57,6 +59,8 @@ export class IncomingRequest {
   readonly upgrade: boolean;
   /** Every byte of the body has arrived (true at once without a body). */
   complete: boolean;
+  /** The handler decides later whether to accept the body: see {@link holdContinue}. */
+  continueHeld = false;
   readonly #source: BodySource;
   #chunks: Buffer[] = [];
   #size = 0;
@@ -76,6 +80,22 @@ export class IncomingRequest {
     this.upgrade = head.upgrade;
     this.complete = !this.hasBody;
     this.#source = source;
+  }
+
+  /**
+   * Keeps the `100 Continue` of an `Expect: 100-continue` request back when the handler returns
+   * without deciding (it waits on something, such as the cluster's rpm count): a request refused
+   * then must not have had its client upload the body. {@link releaseContinue} sends it.
+   */
+  holdContinue(): void {
+    this.continueHeld = true;
+  }
+
+  /** The handler accepted the request it held: the client may send its body now. */
+  releaseContinue(): void {
+    if (!this.continueHeld) return;
+    this.continueHeld = false;
+    this.#source.sendContinue();
   }
 
   /** Reads the whole body; `limit` 0 = none. Calls back once (at once if it is complete already). */
