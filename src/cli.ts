@@ -5,12 +5,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';
-import cluster from 'node:cluster';
-import { ConfigError, loadConfig, type LoadOptions, readConfigSources } from './config/load.js';
+import { type ConfigSources, ConfigError, loadConfig, type LoadOptions, readConfigSources } from './config/load.js';
 import { SETTINGS, type SettingKey } from './config/schema.js';
 import { secondsAsMs } from './config/values.js';
 import { sourcesFromPrimary } from './node/config-sharing.js';
-import { runGateway } from './node/run.js';
+import { AIFWD_WORKER, runGateway } from './node/run.js';
 import { VERSION } from './version.js';
 
 class UsageError extends Error {}
@@ -30,8 +29,13 @@ function buildProgram(): Command {
 
   withSettings(program.command('run').description('start the gateway')).action(async (options: Record<string, unknown>, command: Command) => {
     const load = loadOptionsOf(options, command);
-    // A cluster worker runs the configuration its primary read (node/config-sharing.ts).
-    const sources = (cluster.isWorker ? await sourcesFromPrimary(process) : undefined) ?? readConfigSources(load);
+    // A worker of `--workers N` runs the configuration its primary read (node/config-sharing.ts).
+    let sources: ConfigSources | undefined;
+    if (AIFWD_WORKER) {
+      sources = await sourcesFromPrimary(process);
+      if (sources === undefined) throw new ConfigError('the primary process did not hand over its configuration within 5 s; this worker stops');
+    }
+    sources ??= readConfigSources(load);
     await runGateway(loadConfig({ ...load, sources }), { env: process.env, stdout: process.stdout, stderr: process.stderr, sources });
   });
 

@@ -13,7 +13,7 @@
  *
  * Messages name an entry by its position and field, never by its key.
  */
-import { maskSecret } from '../core/mask.js';
+import { maskSecret, shownName } from '../core/mask.js';
 import { type ForwardKeySpec, type KeyPolicy, NameList, RouteList } from '../core/key-policy.js';
 import { MAX_RPM } from '../core/request-window.js';
 import { list, type Parser } from './values.js';
@@ -68,9 +68,7 @@ function instant(value: unknown, what: string): number {
 function policyEntry(entry: Record<string, unknown>, at: string): ForwardKeySpec {
   for (const field of Object.keys(entry)) {
     if (!(FIELDS as readonly string[]).includes(field)) {
-      // A key written where a field belongs (`- fk-...:` in YAML) must not be printed whole.
-      const shown = /^[a-z_]{1,20}$/i.test(field) ? field : maskSecret(field);
-      throw new Error(`${at}: unknown field "${shown}" (known: ${FIELDS.join(', ')})`);
+      throw new Error(`${at}: unknown field "${shownName(field)}" (known: ${FIELDS.join(', ')})`);
     }
   }
   const key = entry.key;

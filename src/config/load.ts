@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { maskSecret } from '../core/mask.js';
+import { maskSecret, shownName } from '../core/mask.js';
 import { SETTINGS, type Config, type SettingKey, type SettingSpec } from './schema.js';
 
 const require = createRequire(import.meta.url);
@@ -75,7 +75,8 @@ function parseConfigFile(path: string, body: string): Map<SettingKey, RawValue> 
   try {
     data = path.endsWith('.json') ? JSON.parse(body) : parseYaml(body);
   } catch (err) {
-    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    // V8 quotes the text around the fault ("...sk-abc",]}" is not valid JSON): it may hold a key.
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/, (?:\.\.\.)?".*" is not valid JSON$/, '');
     throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${first}`);
   }
   const out = new Map<SettingKey, RawValue>();
@@ -86,7 +87,7 @@ function parseConfigFile(path: string, body: string): Map<SettingKey, RawValue> 
   for (const [name, value] of Object.entries(data)) {
     const key = FILE_KEYS.get(name.toLowerCase());
     if (key === undefined) {
-      throw new ConfigError(`config file ${path}: unknown setting "${name}" (known: ${KEYS.join(', ')})`);
+      throw new ConfigError(`config file ${path}: unknown setting "${shownName(name)}" (known: ${KEYS.join(', ')})`);
     }
     out.set(key, { value, source: `${path}: ${name}` });
   }

@@ -2,6 +2,15 @@
  * Masked forms of secrets. Every place that names a key (banner, logs, errors) goes through here,
  * so a full key can never be printed by accident: `sk-abcd…wxyz`.
  */
+/**
+ * A name read where a setting's name belongs (a config file's key, a policy's field), for a
+ * message: as it is when it looks like one, masked otherwise, since a YAML slip can put a key
+ * there (`- fk-...:`).
+ */
+export function shownName(name: string): string {
+  return /^[a-z_]{1,32}$/i.test(name) ? name : maskSecret(name);
+}
+
 export function maskSecret(secret: string): string {
   if (secret.length <= 8) return '*'.repeat(Math.max(secret.length, 3));
   // Real keys are 40+ characters: nine of them name the key and reveal nothing usable. A short

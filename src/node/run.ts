@@ -20,6 +20,16 @@ import { answerRateQuestions, localRateGate, primaryRateGate } from './rate-gate
 import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
 import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
 
+/** The variable by which the primary of `--workers N` marks the workers it forks. */
+const WORKER_MARK = 'AIFWD_CLUSTER_WORKER';
+
+/**
+ * This process is a worker of aifwd's own primary (`--workers N`). A process another cluster
+ * primary forked (PM2's cluster mode) runs as a single gateway: that primary neither answers
+ * aifwd's questions (rpm, configuration) nor writes its workers' chat-log lines.
+ */
+export const AIFWD_WORKER = cluster.isWorker && process.env[WORKER_MARK] === '1';
+
 export interface RunOptions {
   env: NodeJS.ProcessEnv;
   /** The texts the configuration was read from: under `--workers`, handed to every worker. */
@@ -103,12 +113,12 @@ async function processMetrics(config: Config, gateway: Gateway, chatLog: ChatLog
     counters: gateway.counters,
     pool,
     // In a cluster the primary counts rests (key-rest-sharing.ts), once each.
-    poolRests: cluster.isWorker ? undefined : () => pool.restsStarted,
+    poolRests: AIFWD_WORKER ? undefined : () => pool.restsStarted,
     connections: () => gateway.server.connections,
     // A worker's lines are written by the primary, which counts them; a worker counts only what it lost.
-    chatLog: chatLog === undefined ? undefined : cluster.isWorker ? { get dropped() { return chatLog.stats.dropped; } } : chatLog.stats,
+    chatLog: chatLog === undefined ? undefined : AIFWD_WORKER ? { get dropped() { return chatLog.stats.dropped; } } : chatLog.stats,
   };
-  if (!cluster.isWorker) return serveMetrics(config, () => () => gatewaySnapshot(sources));
+  if (!AIFWD_WORKER) return serveMetrics(config, () => () => gatewaySnapshot(sources));
   if (config.metrics_port > 0) {
     reportMetricsToPrimary(
       () => gatewaySnapshot(sources),
@@ -129,16 +139,16 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
     ? createChatLog({
         dir: config.log_dir,
         rotateSize: config.log_rotate_size,
-        mode: cluster.isWorker ? 'worker' : 'file',
+        mode: AIFWD_WORKER ? 'worker' : 'file',
         stderr: opts.stderr,
         onUsage: (model, usage, keyName) => counters.countUsage(model, usage, keyName),
       })
     : undefined;
   // Under --workers, the primary counts forward keys' requests per minute for all workers.
-  const rateGate = cluster.isWorker && hasRpm(config) ? primaryRateGate(process) : undefined;
+  const rateGate = AIFWD_WORKER && hasRpm(config) ? primaryRateGate(process) : undefined;
   const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters, rateGate });
   // A worker tells the others, through the primary, when a pool key rests.
-  if (cluster.isWorker) shareKeyRests(gateway.auth.pool, process);
+  if (AIFWD_WORKER) shareKeyRests(gateway.auth.pool, process);
   const metrics = await processMetrics(config, gateway, chatLog);
   let address: AddressInfo;
   try {
@@ -199,7 +209,9 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
     // Only with the log: it costs cluster's own messages ~1.3 µs more per accepted connection.
     if (chatLog !== undefined) cluster.setupPrimary({ serialization: 'advanced' });
     const fork = (): void => {
-      const worker = cluster.fork();
+      // A replacement scheduled before a shutdown began is not started.
+      if (stopping) return;
+      const worker = cluster.fork({ [WORKER_MARK]: '1' });
       startedAt.set(worker, Date.now());
     };
 
@@ -236,7 +248,8 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
       opts.stderr.write(
         `aifwd: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting a replacement${restartDelay ? ` in ${restartDelay / 1000} s` : ''}\n`,
       );
-      setTimeout(fork, restartDelay).unref();
+      // Not unref'd: when every worker died at once, this timer is all that keeps the primary alive.
+      setTimeout(fork, restartDelay);
     });
 
     const stop = (signal: NodeJS.Signals): void => {
@@ -258,5 +271,5 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
 /** Starts serving per `config`; resolves once listening (the process then lives until a signal). */
 export async function runGateway(config: Config, opts: RunOptions): Promise<void> {
   if (config.workers > 1 && cluster.isPrimary) return supervise(config, opts);
-  return serve(config, opts, !cluster.isWorker);
+  return serve(config, opts, !AIFWD_WORKER);
 }

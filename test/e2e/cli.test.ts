@@ -143,6 +143,31 @@ describe('process lifecycle', () => {
     expect(await gw.stop('SIGTERM')).toBe(0);
   });
 
+  it('--workers 2: when every worker dies at once the primary stays and replaces them; a SIGTERM while none runs exits 0', async () => {
+    const up = await upstream();
+    const children = (pid: number): string[] => {
+      try {
+        return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n');
+      } catch {
+        return []; // pgrep exits 1 when there are none
+      }
+    };
+    const gw = await startGateway(['--base-url', up.url, '--workers', '2', '--port', String(await freePort())]);
+    const first = children(gw.pid);
+    expect(first).toHaveLength(2);
+    for (const pid of first) process.kill(Number(pid), 'SIGKILL');
+    for (let i = 0; i < 60 && children(gw.pid).filter((pid) => !first.includes(pid)).length < 2; i++) await sleep(100);
+    expect(children(gw.pid).filter((pid) => !first.includes(pid))).toHaveLength(2);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+
+    // Both die again; the replacements are scheduled (in 1 s and more) when the stop comes.
+    for (const pid of children(gw.pid)) process.kill(Number(pid), 'SIGKILL');
+    for (let i = 0; i < 30 && children(gw.pid).length > 0; i++) await sleep(50);
+    const stoppedAt = Date.now();
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(1500);
+  });
+
   it('serves HTTPS with ssl_keyfile / ssl_certfile', async () => {
     const up = await upstream();
     const fixtures = join(ROOT, 'test/fixtures');

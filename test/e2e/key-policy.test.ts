@@ -3,7 +3,7 @@
  * rpm and an expiry; what clients get, what the upstream saw (only admitted requests, each with a
  * pool key), the metrics, and the rpm counted once for `--workers 2`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startMock } from '../../src/mock/server.js';
-import { runCli, startGateway, stopAll } from '../helpers/gateway.js';
+import { BIN, runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
@@ -309,31 +309,61 @@ describe('forward-key policies', () => {
     }
   });
 
-  it('a worker started after the config file changed runs the configuration its peers run', async () => {
+  it('workers started after the config file changed run the configuration the primary read', async () => {
     const up = await upstream();
     const dir = configDir(CONFIG);
-    // A port of its own: with port 0, a worker that starts listening after the only listening one
-    // died would get another port than the banner shows.
+    // A port of its own: with port 0, workers that start listening after all listening ones died
+    // would get another port than the banner shows.
     const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url, '--workers', '2', '--port', String(await freePort())], { cwd: dir });
-    // alice leaves the file, a new key comes first; then a worker dies and is replaced.
+    expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
+    // alice leaves the file, a new key comes first; then both workers die and are replaced, so
+    // every answer below comes from a worker started after the change.
     writeFileSync(join(dir, 'aifwd.yaml'), `api_key: sk-fake-other-pool-000000000000\nforward_key:\n  - fk-fake-newcomer-0000000000\n`);
-    const workers = execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const children = (): number[] => {
+      try {
+        return execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      } catch {
+        return []; // none at the moment: pgrep exits 1
+      }
+    };
+    const workers = children();
     expect(workers).toHaveLength(2);
-    process.kill(workers[0], 'SIGKILL');
-    for (let tries = 0; tries < 50 && !/starting a replacement/.test(gw.stderr()); tries++) await sleep(100);
-    let replaced: number[] = [];
-    for (let tries = 0; tries < 50; tries++) {
-      replaced = execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
-      if (replaced.length === 2 && !replaced.includes(workers[0])) break;
-      await sleep(100);
-    }
-    await sleep(500);
-    // Both workers serve alice with the pool key of the first configuration, on new connections,
-    // and the primary still counts her rpm of 4 across both.
-    for (let i = 0; i < 4; i++) expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    for (let tries = 0; tries < 100 && (children().length < 2 || children().some((pid) => workers.includes(pid))); tries++) await sleep(100);
+    expect(children().filter((pid) => !workers.includes(pid))).toHaveLength(2);
+    // The replacements serve alice with the first configuration's pool key, and the primary still
+    // counts her rpm of 4 (one used above).
+    for (let i = 0; i < 3; i++) expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
     expect(up.requests.map((r) => r.headers.authorization === `Bearer ${POOL}`)).toEqual([true, true, true, true]);
     expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(429);
     expect((await call(gw.url, ALICE, '/v1/embeddings', '{}')).error?.code).toBe('route_not_allowed');
+  });
+
+  it('run by another cluster primary (PM2), it serves as a single gateway at once, counting rpm itself', async () => {
+    const up = await upstream();
+    const dir = configDir(CONFIG);
+    const port = await freePort();
+    const script = join(dir, 'foreign-primary.mjs');
+    // A plain node:cluster primary that forks the gateway once and answers nothing.
+    writeFileSync(script, `import cluster from 'node:cluster';\ncluster.setupPrimary({ exec: ${JSON.stringify(BIN)}, args: ['run', '--host', '127.0.0.1', '--port', '${port}', '--config', 'aifwd.yaml', '--base-url', '${up.url}'] });\ncluster.fork();\nprocess.on('SIGTERM', () => process.exit(0));\n`);
+    const primary = spawn(process.execPath, [script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      primary.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const started = Date.now();
+      for (let tries = 0; tries < 100 && !out.includes('listening'); tries++) await sleep(50);
+      expect(out).toContain('listening');
+      // It asked nobody for its configuration (no 5 s wait), and counts dave's rpm of 1 itself.
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await call(`http://127.0.0.1:${port}`, DAVE, '/v1/models')).status).toBe(200);
+      const second = Date.now();
+      expect((await call(`http://127.0.0.1:${port}`, DAVE, '/v1/models')).status).toBe(429);
+      expect(Date.now() - second).toBeLessThan(500);
+    } finally {
+      // Its worker leaves with it (the cluster channel closes).
+      primary.kill('SIGTERM');
+      await new Promise((resolve) => primary.once('exit', resolve));
+    }
   });
 
   it('refuses a bad policy at start-up with one line naming the entry, never the key, and exit 2', async () => {

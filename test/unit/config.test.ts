@@ -83,6 +83,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ flags: {}, configFile: 'broken.yaml', env: {}, cwd })).toThrow('is not valid YAML');
     expect(() => loadConfig({ flags: {}, configFile: 'missing.yaml', env: {}, cwd })).toThrow(ConfigError);
   });
+
+  it('never prints a key that a slip put where a setting name or a fault is quoted', () => {
+    const key = 'sk-fake-secret-cccccccccccccccccccccccc';
+    const cwd = dir({
+      'slip.yaml': `api_key:\n- sk-fake-pool-000000000000\n${key}: 1\n`,
+      'comma.json': `{"api_key": ["${key}",]}`,
+    });
+    const messageOf = (configFile: string): string => {
+      try {
+        loadConfig({ flags: {}, configFile, env: {}, cwd });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('no error');
+    };
+    const slip = messageOf('slip.yaml');
+    expect(slip).toContain('unknown setting "sk-fa…cccc"');
+    const comma = messageOf('comma.json');
+    expect(comma).toContain('is not valid JSON');
+    for (const message of [slip, comma]) expect(message).not.toMatch(/c{5}/);
+  });
 });
 
 describe('normaliseArgv', () => {
