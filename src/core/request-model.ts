@@ -78,9 +78,9 @@ function jsonModels(body: Buffer): RequestModels {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return NONE;
   const members = objectMembers(text);
-  // JSON.parse accepted the object, so the member scan finds its shape; should it not, the parsed
-  // object still names the model the upstream will most likely read.
-  if (members === undefined) return 'model' in value ? named([(value as { model: unknown }).model]) : NONE;
+  // JSON.parse accepted the object, so the member scan finds its shape; should it not, the models
+  // cannot be told for sure (duplicates, letter case): fail closed.
+  if (members === undefined) return unreadable('the body could not be read member by member');
   return modelMembers(members, (i) => text.charCodeAt(i), (from, to) => text.slice(from, to));
 }
 
