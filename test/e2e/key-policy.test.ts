@@ -68,6 +68,18 @@ async function call(url: string, key: string, path: string, body?: string | Form
   return { status: res.status, headers: res.headers, error: parsed.error };
 }
 
+/** Writes `request` on a new connection and resolves with all the gateway answered once it closed. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
 const chat = (model: string): string => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
 
 describe('forward-key policies', () => {
@@ -164,15 +176,8 @@ describe('forward-key policies', () => {
   it('refuses a declared body over 64 MiB for a key with models at once, before reading it', async () => {
     const up = await upstream();
     const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', up.url], { cwd: configDir(CONFIG) });
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(gw.port, '127.0.0.1');
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-      // The head only: the answer must come without the body.
-      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ALICE}\r\ncontent-type: application/json\r\ncontent-length: ${64 * 1024 * 1024 + 1}\r\n\r\n`);
-    });
+    // The head only: the answer must come without the body.
+    const answer = await rawExchange(gw.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ALICE}\r\ncontent-type: application/json\r\ncontent-length: ${64 * 1024 * 1024 + 1}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toContain('"code":"body_too_large"');
     expect(answer).toContain('Forward key alice is limited to some models');
@@ -220,14 +225,7 @@ describe('forward-key policies', () => {
     // A client waiting on 100-continue is refused before it uploads: the primary's answer comes
     // first. (dave has an rpm but no models: alice's body is read before her rpm, to check its model.)
     expect((await call(gw.url, DAVE, '/v1/models')).status).toBe(200);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(gw.port, '127.0.0.1');
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${DAVE}\r\nexpect: 100-continue\r\ncontent-length: 1000\r\n\r\n`);
-    });
+    const raw = await rawExchange(gw.port, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${DAVE}\r\nexpect: 100-continue\r\ncontent-length: 1000\r\n\r\n`);
     expect(raw).toMatch(/^HTTP\/1\.1 429 /);
     expect(raw).not.toContain('100 Continue');
     // Other keys are not limited by alice's minute.
@@ -257,16 +255,10 @@ describe('forward-key policies', () => {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const gw = await startGateway(['--config', 'aifwd.yaml', '--base-url', base], { cwd: configDir(CONFIG) });
       const upgrade = (target: string): Promise<string> =>
-        new Promise((resolve, reject) => {
-          const socket = connect(gw.port, '127.0.0.1');
-          let text = '';
-          socket.on('data', (chunk) => (text += chunk.toString()));
-          socket.on('close', () => resolve(text));
-          socket.on('error', reject);
-          socket.write(
-            `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nauthorization: Bearer ${ALICE}\r\n\r\n`,
-          );
-        });
+        rawExchange(
+          gw.port,
+          `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nauthorization: Bearer ${ALICE}\r\n\r\n`,
+        );
       const refused = await upgrade('/v1/realtime?model=gpt-realtime');
       expect(refused).toMatch(/^HTTP\/1\.1 403 /);
       expect(refused).toContain('"code":"model_not_allowed"');
