@@ -15,7 +15,7 @@ import { BIN, runCli, startGateway, stopAll } from '../helpers/gateway.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep, upstreamsClosedAfterAll } from '../helpers/upstream.js';
 
-const POOL = 'sk-fake-policy-pool-0000000000000000';
+const POOL = 'fake-pool-key-not-real';
 const ALICE = 'fk-fake-alice-000000000000';
 const BOB = 'fk-fake-bob-00000000000000';
 const CAROL = 'fk-fake-carol-000000000000';
@@ -310,7 +310,7 @@ describe('forward-key policies', () => {
     expect((await call(gw.url, ALICE, '/v1/models')).status).toBe(200);
     // alice leaves the file, a new key comes first; then both workers die and are replaced, so
     // every answer below comes from a worker started after the change.
-    writeFileSync(join(dir, 'aifwd.yaml'), `api_key: sk-fake-other-pool-000000000000\nforward_key:\n  - fk-fake-newcomer-0000000000\n`);
+    writeFileSync(join(dir, 'aifwd.yaml'), `api_key: fake-other-pool-not-real\nforward_key:\n  - fk-fake-newcomer-0000000000\n`);
     const children = (): number[] => {
       try {
         return execFileSync('pgrep', ['-P', String(gw.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);

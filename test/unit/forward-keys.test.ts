@@ -98,7 +98,7 @@ describe('forwardKeys: policies', () => {
   });
 
   it('the default name is the masked key, never the key', () => {
-    for (const key of [ALICE, BOB, 'fk-x', 'sk-test-0000000000000000000000000000000000000000']) {
+    for (const key of [ALICE, BOB, 'fk-x', 'not-a-real-key-00000000000000000000']) {
       const policy = policyOf(forwardKeys([{ key }]));
       expect(policy.name).toBe(maskSecret(key));
       expect(policy.name).not.toBe(key);
