@@ -32,7 +32,10 @@ export interface SseParserOptions {
 export class SseParser {
   readonly #onEvent: SseListener;
   readonly #maxLineBytes: number;
-  /** Bytes of the line not yet terminated, as views of the chunks they arrived in (no copies). */
+  /**
+   * Bytes of the line not yet terminated, copied: they may wait long (a slow stream), and a view
+   * would pin the whole buffer the chunk is a slice of.
+   */
   #partial: Buffer[] = [];
   #partialBytes = 0;
   /** The current line passed `maxLineBytes`: drop everything up to its end. */
@@ -48,7 +51,7 @@ export class SseParser {
     this.#maxLineBytes = maxLineBytes;
   }
 
-  /** Feeds the next bytes of the stream. The chunk must not be mutated afterwards (views are kept). */
+  /** Feeds the next bytes of the stream. Nothing keeps a view of the chunk after the call. */
   push(chunk: Buffer): void {
     const len = chunk.length;
     if (len === 0) return;
@@ -87,7 +90,9 @@ export class SseParser {
       this.#partialBytes = 0;
       return;
     }
-    this.#partial.push(bytes);
+    const own = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(own);
+    this.#partial.push(own);
   }
 
   /** Ends the line kept from earlier chunks at the first line end from `pos`; returns what follows it. */

@@ -80,6 +80,17 @@ describe('SseParser', () => {
     expect(parse([Buffer.alloc(0), Buffer.from('data: a\r'), Buffer.alloc(0), Buffer.from('\n\n')])).toEqual([['message', 'a']]);
   });
 
+  it('keeps no view of a chunk: the memory a partial line arrived in may be reused at once', () => {
+    // Upstream reads are copied into slices of a shared pool; the next read's bytes may land in them.
+    const shared = Buffer.from('data: hel');
+    const events: Event[] = [];
+    const parser = new SseParser((event, data) => events.push([event, data]));
+    parser.push(shared);
+    shared.write('XXXXXXXXX');
+    parser.push(Buffer.from('lo\n\n'));
+    expect(events).toEqual([['message', 'hello']]);
+  });
+
   it('drops a line longer than maxLineBytes and keeps going', () => {
     const events: Event[] = [];
     const parser = new SseParser((event, data) => events.push([event, data]), { maxLineBytes: 16 });

@@ -232,12 +232,14 @@ export class H1Connection implements ResponseSink {
 
   /**
    * A read into the pool's shared buffer (`onread`): copied out first, as the next read reuses the
-   * buffer. The copy has a memory of its own, exactly its size, as Node's reads had: a slice of
-   * Buffer's shared 8 KB pool would be ~1% faster, but a view kept for long (a partial SSE line)
-   * would hold the whole 8 KB. Pausing is the socket's own (`#pause`), so this always answers true.
+   * buffer. A small read is copied into a slice of Buffer's shared 8 KB pool, so it costs no
+   * ArrayBuffer of its own: each one is freed one by one in the young-generation collection, where
+   * they made up most of the pause (BENCHMARKS.md, measure 2). What keeps a chunk for long copies
+   * it to memory of its own (the chat log's partial SSE lines), so no pool block stays pinned by a
+   * view. Pausing is the socket's own (`#pause`), so this always answers true.
    */
   onRead(size: number, buffer: Uint8Array): boolean {
-    const chunk = Buffer.allocUnsafeSlow(size);
+    const chunk = Buffer.allocUnsafe(size);
     chunk.set(size === buffer.length ? buffer : buffer.subarray(0, size));
     this.#onSocketData(chunk);
     return true;
