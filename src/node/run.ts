@@ -19,6 +19,7 @@ import { relayKeyRests, shareKeyRests } from './key-rest-sharing.js';
 import { answerRateQuestions, localRateGate, primaryRateGate } from './rate-gate.js';
 import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
 import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
+import { tuneV8ForServing } from './v8-tuning.js';
 
 /** The variable by which the primary of `--workers N` marks the workers it forks. */
 const WORKER_MARK = 'AIFWD_CLUSTER_WORKER';
@@ -132,6 +133,7 @@ async function processMetrics(config: Config, gateway: Gateway, chatLog: ChatLog
 
 /** One serving process (the only one, or a cluster worker). Resolves once listening. */
 async function serve(config: Config, opts: RunOptions, announce: boolean): Promise<void> {
+  tuneV8ForServing();
   // The chat log reads each reply's usage: it counts the tokens into the gateway's metrics.
   const counters = new GatewayCounters();
   // In a cluster worker the primary owns the log file; this process hands it its lines.
