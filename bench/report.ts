@@ -56,6 +56,15 @@ function rows(r: BenchResults): Row[] {
         ? [
             { n: 2, measure: 'added latency p50, 1 connection', result: `aifwd **${fmt(l.value.addedP50Us.aifwd, 3, 0.001)} ms** · nginx ${fmt(l.value.addedP50Us.nginx, 3, 0.001)} ms`, target: '≤ 0.15 ms', verdict: verdict(l.value.addedP50Us.aifwd.median <= 150) },
             { n: 2, measure: 'added latency p99, 1 connection', result: `aifwd **${fmt(l.value.addedP99Us.aifwd, 3, 0.001)} ms** · nginx ${fmt(l.value.addedP99Us.nginx, 3, 0.001)} ms`, target: '≤ 0.4 ms', verdict: verdict(l.value.addedP99Us.aifwd.median <= 400) },
+            {
+              n: 2,
+              measure: 'each request timed, 1 connection (no samples added for stalls)',
+              result: (['aifwd', 'nginx', 'direct'] as const)
+                .map((t) => `${t} p50 ${fmt(l.value.raw.p50Us[t], 3, 0.001)} · p99 ${t === 'aifwd' ? `**${fmt(l.value.raw.p99Us[t], 3, 0.001)}**` : fmt(l.value.raw.p99Us[t], 3, 0.001)} · p99.9 ${fmt(l.value.raw.p999Us[t], 3, 0.001)} ms, ${fmt(l.value.raw.over1ms[t], 0)} over 1 ms`)
+                .join('; '),
+              target: '—',
+              verdict: 'n/a',
+            },
           ]
         : [])),
   );

@@ -16,6 +16,9 @@ export interface Settings {
   /** Requests (after `ttfbWarmup`) of one time-to-first-event run. */
   readonly ttfbRequests: number;
   readonly ttfbWarmup: number;
+  /** Requests (after `rawLatencyWarmup`) of one run of measure 2's own client (every request timed as it was). */
+  readonly rawLatencyRequests: number;
+  readonly rawLatencyWarmup: number;
   /** Repetitions of the open-streams scenario (on one gateway process: a leak shows as drift). */
   readonly streamRuns: number;
   /** Concurrent streams asked for (capped by the open-files hard limit). */
@@ -47,6 +50,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
     latencySeconds: quick ? 2 : 5,
     ttfbRequests: quick ? 1000 : 3000,
     ttfbWarmup: quick ? 200 : 500,
+    rawLatencyRequests: quick ? 5000 : 20_000,
+    rawLatencyWarmup: quick ? 500 : 2000,
     streamRuns: quick ? 1 : 3,
     streams: 10_000,
     streamMinEvents: 3,

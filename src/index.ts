@@ -14,3 +14,4 @@ export { GatewayError, ERROR_CODES, type ErrorCode } from './core/errors.js';
 export type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from './core/exchange.js';
 export { createGateway, type Gateway, type StartOptions } from './node/gateway.js';
 export { startMock, type MockOptions, type MockServer } from './mock/server.js';
+export { tuneV8ForServing } from './node/v8-tuning.js';

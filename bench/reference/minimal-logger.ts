@@ -14,7 +14,7 @@
  */
 import { mkdirSync, openSync, write } from 'node:fs';
 import { join } from 'node:path';
-import { createGateway, type ExchangeHook, type ExchangeTap, loadConfig } from 'aifwd';
+import { createGateway, type ExchangeHook, type ExchangeTap, loadConfig, tuneV8ForServing } from 'aifwd';
 import { coreSettings } from '../gateway.js';
 
 const [port, upstreamPort, logDir] = process.argv.slice(2);
@@ -168,6 +168,8 @@ const hook: ExchangeHook = {
   open: (info) => (info.method === 'POST' ? new MinimalTap(info.startedAt) : undefined),
 };
 
+// The V8 settings `aifwd run` serves with, so the two differ only by the log.
+tuneV8ForServing();
 const config = loadConfig({ flags: coreSettings(Number(port), Number(upstreamPort)), env: {}, cwd: process.cwd() });
 const gateway = createGateway(config, { hook });
 await gateway.listen();

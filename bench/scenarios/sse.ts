@@ -5,10 +5,9 @@
  */
 import type { Context } from '../context.js';
 import type { RunningGateway } from '../gateway.js';
-import { runClientHelper } from '../helpers.js';
 import { SSE_EVENTS } from '../payloads.js';
-import { waitForQuiet } from '../quiet.js';
 import { paired, summarise, type Summary } from '../stats.js';
+import { runClientRounds } from './client-rounds.js';
 import { cpuPerUnitUs, runRounds, sideBySide, systemPerUnitUs, type LoadSample } from './load.js';
 
 interface TtfbOutput {
@@ -51,19 +50,12 @@ export async function runSse(ctx: Context, gateway: RunningGateway): Promise<Sse
   const aifwd = rounds.get('aifwd') ?? [];
   ctx.command('wrk, 50 connections (SSE)', aifwd[0]?.command ?? '');
 
-  const ttfb = { direct: [] as TtfbOutput[], nginx: [] as TtfbOutput[], aifwd: [] as TtfbOutput[] };
-  for (let run = 1; run <= settings.runs; run++) {
-    for (const label of ['direct', 'nginx', 'aifwd'] as const) {
-      const args = ['--port', String(ports[label]), '--requests', String(settings.ttfbRequests), '--warmup', String(settings.ttfbWarmup)];
-      await waitForQuiet();
-      const { results, command } = await runClientHelper<TtfbOutput>('clients/ttfb.js', args);
-      if (label === 'aifwd') ctx.command('time to first event (1 connection)', command);
-      const r = results[0];
-      if (r === undefined) throw new Error('ttfb client printed no result');
-      ttfb[label].push(r);
-      ctx.log(`  ttfb run ${run}/${settings.runs} ${label.padEnd(8)} p50 ${r.p50.toFixed(1)} µs, p99 ${r.p99.toFixed(1)} µs`);
-    }
-  }
+  const ttfb = await runClientRounds<TtfbOutput>(ctx, ports, {
+    helper: 'clients/ttfb.js',
+    args: ['--requests', String(settings.ttfbRequests), '--warmup', String(settings.ttfbWarmup)],
+    commandName: 'time to first event (1 connection)',
+    describe: (r) => `p50 ${r.p50.toFixed(1)} µs, p99 ${r.p99.toFixed(1)} µs`,
+  });
 
   const perEvent = (s: LoadSample): number => cpuPerUnitUs(s, SSE_EVENTS);
   const busy = (s: LoadSample): number => s.cpuSeconds / s.wallSeconds;

@@ -1,6 +1,6 @@
 /**
- * V8 settings for a process that serves: the gateway's own process (`aifwd run`), never a process
- * that embeds createGateway (its owner decides for it).
+ * V8 settings for a process that serves: `aifwd run` applies them; a program that embeds
+ * createGateway decides for its own process (exported as `tuneV8ForServing`).
  *
  * Allocation-site pretenuring is turned off. V8 watches which allocation sites' objects survive
  * young-generation collections and, past a threshold, allocates that site's objects directly in the
