@@ -2,6 +2,7 @@
  * The bytes every scenario sends and receives, built once so every process of a run agrees on them:
  * a ~300-byte chat request, the 354-byte chat.completion reply of the issue, and SSE chunk events.
  */
+import { FORWARD_KEY } from './wrk.js';
 
 /** Size of the fixed non-stream reply body, from the issue (354 bytes). */
 export const REPLY_BYTES = 354;
@@ -22,6 +23,15 @@ export function chatRequestBody(stream: boolean): string {
 }
 
 const ANSWER = 'Paris is the capital of France, and the Seine runs through the middle of the city.';
+
+/** The whole HTTP/1.1 message a bench client writes: the chat request, with the forward key. */
+export function chatRequestMessage(port: number, path: string, stream: boolean): Buffer {
+  const body = chatRequestBody(stream);
+  return Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+      `Authorization: Bearer ${FORWARD_KEY}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
 
 /** The fixed non-stream reply: a chat.completion JSON padded to exactly {@link REPLY_BYTES} bytes. */
 export function chatReplyBody(): string {

@@ -14,20 +14,15 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { arg, numArg, printResult } from '../child.js';
-import { chatRequestBody } from '../payloads.js';
+import { chatRequestMessage } from '../payloads.js';
 import { percentile } from '../stats.js';
-import { FORWARD_KEY } from '../wrk.js';
 
 const port = numArg('port', 0);
 const requests = numArg('requests', 10_000);
 const warmup = numArg('warmup', 1000);
 const path = arg('path', '/v1/chat/completions');
 
-const body = chatRequestBody(false);
-const request = Buffer.from(
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
-    `Authorization: Bearer ${FORWARD_KEY}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-);
+const request = chatRequestMessage(port, path, false);
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 const times = new Float64Array(requests);
 

@@ -7,20 +7,15 @@
  */
 import { connect } from 'node:net';
 import { arg, numArg, printResult } from '../child.js';
-import { chatRequestBody } from '../payloads.js';
+import { chatRequestMessage } from '../payloads.js';
 import { percentile } from '../stats.js';
-import { FORWARD_KEY } from '../wrk.js';
 
 const port = numArg('port', 0);
 const requests = numArg('requests', 1000);
 const warmup = numArg('warmup', 100);
 const path = arg('path', '/v1/chat/completions');
 
-const body = chatRequestBody(true);
-const request = Buffer.from(
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
-    `Authorization: Bearer ${FORWARD_KEY}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-);
+const request = chatRequestMessage(port, path, true);
 const DATA = Buffer.from('data:');
 const END = Buffer.from('0\r\n\r\n');
 
