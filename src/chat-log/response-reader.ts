@@ -5,7 +5,7 @@
  * end. Compressed bodies are decoded on the way in (decode.ts).
  *
  * A reader is made per exchange on the hot path, so it allocates only what the body turns out to
- * need: a plain JSON body (the common case) costs the reader, its chunk list and one `JSON.parse`;
+ * need: a plain JSON body (the common case) costs the reader and one `JSON.parse`;
  * the common one-choice reply is read by quickReply() without an assembler.
  */
 import type { ChatApi } from '../core/chat-api.js';
@@ -43,8 +43,15 @@ export class ResponseReader {
   readonly #unsupported: string | undefined;
   /** Made when first needed: a stream needs it at once, a JSON body only when quickReply declines. */
   #assembler: ReplyAssembler | null = null;
-  /** Body bytes (decoded): all of a JSON body up to the limit, only the head of a stream. */
-  #chunks: Buffer[] = [];
+  /**
+   * Body bytes kept (decoded): all of a JSON body up to the limit, only the head of a stream until
+   * an event is understood. A body of one read keeps that read as it is (`#first`, no copy: the
+   * common reply); from a second read on, all of it is copied into memory of its own (`#owned`,
+   * grown by doubling), as is a stream's head at once. Reads are often slices of a shared pool
+   * block, which a view kept for long (a slow body, a stream) would pin whole.
+   */
+  #first: Buffer | null = null;
+  #owned: Buffer | null = null;
   #kept = 0;
   #total = 0;
 
@@ -102,26 +109,46 @@ export class ResponseReader {
     }
     sse.push(chunk);
     // A stream keeps its head only for the `raw` excerpt of a stream nothing could be read from:
-    // once an event was understood, never. It is a copy: a view would pin the chunk's whole buffer
-    // for the stream's lifetime.
-    if (this.#kept < HEAD_BYTES && !this.#assemblerOf().hasParsed()) {
-      this.#keep(Buffer.from(chunk.subarray(0, HEAD_BYTES - this.#kept)), HEAD_BYTES);
-    }
+    // once an event was understood, it is dropped.
+    if (this.#assemblerOf().hasParsed()) this.#forget();
+    else if (this.#kept < HEAD_BYTES) this.#keep(chunk, HEAD_BYTES, true);
   }
 
-  #keep(chunk: Buffer, limit: number): void {
+  /** Keeps `chunk` up to `limit` bytes in all; `own`: copied even when it is the first. */
+  #keep(chunk: Buffer, limit: number, own = false): void {
     const keep = Math.min(chunk.length, limit - this.#kept);
-    this.#chunks.push(keep === chunk.length ? chunk : chunk.subarray(0, keep));
+    if (keep <= 0) return;
+    if (this.#kept === 0 && !own) {
+      this.#first = keep === chunk.length ? chunk : chunk.subarray(0, keep);
+    } else {
+      const kept = this.#kept;
+      let owned = this.#owned;
+      if (owned === null || owned.length < kept + keep) {
+        const grown = Buffer.allocUnsafeSlow(Math.min(limit, Math.max(2 * (owned?.length ?? 0), kept + keep, 4096)));
+        if (owned !== null) owned.copy(grown, 0, 0, kept);
+        else if (this.#first !== null) this.#first.copy(grown, 0, 0, kept);
+        this.#first = null;
+        owned = this.#owned = grown;
+      }
+      chunk.copy(owned, kept, 0, keep);
+    }
     this.#kept += keep;
   }
 
+  #forget(): void {
+    if (this.#kept === 0) return;
+    this.#first = null;
+    this.#owned = null;
+    this.#kept = 0;
+  }
+
   #body(): Buffer {
-    return this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#kept);
+    if (this.#owned !== null) return this.#owned.subarray(0, this.#kept);
+    return this.#first ?? Buffer.alloc(0);
   }
 
   #head(): string {
-    const chunks = this.#chunks;
-    return excerpt(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, Math.min(this.#kept, HEAD_BYTES)), HEAD_BYTES);
+    return excerpt(this.#body(), HEAD_BYTES);
   }
 
   #result(decodeError: Error | null): ReadResult {

@@ -16,6 +16,7 @@
  *   it; a log wants the last delta of a stream whose upstream was cut off);
  * - a line longer than `maxLineBytes` is dropped, so a mislabelled binary body cannot eat memory.
  */
+import { ownCopy } from './own-copy.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -90,9 +91,7 @@ export class SseParser {
       this.#partialBytes = 0;
       return;
     }
-    const own = Buffer.allocUnsafeSlow(bytes.length);
-    bytes.copy(own);
-    this.#partial.push(own);
+    this.#partial.push(ownCopy(bytes));
   }
 
   /** Ends the line kept from earlier chunks at the first line end from `pos`; returns what follows it. */

@@ -81,7 +81,7 @@ describe('SseParser', () => {
   });
 
   it('keeps no view of a chunk: the memory a partial line arrived in may be reused at once', () => {
-    // Upstream reads are copied into slices of a shared pool; the next read's bytes may land in them.
+    // Upstream reads are slices of a shared pool block; overwriting stands in for the block being released.
     const shared = Buffer.from('data: hel');
     const events: Event[] = [];
     const parser = new SseParser((event, data) => events.push([event, data]));

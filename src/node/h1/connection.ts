@@ -234,9 +234,11 @@ export class H1Connection implements ResponseSink {
    * A read into the pool's shared buffer (`onread`): copied out first, as the next read reuses the
    * buffer. A small read is copied into a slice of Buffer's shared 8 KB pool, so it costs no
    * ArrayBuffer of its own: each one is freed one by one in the young-generation collection, where
-   * they made up most of the pause (BENCHMARKS.md, measure 2). What keeps a chunk for long copies
-   * it to memory of its own (the chat log's partial SSE lines), so no pool block stays pinned by a
-   * view. Pausing is the socket's own (`#pause`), so this always answers true.
+   * they made up most of the pause (BENCHMARKS.md, measure 2). A view pins its whole pool block, so
+   * what keeps bytes beyond the exchange's own pace copies them (core/own-copy.ts: a head awaiting
+   * its end, the chat log's partial SSE lines, stream heads and bodies of more than one read); what
+   * waits for a slow client (this queue while paused, the client socket's write buffer) holds a
+   * read or two per stream. Pausing is the socket's own (`#pause`), so this always answers true.
    */
   onRead(size: number, buffer: Uint8Array): boolean {
     const chunk = Buffer.allocUnsafe(size);

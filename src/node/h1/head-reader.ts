@@ -4,6 +4,7 @@
  * first bytes are decoded once (latin1) and searched as a string, which costs half of a Buffer
  * search followed by a decode. A head split across reads is gathered in a pending buffer.
  */
+import { ownCopy } from '../../core/own-copy.js';
 
 /** Bytes decoded at once on the fast path; longer heads take the Buffer path. */
 const PROBE = 4096;
@@ -40,7 +41,7 @@ export class HeadReader {
       }
       if (probeEnd === chunk.length) {
         if (probe.length >= max) throw tooLarge();
-        this.#pending = chunk.subarray(at);
+        this.#pending = ownCopy(chunk.subarray(at));
         return null;
       }
     }
@@ -49,7 +50,7 @@ export class HeadReader {
     const found = buf.indexOf('\r\n\r\n', Math.max(0, (pending?.length ?? 0) - 3), 'latin1');
     if (found === -1) {
       if (buf.length >= max) throw tooLarge();
-      this.#pending = buf;
+      this.#pending = ownCopy(buf);
       return null;
     }
     if (found + 4 > max) throw tooLarge();
