@@ -32,8 +32,8 @@ export interface RawLatencyOutput {
 }
 
 export interface LatencyResult {
-  readonly p50Us: { readonly direct: Summary; readonly nginx: Summary; readonly aifwd: Summary };
-  readonly p99Us: { readonly direct: Summary; readonly nginx: Summary; readonly aifwd: Summary };
+  readonly p50Us: Targets<Summary>;
+  readonly p99Us: Targets<Summary>;
   /** Added over direct, µs. */
   readonly addedP50Us: { readonly nginx: Summary; readonly aifwd: Summary };
   readonly addedP99Us: { readonly nginx: Summary; readonly aifwd: Summary };
