@@ -5,12 +5,14 @@
  * end. Compressed bodies are decoded on the way in (decode.ts).
  *
  * A reader is made per exchange on the hot path, so it allocates only what the body turns out to
- * need: a plain JSON body (the common case) costs the reader and one `JSON.parse`;
- * the common one-choice reply is read by quickReply() without an assembler.
+ * need: the common one-choice JSON reply costs the reader and a scan of its bytes (rawReply(),
+ * which takes its fields as the JSON text they are); other JSON bodies one `JSON.parse`, and
+ * quickReply() reads the simple ones without an assembler.
  */
 import type { ChatApi } from '../core/chat-api.js';
 import { createAssembler } from '../core/chat-api.js';
 import { quickReply } from '../core/chat-quick-reply.js';
+import { type RawReply, rawReply } from '../core/chat-raw-reply.js';
 import { excerpt } from '../core/chat-record.js';
 import { type AssembledReply, parseJson, type ReplyAssembler } from '../core/chat-reply.js';
 import { SseParser } from '../core/sse-parser.js';
@@ -25,8 +27,10 @@ export interface ResponseReaderOptions {
 }
 
 export interface ReadResult {
-  /** `null` when the body was empty, unreadable or over the limit. */
+  /** `null` when the body was empty, unreadable or over the limit, or read as {@link json}. */
   reply: AssembledReply | null;
+  /** The common JSON reply, read as the JSON text of its fields (chat-raw-reply.ts). */
+  json?: RawReply;
   unparsed?: { raw: string; reason: string };
   truncated?: boolean;
 }
@@ -166,6 +170,8 @@ export class ResponseReader {
     if (this.#total > this.#kept) {
       return { reply: null, truncated: true, unparsed: { raw: this.#head(), reason: `body larger than ${this.#maxBodyBytes} bytes` } };
     }
+    const json = rawReply(this.#api, this.#body());
+    if (json !== undefined) return { reply: null, json };
     const text = this.#body().toString('utf8');
     const body = parseJson(text);
     if (body === undefined && /^\s*(?:data|event|:)/.test(text)) return this.#asStream(text);

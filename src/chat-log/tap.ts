@@ -191,24 +191,27 @@ class ChatLogTap implements ExchangeTap {
   }
 
   #writeResponse(outcome: ExchangeEnd, endedAt: number, result: ReadResult): void {
+    const state = this.#state;
     const startedAt = this.#info.startedAt;
-    const reply = result.reply;
-    if (reply !== null && reply.usage !== null) this.#state.onUsage?.(reply.usageModel, reply.usage, this.#info.keyName);
-    this.#state.append(
-      responseRecordLine({
-        uid: this.#uid,
-        endedAt,
-        // An error: the status the client got (the gateway's own error, even after the upstream's
-        // head, when that head never reached the client; or the upstream's, cut midway).
-        status: outcome.kind === 'error' ? outcome.status : this.#status,
-        reply: result.reply,
-        ttftMs: this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt,
-        durationMs: endedAt - startedAt,
-        outcome,
-        unparsed: result.unparsed,
-        truncated: result.truncated,
-      }),
-    );
+    const { reply, json } = result;
+    if (state.onUsage !== undefined) {
+      if (reply !== null && reply.usage !== null) state.onUsage(reply.usageModel, reply.usage, this.#info.keyName);
+      else if (json !== undefined && json.usage !== 'null') state.onUsage(json.usageModel === null ? null : (JSON.parse(json.usageModel) as string), JSON.parse(json.usage) as JsonObject, this.#info.keyName);
+    }
+    const input = {
+      uid: this.#uid,
+      endedAt,
+      // An error: the status the client got (the gateway's own error, even after the upstream's
+      // head, when that head never reached the client; or the upstream's, cut midway).
+      status: outcome.kind === 'error' ? outcome.status : this.#status,
+      reply,
+      ttftMs: this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt,
+      durationMs: endedAt - startedAt,
+      outcome,
+      unparsed: result.unparsed,
+      truncated: result.truncated,
+    };
+    state.append(json === undefined ? responseRecordLine(input) : responseRecordLine(input, json));
   }
 }
 

@@ -19,9 +19,10 @@
  */
 import { objectMembers } from './chat-json-members.js';
 import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput } from './chat-record.js';
-import { isObject, parseJson } from './chat-reply.js';
+import type { ReplyJson } from './chat-raw-reply.js';
+import { type AssembledReply, isObject, parseJson } from './chat-reply.js';
 import { isoTime } from './chat-time.js';
-import { asciiObjectMembers } from './json-scan.js';
+import { utf8ObjectMembers } from './json-scan.js';
 
 /**
  * What `JSON.stringify` escapes in a string: quote, backslash, control characters and (well-formed
@@ -63,12 +64,15 @@ function jsonValue(value: unknown): string {
 export function requestRecordLine(input: RequestRecordInput): string {
   const { body } = input;
   if (body === undefined || body.length === 0) return JSON.stringify(requestRecordOf(input, undefined));
-  // The common body — ASCII JSON on one line — is checked by its bytes (the scan refuses line breaks).
-  const scanned = asciiObjectMembers(body);
+  // The common body — JSON on one line — is checked by its bytes (the scan refuses line breaks).
+  const scanned = utf8ObjectMembers(body);
   if (scanned !== undefined) {
-    const text = body.toString('latin1');
-    const fields = copiedFields(text, scanned);
-    return fields === undefined ? JSON.stringify(requestRecordOf(input, parseJson(text))) : withEnvelope(input, fields);
+    // In ASCII the bytes' offsets are the text's; else the scan proved the text a valid object,
+    // and its members are found again in the text, which only skips (chat-json-members.ts).
+    const text = scanned.nonAscii ? body.toString('utf8') : body.toString('latin1');
+    const members = scanned.nonAscii ? objectMembers(text) : scanned.members;
+    const fields = members === undefined ? undefined : copiedFields(text, members);
+    if (fields !== undefined) return withEnvelope(input, fields);
   }
   const text = body.toString('utf8');
   const parsed = parseJson(text);
@@ -147,17 +151,37 @@ function copiedFields(text: string, members: readonly number[]): string | undefi
   return `,"model":${model},"stream":${stream}${member(messages)}${member(prompt)}${member(input)}${others}}`;
 }
 
-/** The response record as one JSON line: `JSON.stringify(buildResponseRecord(input))`, field by field. */
-export function responseRecordLine(input: ResponseRecordInput): string {
-  const { reply, outcome } = input;
+/** The JSON text of no reply: every field `null`. */
+const NO_REPLY: ReplyJson = { assistant: 'null', toolCalls: 'null', reasoning: 'null', finishReason: 'null', usage: 'null', choices: '', error: '' };
+
+/** A reply's record fields as JSON text. */
+function replyJson(reply: AssembledReply | null): ReplyJson {
+  if (reply === null) return NO_REPLY;
+  return {
+    assistant: jsonValue(reply.assistant),
+    toolCalls: jsonValue(reply.toolCalls),
+    reasoning: jsonValue(reply.reasoning),
+    finishReason: jsonValue(reply.finishReason),
+    usage: jsonValue(reply.usage),
+    choices: reply.choices ? JSON.stringify(reply.choices) : '',
+    error: reply.error !== null && reply.error !== undefined ? jsonValue(reply.error) : '',
+  };
+}
+
+/**
+ * The response record as one JSON line: `JSON.stringify(buildResponseRecord(input))`, field by
+ * field. `json`: the reply's fields as JSON text already (chat-raw-reply.ts), in place of
+ * `input.reply`.
+ */
+export function responseRecordLine(input: ResponseRecordInput, json: ReplyJson = replyJson(input.reply)): string {
+  const { outcome } = input;
   let line =
     `{"type":"response","uid":${jsonString(input.uid)},"time":"${isoTime(input.endedAt)}","status":${jsonValue(input.status)}` +
-    `,"assistant":${jsonValue(reply?.assistant)},"tool_calls":${jsonValue(reply?.toolCalls)}` +
-    `,"reasoning":${jsonValue(reply?.reasoning)},"finish_reason":${jsonValue(reply?.finishReason)}` +
-    `,"usage":${jsonValue(reply?.usage)},"ttft_ms":${jsonValue(input.ttftMs)},"duration_ms":${jsonValue(input.durationMs)}`;
-  if (reply?.choices) line += `,"choices":${JSON.stringify(reply.choices)}`;
+    `,"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning},"finish_reason":${json.finishReason}` +
+    `,"usage":${json.usage},"ttft_ms":${jsonValue(input.ttftMs)},"duration_ms":${jsonValue(input.durationMs)}`;
+  if (json.choices !== '') line += `,"choices":${json.choices}`;
   if (outcome.kind === 'error') line += `,"error":${JSON.stringify({ message: outcome.message, code: outcome.code })}`;
-  else if (reply !== null && reply.error !== null && reply.error !== undefined) line += `,"error":${jsonValue(reply.error)}`;
+  else if (json.error !== '') line += `,"error":${json.error}`;
   if (outcome.kind === 'aborted') line += ',"aborted":true';
   const { unparsed } = input;
   if (unparsed !== undefined) line += `,"unparsed":true,"reason":${jsonString(unparsed.reason)},"raw":${jsonString(unparsed.raw)}`;

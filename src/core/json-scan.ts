@@ -13,6 +13,8 @@
  * comparison below accepts, so the scanner needs no bounds checks.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 // Local constants, not imported from one shared module: imported, the scan measured ~10% slower.
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -30,6 +32,13 @@ const NINE = 0x39;
 
 /** Deeper nesting is refused (valid or not): the scanner recurses, and chat bodies are shallow. */
 export const MAX_DEPTH = 64;
+
+/** Whether strings may hold bytes above 0x7f in this scan (set by the entry point). */
+let utf8 = false;
+/** Whether this scan met a byte above 0x7f. */
+let sawHighByte = false;
+/** Set by every escape a string holds: a walker clears it before a key to tell whether the key had one. */
+let sawEscape = false;
 
 /** 1 for the bytes a string may hold unescaped here: printable ASCII but `"` and `\`. */
 const PLAIN = new Uint8Array(256);
@@ -64,7 +73,14 @@ function stringEnd(b: Buffer, i: number): number {
     while (PLAIN[b[i]] === 1) i++;
     const c = b[i];
     if (c === QUOTE) return i + 1;
+    if (c >= 0x80 && utf8) {
+      // Part of a character: the entry point checks the body is well-formed UTF-8 once it saw one.
+      sawHighByte = true;
+      i++;
+      continue;
+    }
     if (c !== BACKSLASH) return -1; // a control character, a byte above 0x7f, or the end
+    sawEscape = true;
     const e = b[i + 1];
     if (SIMPLE_ESCAPE[e] === 1) {
       i += 2;
@@ -157,10 +173,62 @@ function arrayEnd(b: Buffer, open: number, depth: number): number {
  * Decoded as latin1 or UTF-8, the text has the same offsets.
  */
 export function asciiObjectMembers(body: Buffer): number[] | undefined {
+  utf8 = false;
+  return members(body);
+}
+
+/** The members of a UTF-8 body (see {@link utf8ObjectMembers}). */
+export interface Utf8Members {
+  /** Byte offsets, as {@link asciiObjectMembers} gives them. */
+  members: number[];
+  /** False when the body is all ASCII: then the offsets are also those of its text. */
+  nonAscii: boolean;
+}
+
+/**
+ * Like {@link asciiObjectMembers}, but strings may also hold any character of well-formed UTF-8
+ * (the body is checked natively once a byte above 0x7f was seen). The offsets are byte offsets:
+ * in the text of a body with such characters they differ.
+ */
+export function utf8ObjectMembers(body: Buffer): Utf8Members | undefined {
+  utf8 = true;
+  sawHighByte = false;
+  const found = members(body);
+  if (found === undefined || (sawHighByte && !isUtf8(body))) return undefined;
+  return { members: found, nonAscii: sawHighByte };
+}
+
+function members(body: Buffer): number[] | undefined {
   const open = space(body, 0);
   if (body[open] !== OPEN_BRACE) return undefined;
   const members: number[] = [];
   const end = objectEnd(body, open, 1, members);
   if (end === -1 || space(body, end) !== body.length) return undefined;
   return members;
+}
+
+/**
+ * The scanner's parts, for a walker that validates a body as {@link utf8ObjectMembers} does while
+ * it looks into particular members on the way (chat-raw-reply.ts). Call {@link beginUtf8Scan}
+ * first; once the walk succeeded, {@link endUtf8Scan} says whether the body is well-formed UTF-8.
+ */
+export { space as scanSpace, stringEnd as scanStringEnd, valueEnd as scanValueEnd };
+
+/** Starts a walk over a body whose strings may hold UTF-8. */
+export function beginUtf8Scan(): void {
+  utf8 = true;
+  sawHighByte = false;
+}
+
+/** After a walk that succeeded: what `body` is — all ASCII, well-formed UTF-8, or neither. */
+export function endUtf8Scan(body: Buffer): 'ascii' | 'utf8' | 'invalid' {
+  if (!sawHighByte) return 'ascii';
+  return isUtf8(body) ? 'utf8' : 'invalid';
+}
+
+/** Just past the key whose opening quote is at `i`, or -1; -2 when it holds an escape. */
+export function scanKeyEnd(b: Buffer, i: number): number {
+  sawEscape = false;
+  const end = stringEnd(b, i);
+  return end !== -1 && sawEscape ? -2 : end;
 }

@@ -56,6 +56,23 @@ describe('request line: other spellings parse to the same record, keys in the sa
   it('really copies (spelling as sent), so this is the fast path', () => {
     expect(line(Buffer.from('{"model":"m","temperature":1.50}'))).toContain('"temperature":1.50');
   });
+
+  it('copies a body in UTF-8 as well (non-ASCII text), the same record as the reference', () => {
+    const bytes = Buffer.from('{"model":"通义千问","messages":[{"role":"user","content":"你好，世界 é 😀 \\u4e16"}],"temperature":1.50,"user":"用户"}');
+    const got = line(bytes);
+    expect(got).toContain('"temperature":1.50');
+    expect(got).toContain('你好，世界 é 😀 \\u4e16');
+    expect(JSON.parse(got)).toEqual(JSON.parse(reference(bytes)));
+    expect(keysOf(got)).toEqual(keysOf(reference(bytes)));
+  });
+
+  it('a UTF-8 body with a non-ASCII key is copied too', () => {
+    const bytes = Buffer.from('{"model":"m","模型":1,"n":2.0}');
+    const got = line(bytes);
+    expect(got).toContain('"模型":1,"n":2.0}');
+    expect(JSON.parse(got)).toEqual(JSON.parse(reference(bytes)));
+    expect(keysOf(got)).toEqual(keysOf(reference(bytes)));
+  });
 });
 
 describe('request line: bodies that take the general path are byte-identical to the reference', () => {

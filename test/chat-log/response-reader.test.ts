@@ -16,17 +16,24 @@ function read(reads: Buffer[], o: { eventStream?: boolean; maxBodyBytes?: number
   return reader.finishNow();
 }
 
+/** The assistant text of a result, however it was read (the common JSON reply comes as JSON text). */
+function assistantOf(result: ReturnType<ResponseReader['finishNow']>): unknown {
+  return result.json === undefined ? result.reply?.assistant : JSON.parse(result.json.assistant);
+}
+
 const longText = 'Paris, on the Seine. '.repeat(500);
 const jsonReply = Buffer.from(JSON.stringify({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: longText }, finish_reason: 'stop' }] }));
 
 describe('ResponseReader: the bytes it keeps', () => {
   it('reads a JSON reply that came in one read', () => {
-    expect(read([jsonReply]).reply?.assistant).toBe(longText);
+    const result = read([jsonReply]);
+    expect(result.json?.finishReason).toBe('"stop"');
+    expect(assistantOf(result)).toBe(longText);
   });
 
   it.each([1, 7, 100, 4095, 4096, 5000])('reads a JSON reply of %i-byte reads (kept bytes copied and grown)', (size) => {
     const result = read(pooledReads(jsonReply, size));
-    expect(result.reply?.assistant).toBe(longText);
+    expect(assistantOf(result)).toBe(longText);
     expect(result.unparsed).toBeUndefined();
   });
 
@@ -71,7 +78,7 @@ describe('ResponseReader: the bytes it keeps', () => {
     const reader = new ResponseReader({ api: 'chat', eventStream: false, contentEncoding: undefined, maxBodyBytes: 1 << 20 });
     for (const r of reads) reader.write(r);
     Buffer.from(reads[0].buffer).fill(0x20);
-    expect(reader.finishNow().reply?.assistant).toBe(longText);
+    expect(assistantOf(reader.finishNow())).toBe(longText);
   });
 
   it("keeps no view of a stream's head, even of its first read", () => {

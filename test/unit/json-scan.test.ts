@@ -1,11 +1,11 @@
 /**
- * json-scan.ts against `JSON.parse`: it may decline valid text (non-ASCII, line breaks, deep
- * nesting) but must never accept text `JSON.parse` rejects, and the member offsets it gives must be
+ * json-scan.ts against `JSON.parse`: it may decline valid text (non-ASCII in the ASCII scan, line
+ * breaks, deep nesting) but must never accept text `JSON.parse` rejects, and the member offsets it gives must be
  * those of the string scanner the general path uses (chat-json-members.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { objectMembers } from '../../src/core/chat-json-members.js';
-import { asciiObjectMembers, MAX_DEPTH } from '../../src/core/json-scan.js';
+import { asciiObjectMembers, MAX_DEPTH, utf8ObjectMembers } from '../../src/core/json-scan.js';
 
 const scan = (text: string): number[] | undefined => asciiObjectMembers(Buffer.from(text, 'latin1'));
 
@@ -76,5 +76,62 @@ describe('asciiObjectMembers', () => {
     }
     // The mutations are not all fatal: the accepting side is exercised too.
     expect(accepted).toBeGreaterThan(500);
+  });
+});
+
+describe('utf8ObjectMembers', () => {
+  it('accepts well-formed UTF-8 in strings and gives byte offsets', () => {
+    const body = Buffer.from('{"a":"é世😀","b":1}');
+    const found = utf8ObjectMembers(body);
+    expect(found?.nonAscii).toBe(true);
+    const members = found?.members ?? [];
+    expect(body.toString('utf8', members[2], members[3])).toBe('"é世😀"');
+    expect(body.toString('utf8', members[4], members[5])).toBe('"b"');
+    expect(members[7]).toBe(body.length - 1);
+  });
+
+  it('says when a body is all ASCII: then its offsets are those of the text', () => {
+    const text = '{"a" : [1, {"b": null}], "c":"x\\"y\\u00e9"}';
+    expect(utf8ObjectMembers(Buffer.from(text))).toEqual({ members: objectMembers(text), nonAscii: false });
+  });
+
+  it.each([
+    ['a lone continuation byte', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d])],
+    ['a truncated sequence', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe4, 0xb8, 0x22, 0x7d])],
+    ['an overlong encoding', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0xaf, 0x22, 0x7d])],
+    ['an encoded surrogate (CESU-8)', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d])],
+  ])('refuses %s (the general path decodes it with U+FFFD)', (_name, body) => {
+    expect(utf8ObjectMembers(body)).toBeUndefined();
+  });
+
+  it('refuses a byte above 0x7f outside a string, and what the ASCII scan refuses', () => {
+    expect(utf8ObjectMembers(Buffer.from('{"a":1é}'))).toBeUndefined();
+    expect(utf8ObjectMembers(Buffer.from('{"é":1,}'))).toBeUndefined();
+    expect(utf8ObjectMembers(Buffer.from('{"a":"é",\n"b":2}'))).toBeUndefined();
+  });
+
+  it('never accepts what JSON.parse rejects, and finds what the string scanner finds: 10,000 mutations', () => {
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const body = Buffer.from('{"model":"通义千问","messages":[{"role":"user","content":"你好 \\"世界\\" é 😀"}],"n":1}');
+    const bytes = [0x7b, 0x7d, 0x5b, 0x5d, 0x22, 0x3a, 0x2c, 0x5c, 0x31, 0x20, 0x0a, 0x80, 0xbf, 0xc3, 0xa9, 0xe4, 0xf0, 0xff];
+    let accepted = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const mutated = Buffer.from(body);
+      for (let k = 1 + rand(2); k > 0; k--) mutated[rand(mutated.length)] = bytes[rand(bytes.length)];
+      const found = utf8ObjectMembers(mutated);
+      if (found === undefined) continue;
+      accepted++;
+      const text = mutated.toString('utf8');
+      expect(parsesToObject(text), text).toBe(true);
+      expect(text.includes('\ufffd'), text).toBe(false);
+      const members = objectMembers(text) ?? [];
+      // The same members, at the byte offsets of the characters the string scanner found.
+      expect(found.members.map((at) => mutated.toString('utf8', 0, at).length), text).toEqual(members);
+    }
+    expect(accepted).toBeGreaterThan(1000);
   });
 });
