@@ -14,7 +14,7 @@ import type { Context } from '../context.js';
 import { startGateway, startMinimalLogger, type RunningGateway } from '../gateway.js';
 import { freePort } from '../ports.js';
 import { paired, summarise, type Summary } from '../stats.js';
-import { cpuPerUnitUs, runRounds, type LoadSample } from './load.js';
+import { cpuPerUnitUs, runRounds, systemPerUnitUs, type LoadSample } from './load.js';
 
 export type ChatLogResult =
   | { readonly status: 'skipped'; readonly reason: string }
@@ -25,6 +25,8 @@ export type ChatLogResult =
       readonly logFiles: number;
       readonly rps: { readonly off: Summary; readonly on: Summary };
       readonly cpuPerRequestUs: { readonly off: Summary; readonly on: Summary };
+      /** The kernel part of it. */
+      readonly systemPerRequestUs: { readonly off: Summary; readonly on: Summary };
       /** Share of CPU 1 each gateway used. */
       readonly busy: { readonly off: Summary; readonly on: Summary };
       /** Throughput on / off, per round. */
@@ -121,6 +123,7 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     logFiles: size.files + sseSize.files,
     rps: { off: summarise(offRuns.map((s) => s.rps)), on: summarise(onRuns.map((s) => s.rps)) },
     cpuPerRequestUs: { off: summarise(offRuns.map((s) => cpuPerUnitUs(s))), on: summarise(onRuns.map((s) => cpuPerUnitUs(s))) },
+    systemPerRequestUs: { off: summarise(offRuns.map((s) => systemPerUnitUs(s))), on: summarise(onRuns.map((s) => systemPerUnitUs(s))) },
     busy: { off: summarise(offRuns.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(onRuns.map((s) => s.cpuSeconds / s.wallSeconds)) },
     ratio: summarise(paired(onRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
     minimal:

@@ -10,8 +10,8 @@
  * per event-loop turn — not one per request — writes all their request records (or the tap writes
  * its own first, when the response starts or ends sooner).
  *
- * Per exchange the tap costs about 5 µs of CPU (`bench/micro/chat-log-tap.mjs`), against the
- * gateway's own ~27 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
+ * Per exchange the tap costs about 3.5 µs of CPU (`bench/micro/chat-log-tap.mjs`, a JSON reply),
+ * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';

@@ -4,9 +4,10 @@
  * built for less CPU: the chat log runs on the gateway's hot path and may add only a few µs per
  * exchange, while building a record object and serialising it costs more than parsing the body.
  *
- * - The response line is written field by field (its shape is fixed; only values are serialised).
+ * - The response line is written field by field (its shape is fixed; only values are serialised,
+ *   or given as the JSON text the upstream wrote them in: chat-raw-reply.ts).
  * - The request line copies the body's members as the client wrote them, once the body is proved
- *   a JSON object — by a scan of its bytes when it is ASCII on one line (json-scan.ts), else by
+ *   a JSON object — by a scan of its bytes when it is UTF-8 on one line (json-scan.ts), else by
  *   `JSON.parse` — in the contract's order: envelope, `model`, `stream`, conversation, then the
  *   other fields in body order. A consumer that parses the line gets the same keys in the same
  *   order with the same values as from the general path; only the spelling may differ — escapes

@@ -6,8 +6,11 @@
  * exchange cost ~3 µs; scanning their bytes ~0.5 µs.
  *
  * It accepts only what `JSON.parse` accepts (RFC 8259 grammar: strict numbers, literals and
- * escapes; no control characters in strings; nothing after the value) and, to keep byte offsets
- * equal to string offsets, only ASCII text without line breaks (a JSON Lines record may hold none).
+ * escapes; no control characters in strings; nothing after the value) and only text without line
+ * breaks (a JSON Lines record may hold none): ASCII, where byte offsets are string offsets
+ * (asciiObjectMembers), or well-formed UTF-8 (utf8ObjectMembers, checked natively once a byte above
+ * 0x7f was seen). A walker can use the same parts to look into some members on the way
+ * (chat-raw-reply.ts).
  * It also refuses nesting deeper than {@link MAX_DEPTH}. So `undefined` means "take the general
  * path" — `JSON.parse` — never "invalid". Reads past the end of a Buffer give `undefined`, which no
  * comparison below accepts, so the scanner needs no bounds checks.
