@@ -11,6 +11,7 @@
  * Scenarios (all `POST /v1/chat/completions`, the same ~230-byte request body):
  * - json:    a 300-byte chat.completion reply in one chunk (the issue's example);
  * - jsonzh:  the same exchange in Chinese (request and reply text in non-ASCII UTF-8);
+ * - jsonoa:  the json exchange with the reply as OpenAI writes it (pretty-printed, ~800 bytes);
  * - sse10:   10 chat.completion.chunk events (role, 8 tokens, finish) + [DONE], 4 events per chunk;
  * - sse100:  the same with 100 events; (sse100 − sse10) / 90 is the marginal cost of one event;
  * - sse100o: 100 events shaped as OpenAI sends them today (service_tier, system_fingerprint,
@@ -61,6 +62,29 @@ const requestBodyZh = Buffer.from(
 const replyZh = Buffer.from(
   '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"qwen-plus","choices":[{"index":0,"message":{"role":"assistant","content":"你好！今天我能帮你做些什么？"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}',
 );
+// The json scenario's reply as OpenAI writes one: pretty-printed, with the fields it adds.
+const replyOpenai = Buffer.from(
+  `${JSON.stringify(
+    {
+      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+      object: 'chat.completion',
+      created: 1741569952,
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: 9,
+        completion_tokens: 9,
+        total_tokens: 18,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+      service_tier: 'default',
+      system_fingerprint: 'fp_06737a9306',
+    },
+    null,
+    2,
+  )}\n`,
+);
 const jsonHead = readUpstreamHeaders(['content-type', 'application/json', 'content-length', String(reply.length)]);
 const sseHead = readUpstreamHeaders(['content-type', 'text/event-stream; charset=utf-8']);
 
@@ -88,6 +112,7 @@ function sseChunks(count, perChunk = 4, openai = false) {
 const scenarios = {
   json: { body: requestBody(false), head: jsonHead, chunks: [reply], n: 100_000 },
   jsonzh: { body: requestBodyZh, head: jsonHead, chunks: [replyZh], n: 100_000 },
+  jsonoa: { body: requestBody(false), head: jsonHead, chunks: [replyOpenai], n: 100_000 },
   sse10: { body: requestBody(true), head: sseHead, chunks: sseChunks(10), n: 40_000 },
   sse100: { body: requestBody(true), head: sseHead, chunks: sseChunks(100), n: 5_000 },
   sse100o: { body: requestBody(true), head: sseHead, chunks: sseChunks(100, 1, true), n: 5_000 },
@@ -123,7 +148,7 @@ if (hook.failures !== 0) throw new Error(`tap failures: ${hook.failures}`);
 
 const f = (x) => x.toFixed(2).padStart(6);
 console.log(`dist: ${dist}  sink: ${sinkMode}  rounds: ${rounds}  (CPU µs, user+system: median / min over rounds)`);
-for (const [name, events] of [['json', 0], ['jsonzh', 0], ['sse10', 10], ['sse100', 100], ['sse100o', 100]]) {
+for (const [name, events] of [['json', 0], ['jsonzh', 0], ['jsonoa', 0], ['sse10', 10], ['sse100', 100], ['sse100o', 100]]) {
   if (results[name] === undefined) continue;
   const perEvent = events === 0 ? '' : `   per event (fixed cost included) ${f(results[name] / events)}`;
   console.log(`${name.padEnd(8)} per exchange ${f(results[name])} / ${f(results[`${name}Min`])}${perEvent}`);

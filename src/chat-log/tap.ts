@@ -194,10 +194,6 @@ class ChatLogTap implements ExchangeTap {
     const state = this.#state;
     const startedAt = this.#info.startedAt;
     const { reply, json } = result;
-    if (state.onUsage !== undefined) {
-      if (reply !== null && reply.usage !== null) state.onUsage(reply.usageModel, reply.usage, this.#info.keyName);
-      else if (json !== undefined && json.usage !== 'null') state.onUsage(json.usageModel === null ? null : (JSON.parse(json.usageModel) as string), JSON.parse(json.usage) as JsonObject, this.#info.keyName);
-    }
     const input = {
       uid: this.#uid,
       endedAt,
@@ -212,6 +208,16 @@ class ChatLogTap implements ExchangeTap {
       truncated: result.truncated,
     };
     state.append(json === undefined ? responseRecordLine(input) : responseRecordLine(input, json));
+    // After the record: counting tokens for the metrics must not be able to cost it.
+    const onUsage = state.onUsage;
+    if (onUsage === undefined) return;
+    const keyName = this.#info.keyName;
+    if (reply !== null && reply.usage !== null) onUsage(reply.usageModel, reply.usage, keyName);
+    else if (json !== undefined && json.usage !== 'null') {
+      // The scan proved both valid JSON: an object, and a string when there is one.
+      const model = json.usageModel === null ? null : (JSON.parse(json.usageModel) as string);
+      onUsage(model, JSON.parse(json.usage) as JsonObject, keyName);
+    }
   }
 }
 

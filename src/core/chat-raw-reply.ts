@@ -10,13 +10,18 @@
  * upstream wrote them; a number beyond double range keeps its digits where the general path has
  * `null`).
  *
+ * A pretty-printed body — OpenAI's own replies are, two spaces of indentation per level — goes the
+ * general way: the scan refuses a line break before the end of the value (a JSON line may hold
+ * none), and `JSON.parse` skips indentation faster than a scan in JavaScript would
+ * (bench/micro/chat-log-tap.mjs, scenario jsonoa).
+ *
  * Anything the case does not cover answers `undefined`, and the caller takes the general path:
  * several choices, a `delta` object, content as parts, tool calls, a `function_call`, a key that
  * matters written with an escape or twice (`JSON.parse` would keep the last), a body that is not
- * one line of well-formed UTF-8 JSON, and every `/v1/responses` body.
+ * well-formed UTF-8 JSON, and every `/v1/responses` body.
  */
 import type { ChatApi } from './chat-api.js';
-import { beginUtf8Scan, endUtf8Scan, MAX_DEPTH, scanKeyEnd, scanSpace, scanValueEnd } from './json-scan.js';
+import { beginUtf8Scan, endUtf8Scan, MAX_DEPTH, scanKeyEnd, scanOnlySpaceFrom, scanSpace, scanValueEnd } from './json-scan.js';
 
 /** A reply's record fields as JSON text (`null` when absent); `choices` / `error`: '' when absent. */
 export interface ReplyJson {
@@ -167,7 +172,7 @@ export function rawReply(api: ChatApi, body: Buffer): RawReply | undefined {
   const open = scanSpace(body, 0);
   if (body[open] !== OPEN_BRACE) return undefined;
   const end = walkObject(body, open, 1, TOP, TOP_CHOICES, walkChoices);
-  if (end < 0 || scanSpace(body, end) !== body.length) return undefined;
+  if (end < 0 || !scanOnlySpaceFrom(body, end)) return undefined;
   const encoding = endUtf8Scan(body);
   if (encoding === 'invalid') return undefined;
   // A chat choice's `delta` object, content as parts, tool calls, a function call: the general path.

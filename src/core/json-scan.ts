@@ -6,11 +6,11 @@
  * exchange cost ~3 µs; scanning their bytes ~0.5 µs.
  *
  * It accepts only what `JSON.parse` accepts (RFC 8259 grammar: strict numbers, literals and
- * escapes; no control characters in strings; nothing after the value) and only text without line
- * breaks (a JSON Lines record may hold none): ASCII, where byte offsets are string offsets
- * (asciiObjectMembers), or well-formed UTF-8 (utf8ObjectMembers, checked natively once a byte above
- * 0x7f was seen). A walker can use the same parts to look into some members on the way
- * (chat-raw-reply.ts).
+ * escapes; no control characters in strings; nothing but whitespace after the value), and no line
+ * break before the value's end (a JSON Lines record may hold none; a final newline is fine). Text
+ * is ASCII, where byte offsets are string offsets (asciiObjectMembers), or well-formed UTF-8
+ * (utf8ObjectMembers, checked natively once a byte above 0x7f was seen). A walker can use the same
+ * parts to look into some members on the way (chat-raw-reply.ts).
  * It also refuses nesting deeper than {@link MAX_DEPTH}. So `undefined` means "take the general
  * path" — `JSON.parse` — never "invalid". Reads past the end of a Buffer give `undefined`, which no
  * comparison below accepts, so the scanner needs no bounds checks.
@@ -67,6 +67,18 @@ function space(b: Buffer, i: number): number {
   let c = b[i];
   while (c === 0x20 || c === 0x09) c = b[++i];
   return i;
+}
+
+/**
+ * True when `b` holds nothing but whitespace from `i` on: after the value, line breaks are allowed
+ * too (a body written with a final newline), as nothing after the value is copied.
+ */
+function onlySpaceFrom(b: Buffer, i: number): boolean {
+  for (; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 /** Just past the string whose opening quote is at `i`, or -1. */
@@ -206,8 +218,7 @@ function members(body: Buffer): number[] | undefined {
   if (body[open] !== OPEN_BRACE) return undefined;
   const members: number[] = [];
   const end = objectEnd(body, open, 1, members);
-  if (end === -1 || space(body, end) !== body.length) return undefined;
-  return members;
+  return end !== -1 && onlySpaceFrom(body, end) ? members : undefined;
 }
 
 /**
@@ -215,7 +226,7 @@ function members(body: Buffer): number[] | undefined {
  * it looks into particular members on the way (chat-raw-reply.ts). Call {@link beginUtf8Scan}
  * first; once the walk succeeded, {@link endUtf8Scan} says whether the body is well-formed UTF-8.
  */
-export { space as scanSpace, stringEnd as scanStringEnd, valueEnd as scanValueEnd };
+export { onlySpaceFrom as scanOnlySpaceFrom, space as scanSpace, stringEnd as scanStringEnd, valueEnd as scanValueEnd };
 
 /** Starts a walk over a body whose strings may hold UTF-8. */
 export function beginUtf8Scan(): void {

@@ -22,6 +22,13 @@ const STREAM = sse([
   { choices: [], usage: { total_tokens: 3 } },
 ]);
 const JSON_REPLY = JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'Plain' }, finish_reason: 'stop' }] });
+/** A reply as OpenAI writes one: pretty-printed, usage across lines; here in Chinese. */
+const USAGE = { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 0 } };
+const PRETTY_REPLY = `${JSON.stringify(
+  { id: 'chatcmpl-1', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: '巴黎，塞纳河畔。', refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: USAGE },
+  null,
+  2,
+)}\n`;
 
 let upstream: Server;
 let gateway: Gateway;
@@ -44,7 +51,7 @@ beforeAll(async () => {
         res.end();
       } else {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON_REPLY);
+        res.end(body.user === 'pretty' ? PRETTY_REPLY : JSON_REPLY);
       }
     });
   });
@@ -95,5 +102,18 @@ describe('chat log in the gateway', () => {
     expect(records.filter((r) => r.type === 'response').map((r) => r.assistant)).toEqual(['Streamed', 'Streamed', 'Plain']);
     expect(records[1]).toMatchObject({ uid: records[0].uid, status: 200, usage: { total_tokens: 3 } });
     expect(records[0]).toMatchObject({ ip: '127.0.0.1', route: '/v1/chat/completions', model: 'm', stream: true, messages });
+  });
+
+  it('a reply as OpenAI writes it (pretty-printed) and a conversation in Chinese: one line per record, the client bytes untouched', async () => {
+    const before = readFileSync(chatLog.path, 'utf8').trimEnd().split('\n').length;
+    const messages = [{ role: 'user', content: '法国的首都是哪里？' }];
+    expect(await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages, temperature: 1.5, user: 'pretty' })).toBe(PRETTY_REPLY);
+
+    await chatLog.flush();
+    const lines = readFileSync(chatLog.path, 'utf8').trimEnd().split('\n').slice(before);
+    expect(lines).toHaveLength(2);
+    const [request, response] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(request).toMatchObject({ type: 'request', model: 'gpt-4o-mini', stream: false, messages, temperature: 1.5 });
+    expect(response).toMatchObject({ type: 'response', uid: request.uid, status: 200, assistant: '巴黎，塞纳河畔。', finish_reason: 'stop', usage: USAGE, tool_calls: null, reasoning: null });
   });
 });

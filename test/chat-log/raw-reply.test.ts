@@ -111,10 +111,13 @@ describe('rawReply: other spellings parse to the same record, keys in the same o
     ['spaces everywhere (a Python upstream)', '{ "choices" : [ { "index" : 0 , "message" : { "role" : "assistant" , "content" : "Hi" } , "finish_reason" : "stop" } ] , "usage" : { "prompt_tokens" : 1 , "total_tokens" : 2 } }'],
     ['escapes as the upstream wrote them', '{"choices":[{"message":{"content":"\\u0048i \\/ \\u4f60"},"finish_reason":"st\\u006fp"}],"usage":{"a":1.50,"b":1e2}}'],
     ['tabs between tokens', '{"choices":\t[{"message":{"content":"x"}}],\t"usage":{}}'],
+    ['a final newline', `${JSON.stringify(chat({ role: 'assistant', content: 'Hi\nthere' }))}\n`],
+    ['a final CRLF and spaces', `${JSON.stringify(chat({ content: 'x' }))} \r\n`],
   ];
   it.each(texts)('%s', (_name, text) => {
     const got = rawLine('chat', text);
     expect(got).toBeDefined();
+    expect(got).not.toMatch(/[\r\n]/);
     expect(JSON.parse(got ?? '')).toEqual(JSON.parse(reference('chat', text)));
     expect(keysOf(got ?? '')).toEqual(keysOf(reference('chat', text)));
   });
@@ -138,7 +141,6 @@ describe('rawReply: declines what the general path must handle', () => {
     ['a top-level key with an escape', 'chat', '{"us\\u0061ge":{"a":1},"choices":[]}'],
     ['a key read written twice (JSON.parse keeps the last)', 'chat', '{"choices":[{"message":{"content":"a","content":"b"}}]}'],
     ['usage written twice', 'chat', '{"usage":{"a":1},"choices":[],"usage":null}'],
-    ['pretty-printed (line breaks)', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2)],
     ['not JSON', 'chat', '<html>502</html>'],
     ['a JSON array', 'chat', '[1,2]'],
     ['truncated', 'chat', '{"choices":[{"message":{"content":"x"'],
@@ -146,6 +148,9 @@ describe('rawReply: declines what the general path must handle', () => {
     ['invalid UTF-8', 'chat', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])],
     ['invalid JSON deep inside the choice', 'chat', '{"choices":[{"message":{"content":"x","x":[1,]}}]}'],
     ['invalid JSON after the choices', 'chat', '{"choices":[{"message":{"content":"x"}}],"usage":{"a":01}}'],
+    ['pretty-printed, as OpenAI writes its replies (JSON.parse is quicker there)', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2)],
+    ['pretty-printed with CRLF', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2).replace(/\n/g, '\r\n')],
+    ['a line break inside a value copied (usage)', 'chat', '{"choices":[],"usage":{\n"a":1}}'],
   ];
   it.each(cases)('%s', (_name, api, body) => {
     expect(rawReply(api, typeof body === 'string' ? Buffer.from(body) : body)).toBeUndefined();
@@ -181,11 +186,11 @@ describe('rawReply: random replies', () => {
       return pick(VALUES);
     });
 
-  it('2,000 replies: when read, the same line as the general path', () => {
+  it('2,000 replies, a third with a final newline: when read, the same line as the general path', () => {
     let read = 0;
     for (let i = 0; i < 2000; i++) {
       const api: ChatApi = i % 4 === 0 ? 'completions' : 'chat';
-      const text = JSON.stringify(reply());
+      const text = `${JSON.stringify(reply())}${i % 3 === 0 ? '\n' : ''}`;
       const got = rawLine(api, text);
       if (got === undefined) continue;
       read++;

@@ -66,6 +66,14 @@ describe('request line: other spellings parse to the same record, keys in the sa
     expect(keysOf(got)).toEqual(keysOf(reference(bytes)));
   });
 
+  it('a body with a final newline (curl -d @file) is copied too', () => {
+    const bytes = Buffer.from('{"model":"m","temperature":1.50}\n');
+    const got = line(bytes);
+    expect(got).toContain('"temperature":1.50}');
+    expect(got).not.toContain('\n');
+    expect(JSON.parse(got)).toEqual(JSON.parse(reference(bytes)));
+  });
+
   it('a UTF-8 body with a non-ASCII key is copied too', () => {
     const bytes = Buffer.from('{"model":"m","模型":1,"n":2.0}');
     const got = line(bytes);

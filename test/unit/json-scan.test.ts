@@ -37,6 +37,13 @@ describe('asciiObjectMembers', () => {
     expect(scan(text)).toBeUndefined();
   });
 
+  it('accepts whitespace after the value, a final newline too (nothing after the value is copied)', () => {
+    expect(scan('{"a":1}\n')).toEqual([1, 4, 5, 6]);
+    expect(scan('{"a":1} \r\n\t')).toEqual([1, 4, 5, 6]);
+    expect(utf8ObjectMembers(Buffer.from('{"a":"é"}\n'))?.members).toEqual([1, 4, 5, 9]);
+    expect(scan('{"a":1}\nx')).toBeUndefined();
+  });
+
   it('declines valid text it does not handle: non-ASCII, line breaks, deep nesting', () => {
     expect(scan('{"a":"é"}')).toBeUndefined();
     expect(asciiObjectMembers(Buffer.from('{"a":"é"}'))).toBeUndefined();
