@@ -14,7 +14,7 @@
  * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
+import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
@@ -62,7 +62,10 @@ class HookState {
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
 
-  constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage'>> & Pick<ChatLogHookOptions, 'onUsage'>) {
+  constructor(
+    options: Required<Omit<ChatLogHookOptions, 'onUsage'>> & Pick<ChatLogHookOptions, 'onUsage'>,
+    readonly quoteUid: (uid: string) => string,
+  ) {
     this.append = options.append;
     this.now = options.now;
     this.newUid = options.newUid;
@@ -96,6 +99,8 @@ class ChatLogTap implements ExchangeTap {
   readonly #info: ExchangeInfo;
   readonly #api: ChatApi;
   readonly #uid: string;
+  /** The uid as JSON text, for both records. */
+  readonly #uidJson: string;
   #body: Buffer | undefined;
   /** The request record: `queued` for the drain, `written` (or failed: never tried twice). */
   #request: 'pending' | 'queued' | 'written' = 'pending';
@@ -109,6 +114,7 @@ class ChatLogTap implements ExchangeTap {
     this.#info = info;
     this.#api = api;
     this.#uid = state.newUid();
+    this.#uidJson = state.quoteUid(this.#uid);
   }
 
   requestBody(body: Buffer): void {
@@ -183,7 +189,7 @@ class ChatLogTap implements ExchangeTap {
     this.#request = 'written';
     try {
       const { ip, route, startedAt } = this.#info;
-      this.#state.append(requestRecordLine({ uid: this.#uid, startedAt, ip, route, body: this.#body }));
+      this.#state.append(requestRecordLine({ uid: this.#uid, uidJson: this.#uidJson, startedAt, ip, route, body: this.#body }));
     } catch {
       this.#state.failures++;
     }
@@ -196,6 +202,7 @@ class ChatLogTap implements ExchangeTap {
     const { reply, json } = result;
     const input = {
       uid: this.#uid,
+      uidJson: this.#uidJson,
       endedAt,
       // An error: the status the client got (the gateway's own error, even after the upstream's
       // head, when that head never reached the client; or the upstream's, cut midway).
@@ -222,14 +229,10 @@ class ChatLogTap implements ExchangeTap {
 }
 
 /** The chat log's {@link ExchangeHook}. */
-export function createChatLogHook({
-  append,
-  now = Date.now,
-  newUid = createUidGenerator(),
-  maxBodyBytes = 8 * 1024 * 1024,
-  onUsage,
-}: ChatLogHookOptions): ChatLogHook {
-  const state = new HookState({ append, now, newUid, maxBodyBytes, onUsage });
+export function createChatLogHook({ append, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
+  // The default uids are hex digits and dashes: quoted as they are, with no check for escapes.
+  const quoteUid = newUid === undefined ? (uid: string) => `"${uid}"` : jsonString;
+  const state = new HookState({ append, now, newUid: newUid ?? createUidGenerator(), maxBodyBytes, onUsage }, quoteUid);
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

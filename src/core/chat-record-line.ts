@@ -85,8 +85,8 @@ export function requestRecordLine(input: RequestRecordInput): string {
 }
 
 /** The request line: the envelope, then the fields copiedFields() gave. */
-function withEnvelope({ uid, startedAt, ip, route }: RequestRecordInput, fields: string): string {
-  return `{"type":"request","uid":${jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
+function withEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput, fields: string): string {
+  return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
 }
 
 /** Above this many members a body's keys are checked for duplicates with a set, not pairwise. */
@@ -177,7 +177,7 @@ function replyJson(reply: AssembledReply | null): ReplyJson {
 export function responseRecordLine(input: ResponseRecordInput, json: ReplyJson = replyJson(input.reply)): string {
   const { outcome } = input;
   let line =
-    `{"type":"response","uid":${jsonString(input.uid)},"time":"${isoTime(input.endedAt)}","status":${jsonValue(input.status)}` +
+    `{"type":"response","uid":${input.uidJson ?? jsonString(input.uid)},"time":"${isoTime(input.endedAt)}","status":${jsonValue(input.status)}` +
     `,"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning},"finish_reason":${json.finishReason}` +
     `,"usage":${json.usage},"ttft_ms":${jsonValue(input.ttftMs)},"duration_ms":${jsonValue(input.durationMs)}`;
   if (json.choices !== '') line += `,"choices":${json.choices}`;

@@ -59,6 +59,8 @@ export function excerpt(body: Buffer, max = RAW_EXCERPT_BYTES): string {
 
 export interface RequestRecordInput {
   uid: string;
+  /** `uid` as JSON text, when the caller has it already (one quoting per exchange, not per record). */
+  uidJson?: string;
   /** When the request arrived (epoch ms). */
   startedAt: number;
   ip: string;
@@ -92,6 +94,8 @@ export function requestRecordOf({ uid, startedAt, ip, route, body }: RequestReco
 
 export interface ResponseRecordInput {
   uid: string;
+  /** As in {@link RequestRecordInput}. */
+  uidJson?: string;
   /** When the exchange ended (epoch ms). */
   endedAt: number;
   /** HTTP status the client got; `null` when it got none (aborted before the response). */
