@@ -10,7 +10,7 @@
  * per event-loop turn — not one per request — writes all their request records (or the tap writes
  * its own first, when the response starts or ends sooner).
  *
- * Per exchange the tap costs about 3.5 µs of CPU (`bench/micro/chat-log-tap.mjs`, a JSON reply),
+ * Per exchange the tap costs about 3 µs of CPU (`bench/micro/chat-log-tap.mjs`, a JSON reply),
  * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
