@@ -1,4 +1,5 @@
 /** Shared helpers of the chat-log tests. */
+import type { ChatApi } from '../../src/core/chat-api.js';
 import type { AssembledReply, ReplyAssembler } from '../../src/core/chat-reply.js';
 import { SseParser } from '../../src/core/sse-parser.js';
 
@@ -39,3 +40,48 @@ export function assembleJson(make: () => ReplyAssembler, body: unknown): Assembl
   assembler.json(body);
   return assembler.result();
 }
+
+export const REPLY_USAGE = { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } };
+
+/** A chat.completion body of one choice with `message` (and `extra` members of the choice). */
+export function chatReply(message: unknown, extra: object = {}): object {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, message, logprobs: null, finish_reason: 'stop', ...extra }],
+    usage: REPLY_USAGE,
+    system_fingerprint: 'fp_1',
+  };
+}
+
+/**
+ * Non-stream replies of the common case the quick paths cover (quickReply, rawReply): one choice
+ * with a plain message or a completions text, and the odd shapes around it.
+ */
+export const ONE_CHOICE_REPLIES: readonly [string, ChatApi, unknown][] = [
+  ['plain chat reply', 'chat', chatReply({ role: 'assistant', content: 'Hello!', refusal: null, annotations: [] })],
+  ['content null', 'chat', chatReply({ role: 'assistant', content: null })],
+  ['content empty', 'chat', chatReply({ role: 'assistant', content: '' })],
+  ['content a number (ignored)', 'chat', chatReply({ content: 5 })],
+  ['reasoning_content (DeepSeek)', 'chat', chatReply({ content: 'a', reasoning_content: 'think' })],
+  ['reasoning (OpenRouter)', 'chat', chatReply({ content: 'a', reasoning: 'think' })],
+  ['reasoning_content wins over reasoning', 'chat', chatReply({ content: 'a', reasoning_content: 'rc', reasoning: 'r' })],
+  ['reasoning_content not a string: reasoning is used', 'chat', chatReply({ content: 'a', reasoning_content: null, reasoning: 'r' })],
+  ['tool_calls null / function_call null', 'chat', chatReply({ content: 'a', tool_calls: null, function_call: null })],
+  ['message missing', 'chat', { choices: [{ index: 0, finish_reason: 'length' }] }],
+  ['message not an object', 'chat', { choices: [{ index: 0, message: 'x', finish_reason: 'stop' }] }],
+  ['choice not an object', 'chat', { choices: ['x'], usage: REPLY_USAGE }],
+  ['choice index other than 0', 'chat', { choices: [{ index: 3, message: { content: 'x' }, finish_reason: 'stop' }] }],
+  ['finish_reason not a string', 'chat', chatReply({ content: 'x' }, { finish_reason: 7 })],
+  ['no choices: an error body', 'chat', { error: { message: 'bad key', type: 'invalid_request_error', code: null } }],
+  ['choices empty, usage only', 'chat', { choices: [], usage: REPLY_USAGE }],
+  ['choices not an array', 'chat', { choices: { 0: 'x' } }],
+  ['usage not an object', 'chat', { choices: [], usage: 5 }],
+  ['error null', 'chat', { ...chatReply({ content: 'x' }), error: null }],
+  ['error a string', 'chat', { ...chatReply({ content: 'x' }), error: 'boom' }],
+  ['completions text', 'completions', { choices: [{ index: 0, text: 'Once', logprobs: null, finish_reason: 'stop' }], usage: REPLY_USAGE }],
+  ['completions text missing', 'completions', { choices: [{ index: 0, finish_reason: 'stop' }] }],
+  ['completions text empty', 'completions', { choices: [{ index: 0, text: '' }] }],
+];

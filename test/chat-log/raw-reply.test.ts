@@ -12,6 +12,7 @@ import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import { buildResponseRecord, type ResponseRecordInput } from '../../src/core/chat-record.js';
 import type { AssembledReply } from '../../src/core/chat-reply.js';
+import { chatReply as chat, ONE_CHOICE_REPLIES } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
@@ -36,51 +37,18 @@ function rawLine(api: ChatApi, text: string, extra: Partial<ResponseRecordInput>
 
 const keysOf = (text: string): string[] => Object.keys(JSON.parse(text) as object);
 
-const USAGE = { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } };
-const chat = (message: unknown, extra: object = {}): object => ({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message, logprobs: null, finish_reason: 'stop', ...extra }],
-  usage: USAGE,
-  system_fingerprint: 'fp_1',
-});
-
 describe('rawReply: the same line as the general path, byte for byte for JSON.stringify bodies', () => {
   const cases: [string, ChatApi, unknown][] = [
-    ['plain chat reply', 'chat', chat({ role: 'assistant', content: 'Hello!', refusal: null, annotations: [] })],
+    ...ONE_CHOICE_REPLIES,
     ['text that needs escapes and non-ASCII', 'chat', chat({ role: 'assistant', content: 'a "b" \\ \n\t 你好 é 😀 \u2028' })],
-    ['content null', 'chat', chat({ role: 'assistant', content: null })],
-    ['content empty', 'chat', chat({ role: 'assistant', content: '' })],
-    ['content a number (ignored)', 'chat', chat({ content: 5 })],
-    ['reasoning_content (DeepSeek)', 'chat', chat({ content: 'a', reasoning_content: 'think' })],
-    ['reasoning (OpenRouter)', 'chat', chat({ content: 'a', reasoning: 'think' })],
-    ['reasoning_content wins over reasoning', 'chat', chat({ content: 'a', reasoning_content: 'rc', reasoning: 'r' })],
-    ['reasoning_content not a string: reasoning is used', 'chat', chat({ content: 'a', reasoning_content: null, reasoning: 'r' })],
     ['reasoning empty', 'chat', chat({ content: 'a', reasoning_content: '' })],
-    ['tool_calls null / function_call null', 'chat', chat({ content: 'a', tool_calls: null, function_call: null })],
     ['tool_calls not a list', 'chat', chat({ content: 'a', tool_calls: {} })],
-    ['message missing', 'chat', { choices: [{ index: 0, finish_reason: 'length' }] }],
-    ['message not an object', 'chat', { choices: [{ index: 0, message: 'x', finish_reason: 'stop' }] }],
     ['message an array', 'chat', { choices: [{ index: 0, message: [{ content: 'x' }], finish_reason: 'stop' }] }],
-    ['choice not an object', 'chat', { choices: ['x'], usage: USAGE }],
-    ['choice index other than 0', 'chat', { choices: [{ index: 3, message: { content: 'x' }, finish_reason: 'stop' }] }],
-    ['finish_reason not a string', 'chat', chat({ content: 'x' }, { finish_reason: 7 })],
-    ['no choices: an error body', 'chat', { error: { message: 'bad key', type: 'invalid_request_error', code: null } }],
-    ['choices empty, usage only', 'chat', { choices: [], usage: USAGE }],
-    ['choices not an array', 'chat', { choices: { 0: 'x' } }],
-    ['usage not an object', 'chat', { choices: [], usage: 5 }],
     ['usage null', 'chat', { ...chat({ content: 'x' }), usage: null }],
-    ['error null', 'chat', { ...chat({ content: 'x' }), error: null }],
-    ['error a string', 'chat', { ...chat({ content: 'x' }), error: 'boom' }],
     ['error false', 'chat', { ...chat({ content: 'x' }), error: false }],
     ['keys that only look like the ones read', 'chat', { Choices: [1, 2], choices: [{ message: { Content: 'no', content: 'yes' }, finish: 'x' }], usages: {} }],
     ['the keys read, nested deeper, are not read', 'chat', { data: { choices: [{ message: { content: 'no' } }] }, choices: [] }],
     ['a delta in a completions body (ignored there)', 'completions', { choices: [{ index: 0, text: 'a', delta: { content: 'x' } }] }],
-    ['completions text', 'completions', { choices: [{ index: 0, text: 'Once', logprobs: null, finish_reason: 'stop' }], usage: USAGE }],
-    ['completions text missing', 'completions', { choices: [{ index: 0, finish_reason: 'stop' }] }],
-    ['completions text empty', 'completions', { choices: [{ index: 0, text: '' }] }],
     ['completions with a chat message (ignored there)', 'completions', { choices: [{ index: 0, text: 't', message: { content: [1] } }] }],
     ['empty object', 'chat', {}],
   ];
