@@ -46,7 +46,9 @@ const append =
         lines++;
         bytes += line.length;
       };
-const hook = createChatLogHook({ append });
+// As `aifwd run` has it: the log tells the metrics each reply's usage (counted here, not summed).
+let usages = 0;
+const hook = createChatLogHook({ append, onUsage: () => usages++ });
 
 const requestBody = (stream) =>
   Buffer.from(

@@ -31,8 +31,11 @@ export interface ChatLogHookOptions {
   /** Largest non-stream response body parsed, decoded bytes (default 8 MiB). */
   maxBodyBytes?: number;
   /**
-   * Told of every reply's `usage`, the model it names and the forward key's policy name
-   * (ExchangeInfo.keyName): the metrics' token counts. Must not throw.
+   * Told of every reply's `usage` — of the common JSON reply read from its bytes, only the token
+   * counts in it (`prompt_tokens`, `completion_tokens`, `input_tokens`, `output_tokens`) — the model
+   * it names and the forward key's policy name (ExchangeInfo.keyName): the metrics' token counts.
+   * Called after the record is handed to `append`; should it throw, {@link ChatLogHook.failures}
+   * counts it. Must not throw.
    */
   onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
 }
@@ -220,11 +223,7 @@ class ChatLogTap implements ExchangeTap {
     if (onUsage === undefined) return;
     const keyName = this.#info.keyName;
     if (reply !== null && reply.usage !== null) onUsage(reply.usageModel, reply.usage, keyName);
-    else if (json !== undefined && json.usage !== 'null') {
-      // The scan proved both valid JSON: an object, and a string when there is one.
-      const model = json.usageModel === null ? null : (JSON.parse(json.usageModel) as string);
-      onUsage(model, JSON.parse(json.usage) as JsonObject, keyName);
-    }
+    else if (json !== undefined && json.usageTokens !== null) onUsage(json.usageModel, json.usageTokens, keyName);
   }
 }
 

@@ -7,8 +7,7 @@
  * validates the body as strictly as `JSON.parse` (json-scan.ts) and notes on the way where the
  * few values the record needs are. A consumer that parses the line gets the same values as from
  * the general path; only their spelling may differ (escapes, number forms and spaces as the
- * upstream wrote them; a number beyond double range keeps its digits where the general path has
- * `null`).
+ * upstream wrote them).
  *
  * A pretty-printed body — OpenAI's own replies are, two spaces of indentation per level — goes the
  * general way: the scan refuses a line break before the end of the value (a JSON line may hold
@@ -17,11 +16,13 @@
  *
  * Anything the case does not cover answers `undefined`, and the caller takes the general path:
  * several choices, a `delta` object, content as parts, tool calls, a `function_call`, a key that
- * matters written with an escape or twice (`JSON.parse` would keep the last), a body that is not
- * well-formed UTF-8 JSON, and every `/v1/responses` body.
+ * matters written with an escape or twice (`JSON.parse` would keep the last), a number that may be
+ * beyond double range (the general path writes `null` for it), a body that is not well-formed
+ * UTF-8 JSON, and every `/v1/responses` body.
  */
 import type { ChatApi } from './chat-api.js';
-import { beginUtf8Scan, endUtf8Scan, MAX_DEPTH, scanKeyEnd, scanOnlySpaceFrom, scanSpace, scanValueEnd } from './json-scan.js';
+import type { JsonObject } from './chat-reply.js';
+import { beginUtf8Scan, endUtf8Scan, scanKeyEnd, scanOnlySpaceFrom, scanSpace, scanValueEnd } from './json-scan.js';
 
 /** A reply's record fields as JSON text (`null` when absent); `choices` / `error`: '' when absent. */
 export interface ReplyJson {
@@ -36,8 +37,13 @@ export interface ReplyJson {
 
 /** {@link ReplyJson} of a body read by {@link rawReply}, with what the metrics need. */
 export interface RawReply extends ReplyJson {
-  /** The body's `model` as JSON text (a string literal) when `usage` is an object and it is a string, else `null`. */
+  /** The body's `model` when `usage` is an object and it is a string, else `null`. */
   usageModel: string | null;
+  /**
+   * When `usage` is an object: the token counts in it the metrics read (`prompt_tokens`,
+   * `completion_tokens`, `input_tokens`, `output_tokens`, those present), else `null`.
+   */
+  usageTokens: JsonObject | null;
 }
 
 const QUOTE = 0x22;
@@ -66,20 +72,30 @@ const MESSAGE_TOOL_CALLS = 9;
 const MESSAGE_FUNCTION_CALL = 10;
 const MESSAGE_REASONING_CONTENT = 11;
 const MESSAGE_REASONING = 12;
-const at = new Int32Array(2 * 13);
+const USAGE_PROMPT = 13;
+const USAGE_COMPLETION = 14;
+const USAGE_INPUT = 15;
+const USAGE_OUTPUT = 16;
+const at = new Int32Array(2 * 17);
 
-/** The keys looked for at each level, as bytes, and the slot of each. */
+/** Walks the value opening at `open` (an object or array) at `depth`: an offset, or INVALID / UNCOVERED. */
+type Walker = (b: Buffer, open: number, depth: number) => number;
+
+/** The keys looked for at one level, as bytes: the slot of each, and how its value is walked. */
 interface Level {
   names: readonly Buffer[];
   slots: readonly number[];
+  /** For an object or array value; `null`: only validated (json-scan.ts). */
+  walkers: readonly (Walker | null)[];
 }
 
-function level(keys: Record<string, number>): Level {
-  return { names: Object.keys(keys).map((key) => Buffer.from(key)), slots: Object.values(keys) };
+function level(keys: Record<string, number>, walkers: Record<string, Walker> = {}): Level {
+  const names = Object.keys(keys);
+  return { names: names.map((key) => Buffer.from(key)), slots: Object.values(keys), walkers: names.map((key) => walkers[key] ?? null) };
 }
 
-const TOP = level({ choices: TOP_CHOICES, usage: TOP_USAGE, model: TOP_MODEL, error: TOP_ERROR });
-const CHOICE = level({ message: CHOICE_MESSAGE, delta: CHOICE_DELTA, text: CHOICE_TEXT, finish_reason: CHOICE_FINISH });
+const TOP = level({ choices: TOP_CHOICES, usage: TOP_USAGE, model: TOP_MODEL, error: TOP_ERROR }, { choices: walkChoices, usage: walkUsage });
+const CHOICE = level({ message: CHOICE_MESSAGE, delta: CHOICE_DELTA, text: CHOICE_TEXT, finish_reason: CHOICE_FINISH }, { message: walkMessage });
 const MESSAGE = level({
   content: MESSAGE_CONTENT,
   tool_calls: MESSAGE_TOOL_CALLS,
@@ -87,26 +103,33 @@ const MESSAGE = level({
   reasoning_content: MESSAGE_REASONING_CONTENT,
   reasoning: MESSAGE_REASONING,
 });
+const USAGE = level({ prompt_tokens: USAGE_PROMPT, completion_tokens: USAGE_COMPLETION, input_tokens: USAGE_INPUT, output_tokens: USAGE_OUTPUT });
+const TOKENS: readonly [string, number][] = [
+  ['prompt_tokens', USAGE_PROMPT],
+  ['completion_tokens', USAGE_COMPLETION],
+  ['input_tokens', USAGE_INPUT],
+  ['output_tokens', USAGE_OUTPUT],
+];
 
-/** The slot of the key whose quotes are at `start` and `end - 1` among `level`'s, or -1. */
-function slotOf(b: Buffer, start: number, end: number, { names, slots }: Level): number {
+/** The index among `level`'s names of the key whose quotes are at `start` and `end - 1`, or -1. */
+function nameOf(b: Buffer, start: number, end: number, { names }: Level): number {
   const length = end - start - 2;
   for (let n = 0; n < names.length; n++) {
     const name = names[n];
     if (name.length !== length) continue;
     let k = 0;
     while (k < length && b[start + 1 + k] === name[k]) k++;
-    if (k === length) return slots[n];
+    if (k === length) return n;
   }
   return -1;
 }
 
 /**
- * Walks the object opening at `open` (validating it) and notes the values of `level`'s keys; the
- * value of `inner`'s key, when an object or array, is walked by `walkInner` instead. Answers the
- * offset just past the object, or INVALID / UNCOVERED.
+ * Walks the object opening at `open` at `depth` (validating it) and notes the values of `keys`'
+ * names, walking those that have a walker. Answers the offset just past the object, or INVALID /
+ * UNCOVERED.
  */
-function walkObject(b: Buffer, open: number, depth: number, keys: Level, inner: number, walkInner: (b: Buffer, i: number, depth: number) => number): number {
+function walkObject(b: Buffer, open: number, depth: number, keys: Level): number {
   let i = scanSpace(b, open + 1);
   if (b[i] === CLOSE_BRACE) return i + 1;
   for (;;) {
@@ -118,13 +141,13 @@ function walkObject(b: Buffer, open: number, depth: number, keys: Level, inner: 
     const colon = scanSpace(b, keyEnd);
     if (b[colon] !== COLON) return INVALID;
     const start = scanSpace(b, colon + 1);
-    const slot = slotOf(b, i, keyEnd, keys);
+    const n = nameOf(b, i, keyEnd, keys);
+    const walker = n === -1 ? null : keys.walkers[n];
     const c = b[start];
-    let end: number;
-    if (slot === inner && (c === OPEN_BRACE || c === OPEN_BRACKET)) end = walkInner(b, start, depth);
-    else end = scanValueEnd(b, start, depth);
+    const end = walker !== null && (c === OPEN_BRACE || c === OPEN_BRACKET) ? walker(b, start, depth) : scanValueEnd(b, start, depth);
     if (end < 0) return end;
-    if (slot !== -1) {
+    if (n !== -1) {
+      const slot = keys.slots[n];
       // `JSON.parse` keeps the last of a key written twice: the general path does that.
       if (at[2 * slot] !== -1) return UNCOVERED;
       at[2 * slot] = start;
@@ -140,19 +163,23 @@ function walkObject(b: Buffer, open: number, depth: number, keys: Level, inner: 
 
 /** The `choices` array at `open`: its one element walked as a choice; more than one is UNCOVERED. */
 function walkChoices(b: Buffer, open: number, depth: number): number {
-  if (b[open] !== OPEN_BRACKET || depth >= MAX_DEPTH) return scanValueEnd(b, open, depth);
+  if (b[open] !== OPEN_BRACKET) return scanValueEnd(b, open, depth);
   const first = scanSpace(b, open + 1);
   if (b[first] === CLOSE_BRACKET) return first + 1;
-  const end = b[first] === OPEN_BRACE ? walkObject(b, first, depth + 2, CHOICE, CHOICE_MESSAGE, walkMessage) : scanValueEnd(b, first, depth + 1);
+  const end = b[first] === OPEN_BRACE ? walkObject(b, first, depth + 2, CHOICE) : scanValueEnd(b, first, depth + 1);
   if (end < 0) return end;
   const close = scanSpace(b, end);
   return b[close] === CLOSE_BRACKET ? close + 1 : b[close] === COMMA ? UNCOVERED : INVALID;
 }
 
-/** The choice's `message` at `open`: an object is walked for its fields, an array is only validated. */
+/** A choice's `message`: an object is walked for its fields, an array only validated. */
 function walkMessage(b: Buffer, open: number, depth: number): number {
-  if (b[open] !== OPEN_BRACE || depth >= MAX_DEPTH) return scanValueEnd(b, open, depth);
-  return walkObject(b, open, depth + 1, MESSAGE, -1, scanValueEnd);
+  return b[open] === OPEN_BRACE ? walkObject(b, open, depth + 1, MESSAGE) : scanValueEnd(b, open, depth);
+}
+
+/** `usage`: an object is walked for the token counts, an array only validated. */
+function walkUsage(b: Buffer, open: number, depth: number): number {
+  return b[open] === OPEN_BRACE ? walkObject(b, open, depth + 1, USAGE) : scanValueEnd(b, open, depth);
 }
 
 /** The first byte of the noted value of `slot` (0 when absent). */
@@ -171,10 +198,10 @@ export function rawReply(api: ChatApi, body: Buffer): RawReply | undefined {
   beginUtf8Scan();
   const open = scanSpace(body, 0);
   if (body[open] !== OPEN_BRACE) return undefined;
-  const end = walkObject(body, open, 1, TOP, TOP_CHOICES, walkChoices);
+  const end = walkObject(body, open, 1, TOP);
   if (end < 0 || !scanOnlySpaceFrom(body, end)) return undefined;
   const encoding = endUtf8Scan(body);
-  if (encoding === 'invalid') return undefined;
+  if (encoding === undefined) return undefined;
   // A chat choice's `delta` object, content as parts, tool calls, a function call: the general path.
   if (
     api === 'chat' &&
@@ -205,9 +232,31 @@ export function rawReply(api: ChatApi, body: Buffer): RawReply | undefined {
     choices: '',
     // `null` is the only value that starts with `n`: an error of `null` is no error.
     error: at[2 * TOP_ERROR] === -1 || kindOf(body, TOP_ERROR) === 0x6e ? '' : text.of(TOP_ERROR),
-    usageModel: usage !== 'null' && kindOf(body, TOP_MODEL) === QUOTE ? text.of(TOP_MODEL) : null,
+    usageModel: usage !== 'null' && kindOf(body, TOP_MODEL) === QUOTE ? stringOf(text.of(TOP_MODEL)) : null,
+    usageTokens: usage === 'null' ? null : tokensOf(text),
   };
 }
+
+/** The token counts noted in `usage`. */
+function tokensOf(text: ReplyText): JsonObject {
+  const tokens: JsonObject = {};
+  for (const [name, slot] of TOKENS) if (at[2 * slot] !== -1) tokens[name] = valueOf(text.of(slot));
+  return tokens;
+}
+
+/** The string a JSON string literal spells. */
+function stringOf(literal: string): string {
+  return literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1);
+}
+
+/** The value of a JSON text: a number without `JSON.parse` (the common case). */
+function valueOf(json: string): unknown {
+  const c = json.charCodeAt(0);
+  return (c >= 0x30 && c <= 0x39) || c === 0x2d ? Number(json) : JSON.parse(json);
+}
+
+/** Up to this size an ASCII body is decoded once for all its values; a larger one value by value. */
+const WHOLE_DECODE_BYTES = 4096;
 
 /** The noted values of a body as text. */
 class ReplyText {
@@ -225,10 +274,12 @@ class ReplyText {
   of(slot: number): string {
     const start = at[2 * slot];
     const end = at[2 * slot + 1];
-    if (this.#ascii) {
+    // A large body (logprobs, say) is not decoded whole for a few values.
+    if (this.#ascii && this.#body.length <= WHOLE_DECODE_BYTES) {
       this.#latin1 ??= this.#body.toString('latin1');
       return this.#latin1.slice(start, end);
     }
+    if (this.#ascii) return this.#body.toString('latin1', start, end);
     return this.#body.toString('utf8', start, end);
   }
 

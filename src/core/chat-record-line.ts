@@ -65,7 +65,8 @@ function jsonValue(value: unknown): string {
 export function requestRecordLine(input: RequestRecordInput): string {
   const { body } = input;
   if (body === undefined || body.length === 0) return JSON.stringify(requestRecordOf(input, undefined));
-  // The common body — JSON on one line — is checked by its bytes (the scan refuses line breaks).
+  // The common body — JSON on one line — is checked by its bytes (the scan refuses a line break
+  // before the end of the value).
   const scanned = utf8ObjectMembers(body);
   if (scanned !== undefined) {
     // In ASCII the bytes' offsets are the text's; else the scan proved the text a valid object,

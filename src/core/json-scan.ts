@@ -38,6 +38,15 @@ export const MAX_DEPTH = 64;
 
 /** Whether strings may hold bytes above 0x7f in this scan (set by the entry point). */
 let utf8 = false;
+/**
+ * Whether this walk met a number that may be beyond double range — more integer digits or a larger
+ * exponent than a finite double can have (and a few finite ones): `JSON.stringify` of what
+ * `JSON.parse` made of it is `null`, so a copy of its digits would read differently. Only a walker
+ * declines for it (endUtf8Scan); the request line keeps such digits on purpose (chat-record-line.ts).
+ */
+let hugeNumber = false;
+const MAX_INTEGER_DIGITS = 308;
+const MAX_EXPONENT_DIGITS = 2;
 /** Whether this scan met a byte above 0x7f. */
 let sawHighByte = false;
 /** Set by every escape a string holds: a walker clears it before a key to tell whether the key had one. */
@@ -110,9 +119,15 @@ function stringEnd(b: Buffer, i: number): number {
 /** Just past the number at `i` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
 function numberEnd(b: Buffer, i: number): number {
   if (b[i] === MINUS) i++;
-  if (b[i] === ZERO) i++;
-  else if (isDigit(b[i])) while (isDigit(b[++i]));
-  else return -1;
+  if (b[i] === ZERO) {
+    i++;
+  } else if (isDigit(b[i])) {
+    const from = i;
+    while (isDigit(b[++i]));
+    if (i - from > MAX_INTEGER_DIGITS) hugeNumber = true;
+  } else {
+    return -1;
+  }
   if (b[i] === DOT) {
     if (!isDigit(b[++i])) return -1;
     while (isDigit(b[++i]));
@@ -121,7 +136,9 @@ function numberEnd(b: Buffer, i: number): number {
     const sign = b[++i];
     if (sign === PLUS || sign === MINUS) i++;
     if (!isDigit(b[i])) return -1;
+    const from = i;
     while (isDigit(b[++i]));
+    if (sign !== MINUS && i - from > MAX_EXPONENT_DIGITS) hugeNumber = true;
   }
   return i;
 }
@@ -181,10 +198,11 @@ function arrayEnd(b: Buffer, open: number, depth: number): number {
 }
 
 /**
- * The members of the JSON object that is the whole of `body` (spaces and tabs around it allowed),
- * as byte offsets — for member k, `[4k]` is its key's opening quote, `[4k+1]` just past the key's
- * closing quote, `[4k+2]` the value's first byte and `[4k+3]` just past its last — when the body
- * is such an object in ASCII without line breaks; `undefined` otherwise (see the file comment).
+ * The members of the JSON object that is the whole of `body` (spaces and tabs before it, any
+ * whitespace after it), as byte offsets — for member k, `[4k]` is its key's opening quote, `[4k+1]`
+ * just past the key's closing quote, `[4k+2]` the value's first byte and `[4k+3]` just past its
+ * last — when the body is such an object in ASCII with no line break before its end; `undefined`
+ * otherwise (see the file comment).
  * Decoded as latin1 or UTF-8, the text has the same offsets.
  */
 export function asciiObjectMembers(body: Buffer): number[] | undefined {
@@ -226,18 +244,23 @@ function members(body: Buffer): number[] | undefined {
  * it looks into particular members on the way (chat-raw-reply.ts). Call {@link beginUtf8Scan}
  * first; once the walk succeeded, {@link endUtf8Scan} says whether the body is well-formed UTF-8.
  */
-export { onlySpaceFrom as scanOnlySpaceFrom, space as scanSpace, stringEnd as scanStringEnd, valueEnd as scanValueEnd };
+export { onlySpaceFrom as scanOnlySpaceFrom, space as scanSpace, valueEnd as scanValueEnd };
 
 /** Starts a walk over a body whose strings may hold UTF-8. */
 export function beginUtf8Scan(): void {
   utf8 = true;
   sawHighByte = false;
+  hugeNumber = false;
 }
 
-/** After a walk that succeeded: what `body` is — all ASCII, well-formed UTF-8, or neither. */
-export function endUtf8Scan(body: Buffer): 'ascii' | 'utf8' | 'invalid' {
+/**
+ * After a walk that succeeded: what `body` is — all ASCII or well-formed UTF-8 — or `undefined`
+ * when it is neither, or held a number that may be beyond double range (declined, as above).
+ */
+export function endUtf8Scan(body: Buffer): 'ascii' | 'utf8' | undefined {
+  if (hugeNumber) return undefined;
   if (!sawHighByte) return 'ascii';
-  return isUtf8(body) ? 'utf8' : 'invalid';
+  return isUtf8(body) ? 'utf8' : undefined;
 }
 
 /** Just past the key whose opening quote is at `i`, or -1; -2 when it holds an escape. */

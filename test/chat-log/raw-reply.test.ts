@@ -67,10 +67,16 @@ describe('rawReply: the same line as the general path, byte for byte for JSON.st
     for (const extra of outcomes) expect(rawLine('chat', text, extra)).toBe(reference('chat', text, extra));
   });
 
-  it('the model next to an object usage is given for the metrics, as JSON text', () => {
-    expect(rawReply('chat', Buffer.from(JSON.stringify(chat({ content: 'x' }))))?.usageModel).toBe('"gpt-4o-mini"');
-    expect(rawReply('chat', Buffer.from(JSON.stringify({ model: 'm', choices: [] })))?.usageModel).toBeNull();
-    expect(rawReply('chat', Buffer.from(JSON.stringify({ model: 5, choices: [], usage: {} })))?.usageModel).toBeNull();
+  it('tells the metrics the model next to an object usage and the token counts in it, as the general path has them', () => {
+    const read = (body: unknown): ReturnType<typeof rawReply> => rawReply('chat', Buffer.from(JSON.stringify(body)));
+    expect(read(chat({ content: 'x' }))).toMatchObject({ usageModel: 'gpt-4o-mini', usageTokens: { prompt_tokens: 9, completion_tokens: 9 } });
+    expect(read({ model: 'gpt-"4"\\é', choices: [], usage: { input_tokens: 1.5, output_tokens: 7, prompt_tokens: null, completion_tokens: 'x' } })).toMatchObject({
+      usageModel: 'gpt-"4"\\é',
+      usageTokens: { input_tokens: 1.5, output_tokens: 7, prompt_tokens: null, completion_tokens: 'x' },
+    });
+    expect(read({ model: 'm', choices: [] })).toMatchObject({ usageModel: null, usageTokens: null });
+    expect(read({ model: 5, choices: [], usage: {} })).toMatchObject({ usageModel: null, usageTokens: {} });
+    expect(read({ model: 'm', choices: [], usage: [1] })).toMatchObject({ usageModel: null, usageTokens: null });
   });
 });
 
@@ -116,6 +122,8 @@ describe('rawReply: declines what the general path must handle', () => {
     ['invalid UTF-8', 'chat', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])],
     ['invalid JSON deep inside the choice', 'chat', '{"choices":[{"message":{"content":"x","x":[1,]}}]}'],
     ['invalid JSON after the choices', 'chat', '{"choices":[{"message":{"content":"x"}}],"usage":{"a":01}}'],
+    ['a number beyond double range (the general path writes null)', 'chat', '{"choices":[],"usage":{"a":1e400}}'],
+    ['an integer beyond double range', 'chat', `{"choices":[],"error":{"n":1${'0'.repeat(309)}}}`],
     ['pretty-printed, as OpenAI writes its replies (JSON.parse is quicker there)', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2)],
     ['pretty-printed with CRLF', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2).replace(/\n/g, '\r\n')],
     ['a line break inside a value copied (usage)', 'chat', '{"choices":[],"usage":{\n"a":1}}'],
@@ -159,10 +167,14 @@ describe('rawReply: random replies', () => {
     for (let i = 0; i < 2000; i++) {
       const api: ChatApi = i % 4 === 0 ? 'completions' : 'chat';
       const text = `${JSON.stringify(reply())}${i % 3 === 0 ? '\n' : ''}`;
-      const got = rawLine(api, text);
-      if (got === undefined) continue;
+      const json = rawReply(api, Buffer.from(text));
+      if (json === undefined) continue;
       read++;
-      expect(got, text).toBe(reference(api, text));
+      expect(responseRecordLine(input, json), text).toBe(reference(api, text));
+      // What the metrics get: the model and the token counts of the general path's usage.
+      const { usage, usageModel } = generalReply(api, text);
+      const tokens = usage === null ? null : Object.fromEntries(['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens'].filter((k) => k in usage).map((k) => [k, usage[k]]));
+      expect([json.usageModel, json.usageTokens], text).toEqual([usageModel, tokens]);
     }
     // Most random replies are within the case covered: the comparison is exercised.
     expect(read).toBeGreaterThan(1000);

@@ -285,7 +285,8 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
         keys.push(keyName);
       },
     });
-    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, model: 'gpt-4o-mini-2024-07-18' })) });
+    const usage = { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } };
+    await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, model: 'gpt-4o-mini-2024-07-18', usage })) });
     await exchange(hook, {
       body: CHAT_BODY,
       eventStream: true,
@@ -301,7 +302,8 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(sse([{ choices: [{ index: 0, delta: { content: 'no usage' } }] }])) });
     await exchange(hook, { body: CHAT_BODY, outcome: { kind: 'error', message: 'refused', code: 'upstream_unreachable', status: 502 } });
     expect(seen).toEqual([
-      ['gpt-4o-mini-2024-07-18', { total_tokens: 4 }],
+      // A JSON reply read from its bytes tells the token counts the metrics read.
+      ['gpt-4o-mini-2024-07-18', { prompt_tokens: 3, completion_tokens: 1 }],
       ['gpt-4o', { prompt_tokens: 5, completion_tokens: 1 }],
       [null, { prompt_tokens: 2 }],
     ]);
