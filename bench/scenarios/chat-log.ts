@@ -4,16 +4,19 @@
  * per-exchange work weighs most; the same is measured on SSE responses of 50 events (what chat
  * clients mostly ask for), where it is spread over a longer exchange. In the same rounds, a
  * yardstick: the gateway with the least work any log must do (bench/reference/minimal-logger.ts),
- * which shows how far the target is from what logging costs at the least. Skipped when the gateway
- * refuses `--log-chat`; flagged when it accepts the flag but writes nothing (then the ratio
- * measures no chat log).
+ * which shows how far the target is from what logging costs at the least. Both ratios are also
+ * measured in pairs (the two gateways loaded at once), which cancels the drift between rounds.
+ * Skipped when the gateway refuses `--log-chat`; flagged when it accepts the flag but writes
+ * nothing (then the ratio measures no chat log).
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { startGateway, startMinimalLogger, type RunningGateway } from '../gateway.js';
 import { freePort } from '../ports.js';
+import { waitForQuiet } from '../quiet.js';
 import { paired, summarise, type Summary } from '../stats.js';
+import { errorCount, runWrk, type WrkResult } from '../wrk.js';
 import { cpuPerUnitUs, runRounds, systemPerUnitUs, type LoadSample } from './load.js';
 
 export type ChatLogResult =
@@ -36,6 +39,12 @@ export type ChatLogResult =
        * minimal-logger.ts), measured in the same rounds; `null` when it did not start.
        */
       readonly minimal: { readonly rps: Summary; readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null;
+      /**
+       * Throughput on / off with both gateways loaded at once (each by its own wrk), sharing CPU 1,
+       * per round — which cancels the drift between rounds of the machine and of wrk — and the same
+       * for the yardstick (`null` when it did not start).
+       */
+      readonly paired: { readonly ratio: Summary; readonly minimalRatio: Summary | null };
       /** The same on SSE responses of 50 events (responses per second, CPU µs per response). */
       readonly sse: {
         readonly rps: { readonly off: Summary; readonly on: Summary };
@@ -81,6 +90,30 @@ async function onOff(
   return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [], minimal: rounds.get(label('minimal')) ?? [] };
 }
 
+/**
+ * `b`'s throughput over `a`'s with both loaded at once for `seconds` (one wrk each, on CPU 0), in
+ * `runs` rounds after a short warm-up; the wrk that starts first alternates, as a start of a few
+ * milliseconds ahead is worth about a percent.
+ */
+async function pairedRatios(ctx: Context, a: RunningGateway, b: RunningGateway, label: string): Promise<number[]> {
+  const url = (g: RunningGateway): string => `http://127.0.0.1:${g.port}/v1/chat/completions`;
+  const both = (seconds: number, bFirst: boolean): Promise<[WrkResult, WrkResult]> => {
+    const run = (g: RunningGateway): Promise<WrkResult> => runWrk({ url: url(g), script: ctx.scripts.json, connections: 50, seconds });
+    return bFirst ? Promise.all([run(b), run(a)]).then(([rb, ra]) => [ra, rb]) : Promise.all([run(a), run(b)]);
+  };
+  await waitForQuiet();
+  await both(ctx.settings.warmupSeconds, false);
+  const ratios: number[] = [];
+  for (let run = 0; run < ctx.settings.runs; run++) {
+    await waitForQuiet();
+    const [ra, rb] = await both(ctx.settings.seconds, run % 2 === 1);
+    const ratio = rb.rps / ra.rps;
+    ratios.push(ratio);
+    ctx.log(`  run ${run + 1}/${ctx.settings.runs} ${label} in pairs: ${Math.round(rb.rps)} vs ${Math.round(ra.rps)} req/s, ${ratio.toFixed(3)}x, ${errorCount(ra) + errorCount(rb)} errors`);
+  }
+  return ratios;
+}
+
 /** Runs measure 4; `off` is a running gateway in front of the JSON upstream without the chat log. */
 export async function runChatLog(ctx: Context, off: RunningGateway): Promise<ChatLogResult> {
   const logDir = join(ctx.dir, 'chat-log');
@@ -100,6 +133,8 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
   });
   if (minimal !== undefined) ctx.command('the minimal logger (measure 4)', minimal.proc.command);
   const { off: offRuns, on: onRuns, minimal: minimalRuns } = await onOff(ctx, { off, on, minimal }, false);
+  const pairedOn = await pairedRatios(ctx, off, on, 'log on ÷ off');
+  const pairedMinimal = minimal === undefined ? null : await pairedRatios(ctx, off, minimal, 'minimal ÷ off');
   // Stopping flushes the log.
   await Promise.all([on.proc.stop(10_000), minimal?.proc.stop()]);
 
@@ -134,6 +169,7 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
             cpuPerRequestUs: summarise(minimalRuns.map((s) => cpuPerUnitUs(s))),
             ratio: summarise(paired(minimalRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
           },
+    paired: { ratio: summarise(pairedOn), minimalRatio: pairedMinimal === null ? null : summarise(pairedMinimal) },
     sse: {
       rps: { off: summarise(sse.off.map((s) => s.rps)), on: summarise(sse.on.map((s) => s.rps)) },
       cpuPerResponseUs: { off: summarise(sse.off.map((s) => cpuPerUnitUs(s))), on: summarise(sse.on.map((s) => cpuPerUnitUs(s))) },
