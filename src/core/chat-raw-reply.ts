@@ -103,13 +103,10 @@ const MESSAGE = level({
   reasoning_content: MESSAGE_REASONING_CONTENT,
   reasoning: MESSAGE_REASONING,
 });
-const USAGE = level({ prompt_tokens: USAGE_PROMPT, completion_tokens: USAGE_COMPLETION, input_tokens: USAGE_INPUT, output_tokens: USAGE_OUTPUT });
-const TOKENS: readonly [string, number][] = [
-  ['prompt_tokens', USAGE_PROMPT],
-  ['completion_tokens', USAGE_COMPLETION],
-  ['input_tokens', USAGE_INPUT],
-  ['output_tokens', USAGE_OUTPUT],
-];
+/** The token counts the metrics read, and their slots. */
+const TOKENS = { prompt_tokens: USAGE_PROMPT, completion_tokens: USAGE_COMPLETION, input_tokens: USAGE_INPUT, output_tokens: USAGE_OUTPUT };
+const USAGE = level(TOKENS);
+const TOKEN_SLOTS = Object.entries(TOKENS);
 
 /** The index among `level`'s names of the key whose quotes are at `start` and `end - 1`, or -1. */
 function nameOf(b: Buffer, start: number, end: number, { names }: Level): number {
@@ -240,7 +237,7 @@ export function rawReply(api: ChatApi, body: Buffer): RawReply | undefined {
 /** The token counts noted in `usage`. */
 function tokensOf(text: ReplyText): JsonObject {
   const tokens: JsonObject = {};
-  for (const [name, slot] of TOKENS) if (at[2 * slot] !== -1) tokens[name] = valueOf(text.of(slot));
+  for (const [name, slot] of TOKEN_SLOTS) if (at[2 * slot] !== -1) tokens[name] = valueOf(text.of(slot));
   return tokens;
 }
 
