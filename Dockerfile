@@ -6,11 +6,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Dependencies first, in their own layer: editing src/ does not download them again.
 # --ignore-scripts: no dependency install script runs (only esbuild, a vitest dev dependency, has
-# one), and the project's own `prepare` (tsc) would fail here because src/ is not copied yet.
+# one), and the project's own `prepare` (the build) would fail here because src/ is not copied yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+COPY wasm ./wasm
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime ----
@@ -20,6 +21,7 @@ WORKDIR /app
 # Code stays owned by root: the gateway's user can read it but not change it.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/wasm/build ./wasm/build
 COPY --from=build /app/bin ./bin
 # dist/version.js reads ../package.json.
 COPY --from=build /app/package.json ./

@@ -18,6 +18,8 @@ export interface LineBatch<B> {
   readonly size: number;
   /** Adds a complete line (no newline). */
   push(line: string): void;
+  /** Adds a complete line given as UTF-8 bytes (no newline), copied: the caller may reuse them. */
+  pushBytes(line: Uint8Array): void;
   /** Everything waiting, as one batch; the container is empty afterwards. */
   take(): B;
 }
@@ -68,27 +70,55 @@ export class LineBytes implements LineBatch<ByteBatch> {
     const most = line.length * 3 + 1;
     let bytes: number;
     if (most > this.#chunkBytes) {
-      this.#seal();
       const own = Buffer.allocUnsafeSlow(Buffer.byteLength(line) + 1);
       bytes = own.write(line) + 1;
       own[bytes - 1] = NEWLINE;
-      this.#sealed.push(own);
+      this.#pushOwn(own);
     } else {
-      let chunk = this.#chunk;
-      if (chunk === null || this.#end + most > chunk.length) {
-        this.#seal();
-        if (chunk !== null) this.#filled.push(chunk);
-        // Reused, not allocated: a fresh 1 MiB every 1 MiB of log is external memory V8 counts
-        // towards its next full collection.
-        chunk = this.#chunk = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#chunkBytes);
-        this.#start = this.#end = 0;
-      }
+      const chunk = this.#room(most);
       bytes = chunk.write(line, this.#end) + 1;
       chunk[this.#end + bytes - 1] = NEWLINE;
       this.#end += bytes;
     }
     this.#lines++;
     this.#bytes += bytes;
+  }
+
+  pushBytes(line: Uint8Array): void {
+    const bytes = line.length + 1;
+    if (bytes > this.#chunkBytes) {
+      const own = Buffer.allocUnsafeSlow(bytes);
+      own.set(line);
+      own[bytes - 1] = NEWLINE;
+      this.#pushOwn(own);
+    } else {
+      const chunk = this.#room(bytes);
+      chunk.set(line, this.#end);
+      chunk[this.#end + bytes - 1] = NEWLINE;
+      this.#end += bytes;
+    }
+    this.#lines++;
+    this.#bytes += bytes;
+  }
+
+  /** The current chunk, with room for `most` more bytes at `#end` (a new one when it has not). */
+  #room(most: number): Buffer {
+    let chunk = this.#chunk;
+    if (chunk === null || this.#end + most > chunk.length) {
+      this.#seal();
+      if (chunk !== null) this.#filled.push(chunk);
+      // Reused, not allocated: a fresh 1 MiB every 1 MiB of log is external memory V8 counts
+      // towards its next full collection.
+      chunk = this.#chunk = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#chunkBytes);
+      this.#start = this.#end = 0;
+    }
+    return chunk;
+  }
+
+  /** A line too long for a chunk goes in a buffer of its own, after what waits. */
+  #pushOwn(own: Buffer): void {
+    this.#seal();
+    this.#sealed.push(own);
   }
 
   /**

@@ -16,6 +16,8 @@ export interface SinkStats {
 export interface LineSink extends SinkStats {
   /** Accepts one complete JSON line (without `\n`). Never throws, never waits. */
   append(line: string): void;
+  /** The same, for a line as UTF-8 bytes, which are copied at once (the caller may reuse them). */
+  appendBytes(line: Uint8Array): void;
   /** Resolves once every line accepted so far is written (or counted as dropped). */
   flush(): Promise<void>;
   /** Flushes, then releases the file or channel; later lines are dropped. */
@@ -112,6 +114,14 @@ export class BatchQueue<B> {
     const size = batch.lines > 0 && batch.size + line.length * 3 > this.#maxQueued ? Buffer.byteLength(line) : line.length;
     if (!this.#admits(size)) return false;
     this.#batch.push(line);
+    this.#added(1);
+    return true;
+  }
+
+  /** Queues a line given as UTF-8 bytes (copied at once); false when the queue is full. */
+  appendBytes(line: Uint8Array): boolean {
+    if (!this.#admits(line.length)) return false;
+    this.#batch.pushBytes(line);
     this.#added(1);
     return true;
   }
@@ -226,6 +236,10 @@ export abstract class BatchedSink implements LineSink {
 
   append(line: string): void {
     if (this.#closed || !this.#queue.append(line)) this.droppedLines++;
+  }
+
+  appendBytes(line: Uint8Array): void {
+    if (this.#closed || !this.#queue.appendBytes(line)) this.droppedLines++;
   }
 
   /** Queues `lines` lines already encoded (a cluster worker's message, see ipc.ts), as they are. */

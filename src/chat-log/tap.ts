@@ -14,7 +14,9 @@
  * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
+import { createRequestLineBuilder, type RequestLineBuilder } from '../core/chat-lines-wasm.js';
+import { jsonString, requestEnvelope, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
+import type { RequestRecordInput } from '../core/chat-record.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
@@ -25,6 +27,13 @@ import { createUidGenerator } from './uid.js';
 export interface ChatLogHookOptions {
   /** Receives each record as one JSON line (no newline). Must not throw. */
   append: (line: string) => void;
+  /**
+   * Receives a record as one JSON line in UTF-8 bytes (no newline) that it copies at once: the
+   * bytes are a view the next record overwrites. Must not throw. When given, request lines are
+   * built in WebAssembly wherever they can be (core/chat-lines-wasm.ts); the others still go to
+   * `append`.
+   */
+  appendBytes?: (line: Uint8Array) => void;
   now?: () => number;
   /** Default: UUID-shaped uids from a per-process random prefix and a counter (uid.ts). */
   newUid?: () => string;
@@ -58,6 +67,9 @@ class HookState {
   readonly newUid: () => string;
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
+  readonly #appendBytes: ((line: Uint8Array) => void) | undefined;
+  /** Builds request lines in WebAssembly; `null` without `appendBytes` or the module. */
+  readonly #requestLines: RequestLineBuilder | null;
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
@@ -66,7 +78,7 @@ class HookState {
   #drainId = 0;
 
   constructor(
-    options: Required<Omit<ChatLogHookOptions, 'onUsage'>> & Pick<ChatLogHookOptions, 'onUsage'>,
+    options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendBytes'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendBytes'>,
     readonly quoteUid: (uid: string) => string,
   ) {
     this.append = options.append;
@@ -74,6 +86,22 @@ class HookState {
     this.newUid = options.newUid;
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
+    this.#appendBytes = options.appendBytes;
+    this.#requestLines = options.appendBytes === undefined ? null : createRequestLineBuilder();
+  }
+
+  /** Hands over the request record's line: built in WebAssembly when it can be, else in JavaScript. */
+  writeRequestRecord(input: RequestRecordInput): void {
+    const { body } = input;
+    const lines = this.#requestLines;
+    if (lines !== null && this.#appendBytes !== undefined && body !== undefined && body.length > 0) {
+      const bytes = lines.line(requestEnvelope(input), body);
+      if (bytes !== undefined) {
+        this.#appendBytes(bytes);
+        return;
+      }
+    }
+    this.append(requestRecordLine(input));
   }
 
   /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
@@ -192,7 +220,7 @@ class ChatLogTap implements ExchangeTap {
     this.#request = 'written';
     try {
       const { ip, route, startedAt } = this.#info;
-      this.#state.append(requestRecordLine({ uid: this.#uid, uidJson: this.#uidJson, startedAt, ip, route, body: this.#body }));
+      this.#state.writeRequestRecord({ uid: this.#uid, uidJson: this.#uidJson, startedAt, ip, route, body: this.#body });
     } catch {
       this.#state.failures++;
     }
@@ -228,10 +256,10 @@ class ChatLogTap implements ExchangeTap {
 }
 
 /** The chat log's {@link ExchangeHook}. */
-export function createChatLogHook({ append, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
+export function createChatLogHook({ append, appendBytes, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
   // The default uids are hex digits and dashes: quoted as they are, with no check for escapes.
   const quoteUid = newUid === undefined ? (uid: string) => `"${uid}"` : jsonString;
-  const state = new HookState({ append, now, newUid: newUid ?? createUidGenerator(), maxBodyBytes, onUsage }, quoteUid);
+  const state = new HookState({ append, appendBytes, now, newUid: newUid ?? createUidGenerator(), maxBodyBytes, onUsage }, quoteUid);
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

@@ -85,9 +85,14 @@ export function requestRecordLine(input: RequestRecordInput): string {
   return fields === undefined ? JSON.stringify(requestRecordOf(input, parsed)) : withEnvelope(input, fields);
 }
 
+/** The request line up to the route — `{"type":"request",…,"route":…` — before the body's fields. */
+export function requestEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput): string {
+  return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}`;
+}
+
 /** The request line: the envelope, then the fields copiedFields() gave. */
-function withEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput, fields: string): string {
-  return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
+function withEnvelope(input: RequestRecordInput, fields: string): string {
+  return `${requestEnvelope(input)}${fields}`;
 }
 
 /** Above this many members a body's keys are checked for duplicates with a set, not pairwise. */

@@ -7,12 +7,22 @@ import { sse } from './helpers.js';
 
 type Json = Record<string, unknown>;
 
-function setup(options: { maxBodyBytes?: number } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[] } {
+/**
+ * A hook whose lines are collected as text. `bytes`: it is also given `appendBytes`, so request
+ * lines are built in WebAssembly where they can be; `viaBytes` counts the lines that came so.
+ */
+function setup(options: { maxBodyBytes?: number; bytes?: boolean } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[]; viaBytes: () => number } {
   const lines: string[] = [];
   let clock = 1_000;
   let n = 0;
-  const hook = createChatLogHook({ append: (line) => lines.push(line), now: () => (clock += 10), newUid: () => `uid-${++n}`, ...options });
-  return { hook, lines, records: () => lines.map((line) => JSON.parse(line) as Json) };
+  let viaBytes = 0;
+  const { bytes = false, ...rest } = options;
+  const appendBytes = (line: Uint8Array): void => {
+    viaBytes++;
+    lines.push(Buffer.from(line).toString('utf8'));
+  };
+  const hook = createChatLogHook({ append: (line) => lines.push(line), ...(bytes ? { appendBytes } : {}), now: () => (clock += 10), newUid: () => `uid-${++n}`, ...rest });
+  return { hook, lines, records: () => lines.map((line) => JSON.parse(line) as Json), viaBytes: () => viaBytes };
 }
 
 const info = (route = '/v1/chat/completions', method = 'POST'): ExchangeInfo => ({ method, route, ip: '10.0.0.7', startedAt: 1_000, keyName: null });
@@ -71,10 +81,13 @@ describe('chat log hook: which exchanges', () => {
   });
 });
 
-describe('chat log hook: records', () => {
+// Every record test runs twice: request lines built in JavaScript, and in WebAssembly where they can be.
+describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s)', (_mode, bytes) => {
   it('SSE exchange: request then response record, joined by uid', async () => {
-    const { hook, records, lines } = setup();
+    const { hook, records, lines, viaBytes } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM) });
+    // With appendBytes, the request line came from WebAssembly.
+    expect(viaBytes()).toBe(bytes ? 1 : 0);
     const [request, response] = records();
     expect(request).toEqual({ type: 'request', uid: 'uid-1', time: new Date(1_000).toISOString(), ip: '10.0.0.7', route: '/v1/chat/completions', model: 'gpt-4o-mini', stream: true, messages: CHAT_BODY.messages });
     expect(response).toMatchObject({ type: 'response', uid: 'uid-1', status: 200, assistant: 'Hi there', finish_reason: 'stop', usage: { total_tokens: 9 }, tool_calls: null, reasoning: null });
@@ -84,7 +97,7 @@ describe('chat log hook: records', () => {
   });
 
   it('JSON exchange', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
     expect(records()[1]).toMatchObject({ assistant: 'Hello JSON', usage: { total_tokens: 4 }, status: 200 });
   });
@@ -95,32 +108,32 @@ describe('chat log hook: records', () => {
     ['deflate', deflateSync],
     ['deflate', deflateRawSync],
   ] as const)('decodes a %s stream on a copy', async (encoding, compress) => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, encoding, response: compress(Buffer.from(CHAT_STREAM)), chunkSize: 3 });
     expect(records()[1]).toMatchObject({ assistant: 'Hi there', usage: { total_tokens: 9 } });
   });
 
   it('decodes a gzip JSON body', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, encoding: 'gzip', response: gzipSync(JSON.stringify(CHAT_JSON)) });
     expect(records()[1]).toMatchObject({ assistant: 'Hello JSON' });
   });
 
   it('a truncated gzip stream keeps what was decodable', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const full = gzipSync(Buffer.from(CHAT_STREAM));
     await exchange(hook, { body: CHAT_BODY, eventStream: true, encoding: 'gzip', response: full.subarray(0, full.length - 12), outcome: { kind: 'aborted' } });
     expect(records()[1]).toMatchObject({ aborted: true, assistant: 'Hi there' });
   });
 
   it('unsupported encoding: recorded as unparsed', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, encoding: 'zstd', response: Buffer.from('xxxx') });
     expect(records()[1]).toMatchObject({ unparsed: true, reason: 'content-encoding "zstd" is not decoded' });
   });
 
   it('non-JSON request body: request unparsed, response still recorded', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: Buffer.from('not json'), status: 400, response: Buffer.from('{"error":{"message":"We could not parse the JSON body"}}') });
     const [request, response] = records();
     expect(request).toMatchObject({ unparsed: true, raw: 'not json', model: null });
@@ -128,37 +141,37 @@ describe('chat log hook: records', () => {
   });
 
   it('non-JSON response body: unparsed with an excerpt', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, status: 502, response: Buffer.from('<html>Bad gateway</html>') });
     expect(records()[1]).toMatchObject({ status: 502, unparsed: true, raw: '<html>Bad gateway</html>' });
   });
 
   it('a body over the limit: truncated', async () => {
-    const { hook, records } = setup({ maxBodyBytes: 64 });
+    const { hook, records } = setup({ maxBodyBytes: 64, bytes });
     await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify({ ...CHAT_JSON, pad: 'x'.repeat(200) })), chunkSize: 50 });
     expect(records()[1]).toMatchObject({ truncated: true, unparsed: true, assistant: null });
   });
 
   it('a stream labelled as JSON is still read', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: false, response: Buffer.from(CHAT_STREAM) });
     expect(records()[1]).toMatchObject({ assistant: 'Hi there' });
   });
 
   it('client abort mid-stream: aborted with the partial reply', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM.slice(0, 90)), outcome: { kind: 'aborted' } });
     expect(records()[1]).toMatchObject({ aborted: true, assistant: 'Hi', status: 200 });
   });
 
   it('gateway error before the response: status and error', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, outcome: { kind: 'error', message: 'connect timeout', code: 'upstream_connect_timeout', status: 504 } });
     expect(records()[1]).toMatchObject({ status: 504, error: { code: 'upstream_connect_timeout' }, ttft_ms: null, assistant: null });
   });
 
   it('client gone before the body arrived: both records anyway', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { outcome: { kind: 'aborted' } });
     const [request, response] = records();
     expect(request).toMatchObject({ type: 'request', unparsed: true, raw: '' });
@@ -166,7 +179,7 @@ describe('chat log hook: records', () => {
   });
 
   it('responses API stream', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const stream = sse([
       { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', delta: 'Yo' } },
       { event: 'response.completed', data: { type: 'response.completed', response: { status: 'completed', usage: { total_tokens: 2 } } } },
@@ -176,7 +189,7 @@ describe('chat log hook: records', () => {
   });
 
   it('the request record is written before the response record even when deferred', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const tap = hook.open(info())!;
     tap.requestBody(Buffer.from(JSON.stringify(CHAT_BODY)));
     tap.end({ kind: 'error', message: 'x', code: 'upstream_error', status: 502 });
@@ -185,7 +198,7 @@ describe('chat log hook: records', () => {
   });
 
   it('never throws, whatever order the calls come in', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const tap = hook.open(info())!;
     expect(() => {
       tap.responseData(Buffer.from('data: x\n\n'));
@@ -211,7 +224,7 @@ describe('chat log hook: records', () => {
   });
 
   it('request records of exchanges without a response yet: one drain writes them all, once each', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const taps = [1, 2, 3].map(() => hook.open(info())!);
     taps.forEach((tap, i) => tap.requestBody(Buffer.from(JSON.stringify({ model: `m${i}`, messages: [] }))));
     expect(records()).toHaveLength(0); // deferred: never before the request is forwarded
@@ -225,14 +238,14 @@ describe('chat log hook: records', () => {
   });
 
   it('a response that starts before the drain writes the request record first, and only once', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify(CHAT_JSON)), chunkSize: 1 << 20 });
     await new Promise((resolve) => setImmediate(resolve));
     expect(records().map((r) => r.type)).toEqual(['request', 'response']);
   });
 
   it('body fields named like the envelope do not replace it', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: { model: 'm', messages: [], uid: 'theirs', type: 'x', route: '/evil' }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
     expect(records()).toMatchObject([{ type: 'request', uid: 'uid-1', route: '/v1/chat/completions' }, { type: 'response', uid: 'uid-1' }]);
   });
@@ -242,13 +255,13 @@ describe('chat log hook: records', () => {
     ['tool calls (general path)', { choices: [{ index: 0, message: { content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] }, 1 << 20, { assistant: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }], finish_reason: 'tool_calls' }],
     ['two choices (general path)', { choices: [{ index: 0, message: { content: 'a' } }, { index: 1, message: { content: 'b' } }] }, 7, { assistant: 'a', choices: [{ index: 0, assistant: 'a' }, { index: 1, assistant: 'b' }] }],
   ])('JSON reply: %s', async (_name, reply, chunkSize, expected) => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, response: Buffer.from(JSON.stringify(reply)), chunkSize });
     expect(records()[1]).toMatchObject(expected);
   });
 
   it('a stream nothing could be read from: unparsed, with the first 2 KiB', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     const garbage = 'data: not json\n\n'.repeat(300);
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(garbage), chunkSize: 100 });
     const response = records()[1];
@@ -257,7 +270,7 @@ describe('chat log hook: records', () => {
   });
 
   it('a stream that was understood keeps no excerpt, even if later events are garbage', async () => {
-    const { hook, records } = setup();
+    const { hook, records } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM + 'data: junk\n\n'.repeat(50)) });
     expect(records()[1]).toMatchObject({ assistant: 'Hi there' });
     expect(records()[1].unparsed).toBeUndefined();

@@ -27,6 +27,10 @@ class StringLines implements LineBatch<string[]> {
     this.#chars += line.length;
   }
 
+  pushBytes(line: Uint8Array): void {
+    this.push(Buffer.from(line).toString('utf8'));
+  }
+
   take(): string[] {
     const lines = this.#lines;
     this.#lines = [];
@@ -297,6 +301,21 @@ describe('LineBytes', () => {
     expect(countLines(Buffer.concat(batch.buffers))).toBe(5);
   });
 
+  it('pushBytes copies a line given as bytes at once, in order with pushed strings; one longer than a chunk goes alone', () => {
+    const bytes = new LineBytes(32);
+    const view = Buffer.from('{"b":"é"}');
+    bytes.push('{"a":1}');
+    bytes.pushBytes(view);
+    view.fill(0x20); // the caller reuses its bytes: what was pushed stays
+    bytes.pushBytes(Buffer.from('z'.repeat(40)));
+    bytes.push('{"c":3}');
+    expect(bytes.lines).toBe(4);
+    expect(bytes.size).toBe(Buffer.byteLength(`{"a":1}\n{"b":"é"}\n${'z'.repeat(40)}\n{"c":3}\n`));
+    const batch = bytes.take();
+    expect(text(batch)).toBe(`{"a":1}\n{"b":"é"}\n${'z'.repeat(40)}\n{"c":3}\n`);
+    expect(countLines(Buffer.concat(batch.buffers))).toBe(4);
+  });
+
   it('reuses a filled chunk once the batch holding its last bytes is recycled, never before', () => {
     const bytes = new LineBytes(64);
     bytes.push('a'.repeat(20)); // chunk 1
@@ -323,6 +342,21 @@ describe('ChatLogWriter', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${Array.from({ length: 10 }, (_, i) => line(i)).join('\n')}\n`);
     expect(writer.written).toBe(10);
     await writer.close();
+  });
+
+  it('lines given as bytes are written in order with the others', async () => {
+    const path = join(tempDir(), 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+    for (let i = 0; i < 10; i++) {
+      if (i % 2 === 0) writer.append(line(i));
+      else writer.appendBytes(Buffer.from(line(i)));
+    }
+    await writer.flush();
+    expect(readFileSync(path, 'utf8')).toBe(`${Array.from({ length: 10 }, (_, i) => line(i)).join('\n')}\n`);
+    expect(writer.written).toBe(10);
+    await writer.close();
+    writer.appendBytes(Buffer.from(line(10)));
+    expect(writer.dropped).toBe(1);
   });
 
   it('rotates into chat.N.log, highest newest, never splitting or losing a line', async () => {

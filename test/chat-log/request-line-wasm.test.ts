@@ -1,0 +1,153 @@
+/**
+ * The request line built in WebAssembly (core/chat-lines-wasm.ts, wasm/chat-lines.ts) against
+ * requestRecordLine: whenever the module gives a line, it is the same bytes; what it declines takes
+ * requestRecordLine, so only the common bodies need to come from it, and they do.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRequestLineBuilder, type RequestLineBuilder } from '../../src/core/chat-lines-wasm.js';
+import { requestEnvelope, requestRecordLine } from '../../src/core/chat-record-line.js';
+import type { RequestRecordInput } from '../../src/core/chat-record.js';
+
+const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
+const base = { uid: 'u-1', startedAt: T0, ip: '203.0.113.9', route: '/v1/chat/completions' };
+
+function builder(): RequestLineBuilder {
+  const built = createRequestLineBuilder();
+  // `npm test` builds the module first: without it every line would silently take JavaScript.
+  if (built === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
+  return built;
+}
+
+/** The module's line for `body` (as text), or `undefined` when it declines. */
+function wasmLine(lines: RequestLineBuilder, body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer | undefined {
+  const record = { ...base, ...input, body };
+  const line = lines.line(requestEnvelope(record), body);
+  return line === undefined ? undefined : Buffer.from(line);
+}
+
+const jsLine = (body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer => Buffer.from(requestRecordLine({ ...base, ...input, body }));
+
+const BODIES: [string, string][] = [
+  ['the bench body', '{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the capital of France?"}],"temperature":0.2,"max_tokens":64,"stream":false,"user":"bench-user-0001"}'],
+  ['messages before model, stream true', '{"messages":[{"role":"user","content":"x"}],"model":"m","stream":true,"n":1}'],
+  ['prompt, input and messages in odd order', '{"input":"i","top_p":1,"prompt":"p","messages":["m"],"model":"x"}'],
+  ['secrets in the middle and at the ends', '{"api_key":"k-1","model":"m","temperature":1,"Authorization":"Bearer k-2","top_p":0.5,"extra_headers":{"a":1},"seed":3,"client_secret":"c"}'],
+  ['envelope names are left out', '{"type":"evil","uid":"not-ours","model":"m","time":"x","ip":"1.1.1.1","route":"/x","keep":true}'],
+  ['only secrets', '{"password":"p","token":"t"}'],
+  ['empty object', '{}'],
+  ['empty key', '{"":1,"model":"m"}'],
+  ['model not a string, stream not true', '{"model":42,"stream":"true","messages":[]}'],
+  ['stream false and null', '{"model":null,"stream":null}'],
+  ['spaces and tabs between tokens, a final newline', ' {\t"model" : "m" ,"messages":[ 1 , 2 ] , "temperature" :\t0.5 }\r\n'],
+  ['UTF-8 and escapes in values', '{"model":"m","messages":[{"role":"user","content":"é \\"q\\" \\\\ \\n \\u00e9 世界 😀"}],"stop":["\\u2028"]}'],
+  ['numbers in every form', '{"a":-0,"b":1.5e+300,"c":1E-5,"d":0.0,"e":123456789012345678901234567890,"f":[true,false,null]}'],
+  ['deep but allowed nesting', `{"model":"m","x":${'['.repeat(62)}${']'.repeat(62)}}`],
+  ['a long string crossing many 16-byte blocks', `{"model":"m","messages":[{"role":"user","content":"${'abcdefghij'.repeat(500)}"}]}`],
+  ['a UTF-8 key', '{"model":"m","clé":1,"键":[2]}'],
+  ['keys that look like the leading ones', '{"models":1,"model_":2,"streams":3,"inputs":4,"prompt_x":5,"message":6,"model":"m"}'],
+];
+
+describe('request line in WebAssembly: the same bytes as requestRecordLine', () => {
+  const lines = builder();
+  it.each(BODIES)('%s', (_name, text) => {
+    const body = Buffer.from(text);
+    const line = wasmLine(lines, body);
+    expect(line).toBeDefined();
+    expect(line?.toString('utf8')).toBe(jsLine(body).toString('utf8'));
+    expect(line?.equals(jsLine(body))).toBe(true);
+  });
+
+  it('the envelope as given: custom uids with escapes and UTF-8, other ips and routes', () => {
+    const body = Buffer.from(BODIES[0][1]);
+    for (const input of [{ uid: 'ü-"1"' }, { uidJson: '"u-2"', uid: 'u-2' }, { ip: '2001:db8::1', route: '/v1/completions' }, { startedAt: T0 + 999 }]) {
+      expect(wasmLine(lines, body, input)?.toString()).toBe(jsLine(body, input).toString());
+    }
+  });
+
+  it('keys it did not know are classified once, as isOtherField does, also after the memo starts over', () => {
+    // More distinct keys than the memo keeps (512), some of them secrets.
+    for (let k = 0; k < 1_500; k++) {
+      const text = `{"model":"m","field_${k}":${k},"${k % 3 === 0 ? `x_api_key_${k}` : `opt_${k}`}":"v","temperature":1}`;
+      const body = Buffer.from(text);
+      expect(wasmLine(lines, body)?.toString()).toBe(jsLine(body).toString());
+    }
+  });
+});
+
+describe('request line in WebAssembly: what it declines (requestRecordLine builds those)', () => {
+  const lines = builder();
+  const declined: [string, Buffer][] = [
+    ['pretty-printed (a line break between tokens)', Buffer.from('{\n  "model": "m"\n}')],
+    ['a duplicate key', Buffer.from('{"model":"a","model":"b"}')],
+    ['a duplicate key among many', Buffer.from(`{${Array.from({ length: 40 }, (_, k) => `"k${k}":1`).join(',')},"k7":2}`)],
+    ['a key with an escape', Buffer.from('{"mod\\u0065l":"m"}')],
+    ['a key starting with a digit', Buffer.from('{"1":1,"model":"m"}')],
+    ['__proto__', Buffer.from('{"__proto__":{},"model":"m"}')],
+    ['a key longer than the memo takes', Buffer.from(`{"${'k'.repeat(65)}":1}`)],
+    ['more members than it takes', Buffer.from(`{${Array.from({ length: 257 }, (_, k) => `"k${k}":1`).join(',')}}`)],
+    ['nesting beyond 64', Buffer.from(`{"x":${'['.repeat(64)}${']'.repeat(64)}}`)],
+    ['not an object', Buffer.from('[1,2]')],
+    ['a trailing comma', Buffer.from('{"model":"m",}')],
+    ['a leading zero', Buffer.from('{"n":01}')],
+    ['a bare dot', Buffer.from('{"n":1.}')],
+    ['an exponent without digits', Buffer.from('{"n":1e}')],
+    ['a lone minus', Buffer.from('{"n":-}')],
+    ['NaN', Buffer.from('{"n":NaN}')],
+    ['a misspelt literal', Buffer.from('{"n":tru}')],
+    ['a control character in a string', Buffer.from('{"s":"a\tb"}')],
+    ['a bad escape', Buffer.from('{"s":"\\x"}')],
+    ['a short unicode escape', Buffer.from('{"s":"\\u12"}')],
+    ['an unterminated string', Buffer.from('{"s":"abc')],
+    ['text after the object', Buffer.from('{"s":1} x')],
+    ['two objects', Buffer.from('{}{}')],
+    ['invalid UTF-8 in a string', Buffer.from([...Buffer.from('{"s":"'), 0xc3, 0x28, ...Buffer.from('"}')])],
+    ['a body over the module input size', Buffer.from(`{"s":"${'a'.repeat(1 << 20)}"}`)],
+  ];
+  it.each(declined)('%s', (_name, body) => {
+    expect(wasmLine(lines, body)).toBeUndefined();
+  });
+});
+
+describe('request line in WebAssembly: random bodies', () => {
+  it('20,000 mutations of chat bodies: every line it gives equals requestRecordLine, and valid ones mostly come from it', () => {
+    const lines = builder();
+    const seeds = BODIES.map(([, text]) => text).filter((text) => text.length < 2_000);
+    const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '\t', '\n', '0', '9', '-', '+', '.', 'e', 't', 'n', 'f', 'é', '\u0000', 'model', 'stream', 'messages', 'api_key', 'uid', '__proto__'];
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+      return seed % n;
+    };
+    let given = 0;
+    let validOneLine = 0;
+    let validGiven = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let text = seeds[i % seeds.length];
+      for (let m = 1 + random(3); m > 0; m--) {
+        const at = random(text.length + 1);
+        const piece = alphabet[random(alphabet.length)];
+        const kind = random(3);
+        text = kind === 0 ? text.slice(0, at) + piece + text.slice(at) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at + piece.length);
+      }
+      const body = Buffer.from(text);
+      const line = wasmLine(lines, body);
+      let valid = false;
+      try {
+        const parsed: unknown = JSON.parse(text);
+        // A line break may only end the body.
+        valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && !/[\n\r]/.test(text.replace(/[ \t\n\r]+$/, ''));
+      } catch {
+        valid = false;
+      }
+      if (valid) validOneLine++;
+      if (line === undefined) continue;
+      given++;
+      if (valid) validGiven++;
+      expect(valid).toBe(true);
+      expect(line.equals(jsLine(body))).toBe(true);
+    }
+    expect(given).toBeGreaterThan(1_000);
+    // Declined valid bodies: duplicate, escaped, digit or __proto__ keys the mutations made.
+    expect(validGiven / validOneLine).toBeGreaterThan(0.8);
+  });
+});
