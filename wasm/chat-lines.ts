@@ -10,8 +10,9 @@
  * written as bytes with `memory.copy`.
  *
  * Memory is fixed at start (never grown, so JavaScript's views stay valid): the body goes at
- * IN_AT (followed by a 0 byte that no rule accepts, so the scan needs no bounds checks), the
- * envelope JavaScript wrote at ENV_AT, the line comes out at OUT_AT.
+ * IN_AT (followed by a 0 byte that no rule accepts, so the scan needs no bounds checks), the parts
+ * of the envelope JavaScript has (uid, time up to the second, ip and route) at ENV_AT, and the
+ * line comes out at OUT_AT.
  *
  * `requestLine` returns the line's length, or:
  * - DECLINE: the body must take the general path (not such an object, a line break before the end,
@@ -24,25 +25,21 @@
  * it is well-formed UTF-8 (node:buffer isUtf8) before it uses the line.
  */
 
-// ---- memory layout (64 KiB pages) ----
-/** Largest body taken here; larger ones take the JavaScript path. */
-const IN_MAX: i32 = 1 << 20;
-/** Below IN_AT: AssemblyScript's own static data (none used today) and stack. */
-const IN_AT: i32 = 64 * 1024;
-/** Room for the sentinel and a 16-byte load at the end of the largest body. */
-const ENV_AT: i32 = IN_AT + IN_MAX + 64;
-/** Largest envelope (`{"type":"request",…,"route":…`). */
-const ENV_MAX: i32 = 16 * 1024;
-const OUT_AT: i32 = ENV_AT + ENV_MAX;
-/** A line holds the envelope, the body's members and fewer than 64 bytes of its own. */
-const OUT_MAX: i32 = ENV_MAX + IN_MAX + 64;
-const MEMBERS_AT: i32 = OUT_AT + OUT_MAX;
+// ---- memory layout ----
+// The small tables first, on few pages, then the envelope, the line and the body: an exchange
+// touches as few pages as it can. Below TABLES_AT: AssemblyScript's own data (its strings).
+const TABLES_AT: i32 = 4096;
 /** Most members taken here (4 offsets each); more take the JavaScript path. */
 const MEMBERS_MAX: i32 = 256;
+const MEMBERS_AT: i32 = TABLES_AT;
 const RUNS_AT: i32 = MEMBERS_AT + MEMBERS_MAX * 16;
 /** Keys the memo did not know, as (offset, length) pairs: for JavaScript to classify. */
 const UNKNOWN_AT: i32 = RUNS_AT + MEMBERS_MAX * 8;
-const SLOTS_AT: i32 = UNKNOWN_AT + MEMBERS_MAX * 8;
+/** Values the response walk notes (see the response line below). */
+const SLOT_COUNT: i32 = 17;
+/** Where the response walk noted each value (start, end; -1 when absent), by slot. */
+const NOTED_AT: i32 = UNKNOWN_AT + MEMBERS_MAX * 8;
+const SLOTS_AT: i32 = NOTED_AT + 256;
 /** Field memo: open addressing, SLOTS slots (16 bytes: hash, key offset, length, class + 1). */
 const SLOTS: i32 = 1024;
 /** At most this many keys are remembered; then the memo starts again (as isOtherField's). */
@@ -50,6 +47,25 @@ const KEYS_MAX: i32 = 512;
 const KEY_MAX: i32 = 64;
 const KEY_BYTES_AT: i32 = SLOTS_AT + SLOTS * 16;
 const KEY_BYTES_END: i32 = KEY_BYTES_AT + KEYS_MAX * KEY_MAX;
+// What JavaScript writes of a record's envelope: the uid as JSON text (per record), the time up to
+// the second (`2025-01-31T12:00:00.`, when the second changes) and `,"ip":…,"route":…` (when they
+// change). The module writes the rest of the envelope itself.
+const ENV_AT: i32 = 64 * 1024;
+const UID_AT: i32 = ENV_AT;
+const UID_MAX: i32 = 1024;
+const SECOND_AT: i32 = UID_AT + UID_MAX;
+const SECOND_LENGTH: i32 = 20;
+const PLACE_AT: i32 = SECOND_AT + 64;
+const ENV_MAX: i32 = 16 * 1024;
+const PLACE_MAX: i32 = ENV_AT + ENV_MAX - PLACE_AT;
+const OUT_AT: i32 = ENV_AT + ENV_MAX;
+/** Largest body taken here; larger ones take the JavaScript path. */
+const IN_MAX: i32 = 1 << 20;
+/** A line holds the envelope, the body's members and fewer than 64 bytes of its own. */
+const OUT_MAX: i32 = ENV_MAX + IN_MAX + 64;
+const IN_AT: i32 = OUT_AT + OUT_MAX;
+/** After the body: the sentinel, and room for a 16-byte load at its end. */
+const IN_END: i32 = IN_AT + IN_MAX + 64;
 
 const DECLINE: i32 = -1;
 const UNKNOWN_KEY: i32 = -2;
@@ -72,6 +88,11 @@ const ZERO: i32 = 0x30;
 const NINE: i32 = 0x39;
 
 let highByte: bool = false;
+/** Set by every escape a string holds: cleared before a key to tell whether it had one. */
+let sawEscape: bool = false;
+let hugeNumber: bool = false;
+const MAX_INTEGER_DIGITS: i32 = 308;
+const MAX_EXPONENT_DIGITS: i32 = 2;
 let members: i32 = 0;
 let unknownKeys: i32 = 0;
 let keyCount: i32 = 0;
@@ -80,10 +101,25 @@ let keyBytesEnd: i32 = KEY_BYTES_AT;
 export function inputAt(): i32 { return IN_AT; }
 export function inputMax(): i32 { return IN_MAX; }
 export function envelopeAt(): i32 { return ENV_AT; }
-export function envelopeMax(): i32 { return ENV_MAX; }
+export function uidAt(): i32 { return UID_AT; }
+export function uidMax(): i32 { return UID_MAX; }
+export function secondAt(): i32 { return SECOND_AT; }
+export function placeAt(): i32 { return PLACE_AT; }
+export function placeMax(): i32 { return PLACE_MAX; }
+
+/** The length of `,"ip":…,"route":…` JavaScript wrote at PLACE_AT. */
+let placeLength: i32 = 0;
+export function setPlace(length: i32): void { placeLength = length; }
+
+/** A record field JavaScript has as `null` (i32's lowest value, never a status or a duration). */
+const NULL: i32 = i32.MIN_VALUE;
 export function outputAt(): i32 { return OUT_AT; }
+/** Where this module's own data ends (its strings): below TABLES_AT. */
+export function dataEnd(): i32 { return <i32>__heap_base; }
+export function tablesAt(): i32 { return TABLES_AT; }
+export function tablesEnd(): i32 { return KEY_BYTES_END; }
 /** Just past the memory this module uses: the memory must be at least this large. */
-export function layoutEnd(): i32 { return KEY_BYTES_END; }
+export function layoutEnd(): i32 { return IN_END; }
 export function sawHighByte(): bool { return highByte; }
 /** Where the last UNKNOWN_KEY answer listed its keys: (offset, length) pairs of i32. */
 export function unknownKeysAt(): i32 { return UNKNOWN_AT; }
@@ -120,6 +156,7 @@ function stringEnd(i: i32): i32 {
     const c = at(i);
     if (c == QUOTE) return i + 1;
     if (c != BACKSLASH) return -1;
+    sawEscape = true;
     const e = at(i + 1);
     if (e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
       i += 2;
@@ -132,12 +169,19 @@ function stringEnd(i: i32): i32 {
   return -1;
 }
 
+/**
+ * Just past the number at `i`, or -1. Notes a number that may be beyond double range (more integer
+ * digits or a larger exponent than a finite double has, as json-scan.ts's hugeNumber): a reply
+ * holding one is declined, as `JSON.stringify` of it would be `null`, not its digits.
+ */
 function numberEnd(i: i32): i32 {
   if (at(i) == MINUS) i++;
   if (at(i) == ZERO) {
     i++;
   } else if (isDigit(at(i))) {
+    const from = i;
     while (isDigit(at(++i)));
+    if (i - from > MAX_INTEGER_DIGITS) hugeNumber = true;
   } else {
     return -1;
   }
@@ -149,7 +193,9 @@ function numberEnd(i: i32): i32 {
     const sign = at(++i);
     if (sign == PLUS || sign == MINUS) i++;
     if (!isDigit(at(i))) return -1;
+    const from = i;
     while (isDigit(at(++i)));
+    if (sign != MINUS && i - from > MAX_EXPONENT_DIGITS) hugeNumber = true;
   }
   return i;
 }
@@ -318,12 +364,44 @@ function hasHighByte(a: i32, n: i32): bool {
   return out + 1;
 }
 
+/** Writes `value` as JavaScript's `${value}` does, or `null` for NULL. */
+function putInt(out: i32, value: i32): i32 {
+  if (value == NULL) return putAscii(out, "null");
+  let n = <u32>value;
+  if (value < 0) {
+    out = putByte(out, MINUS);
+    n = <u32>(-value);
+  }
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest /= 10) digits++;
+  for (let k = digits - 1; k >= 0; k--) {
+    store<u8>(out + k, ZERO + <i32>(n % 10));
+    n /= 10;
+  }
+  return out + digits;
+}
+
+/** Writes `"uid":…,"time":"…"` (no leading comma): the uid JavaScript wrote, its second, `millis`. */
+function putUidAndTime(out: i32, uidLength: i32, millis: i32): i32 {
+  out = putAscii(out, '"uid":');
+  out = put(out, UID_AT, UID_AT + uidLength);
+  out = putAscii(out, ',"time":"');
+  out = put(out, SECOND_AT, SECOND_AT + SECOND_LENGTH);
+  store<u8>(out, ZERO + millis / 100);
+  store<u8>(out + 1, ZERO + (millis / 10) % 10);
+  store<u8>(out + 2, ZERO + millis % 10);
+  store<u8>(out + 3, 0x5a); // Z
+  store<u8>(out + 4, QUOTE);
+  return out + 5;
+}
+
 /**
- * The request line for the body of `length` bytes at IN_AT and the envelope of `envelopeLength`
- * bytes at ENV_AT, written at OUT_AT: its length, DECLINE or UNKNOWN_KEY (see the file comment).
+ * The request line for the body of `length` bytes at IN_AT, of the uid of `uidLength` bytes at
+ * UID_AT, stamped `millis` past the second at SECOND_AT, written at OUT_AT: its length, DECLINE
+ * or UNKNOWN_KEY (see the file comment).
  */
-export function requestLine(length: i32, envelopeLength: i32): i32 {
-  if (length > IN_MAX || envelopeLength > ENV_MAX) return DECLINE;
+export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
+  if (length > IN_MAX || uidLength > UID_MAX) return DECLINE;
   const end = IN_AT + length;
   store<u8>(end, 0);
   members = 0;
@@ -408,7 +486,9 @@ export function requestLine(length: i32, envelopeLength: i32): i32 {
   }
   highByte = hasHighByte(IN_AT, length);
 
-  let out = put(OUT_AT, ENV_AT, ENV_AT + envelopeLength);
+  let out = putAscii(OUT_AT, '{"type":"request",');
+  out = putUidAndTime(out, uidLength, millis);
+  out = put(out, PLACE_AT, PLACE_AT + placeLength);
   // ,"model":
   store<u64>(out, 0x226c65646f6d222c);
   store<u8>(out + 8, COLON);
@@ -436,6 +516,195 @@ export function requestLine(length: i32, envelopeLength: i32): i32 {
   if (prompt != -1) out = put(putByte(out, COMMA), load<i32>(prompt), load<i32>(prompt, 12));
   if (input != -1) out = put(putByte(out, COMMA), load<i32>(input), load<i32>(input, 12));
   for (let r = 0; r < runs; r++) out = put(putByte(out, COMMA), load<i32>(RUNS_AT + (r << 3)), load<i32>(RUNS_AT + (r << 3), 4));
+  out = putByte(out, CLOSE_BRACE);
+  return out - OUT_AT;
+}
+
+// ---- the response line ----
+//
+// The common non-stream reply, as src/core/chat-raw-reply.ts reads it: one walk validates the
+// body and notes where the values the record needs are; the line copies them as written. It
+// declines what rawReply declines (see that file), and anything that spans lines.
+
+// Slots of the noted values: the same numbering as chat-raw-reply.ts.
+const TOP_CHOICES: i32 = 0;
+const TOP_USAGE: i32 = 1;
+const TOP_MODEL: i32 = 2;
+const TOP_ERROR: i32 = 3;
+const CHOICE_MESSAGE: i32 = 4;
+const CHOICE_DELTA: i32 = 5;
+const CHOICE_TEXT: i32 = 6;
+const CHOICE_FINISH: i32 = 7;
+const MESSAGE_CONTENT: i32 = 8;
+const MESSAGE_TOOL_CALLS: i32 = 9;
+const MESSAGE_FUNCTION_CALL: i32 = 10;
+const MESSAGE_REASONING_CONTENT: i32 = 11;
+const MESSAGE_REASONING: i32 = 12;
+// USAGE_PROMPT 13, USAGE_COMPLETION 14, USAGE_INPUT 15, USAGE_OUTPUT 16: read by JavaScript.
+
+// The levels walked, and the keys noted at each.
+const LEVEL_TOP: i32 = 0;
+const LEVEL_CHOICE: i32 = 1;
+const LEVEL_MESSAGE: i32 = 2;
+const LEVEL_USAGE: i32 = 3;
+
+/** True when the `n` bytes at `a` spell `name` (ASCII). */
+function spells(a: i32, n: i32, name: string): bool {
+  if (n != name.length) return false;
+  for (let k = 0; k < n; k++) if (<i32>load<u8>(a + k) != <i32>name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The slot of the key whose quotes are at `start` and `end - 1` at `level`, or -1. */
+function slotOf(level: i32, start: i32, end: i32): i32 {
+  const a = start + 1;
+  const n = end - start - 2;
+  if (level == LEVEL_TOP) {
+    if (spells(a, n, "choices")) return TOP_CHOICES;
+    if (spells(a, n, "usage")) return TOP_USAGE;
+    if (spells(a, n, "model")) return TOP_MODEL;
+    if (spells(a, n, "error")) return TOP_ERROR;
+  } else if (level == LEVEL_CHOICE) {
+    if (spells(a, n, "message")) return CHOICE_MESSAGE;
+    if (spells(a, n, "delta")) return CHOICE_DELTA;
+    if (spells(a, n, "text")) return CHOICE_TEXT;
+    if (spells(a, n, "finish_reason")) return CHOICE_FINISH;
+  } else if (level == LEVEL_MESSAGE) {
+    if (spells(a, n, "content")) return MESSAGE_CONTENT;
+    if (spells(a, n, "tool_calls")) return MESSAGE_TOOL_CALLS;
+    if (spells(a, n, "function_call")) return MESSAGE_FUNCTION_CALL;
+    if (spells(a, n, "reasoning_content")) return MESSAGE_REASONING_CONTENT;
+    if (spells(a, n, "reasoning")) return MESSAGE_REASONING;
+  } else {
+    if (spells(a, n, "prompt_tokens")) return 13;
+    if (spells(a, n, "completion_tokens")) return 14;
+    if (spells(a, n, "input_tokens")) return 15;
+    if (spells(a, n, "output_tokens")) return 16;
+  }
+  return -1;
+}
+
+@inline function notedStart(slot: i32): i32 { return load<i32>(NOTED_AT + (slot << 3)); }
+@inline function notedEnd(slot: i32): i32 { return load<i32>(NOTED_AT + (slot << 3), 4); }
+/** The first byte of the noted value of `slot`, 0 when absent. */
+@inline function kindOf(slot: i32): i32 { const start = notedStart(slot); return start == -1 ? 0 : at(start); }
+
+/**
+ * Walks the object opening at `open` at `depth`, noting the values of `level`'s keys and walking
+ * those that have a walker: just past it, or -1 (invalid, or not the case covered).
+ */
+function walkObject(open: i32, depth: i32, level: i32): i32 {
+  let i = space(open + 1);
+  if (at(i) == CLOSE_BRACE) return i + 1;
+  while (true) {
+    if (at(i) != QUOTE) return -1;
+    sawEscape = false;
+    const keyEnd = stringEnd(i);
+    // A key with an escape could spell one that matters.
+    if (keyEnd == -1 || sawEscape) return -1;
+    const colon = space(keyEnd);
+    if (at(colon) != COLON) return -1;
+    const start = space(colon + 1);
+    const slot = slotOf(level, i, keyEnd);
+    const c = at(start);
+    const container = c == OPEN_BRACE || c == OPEN_BRACKET;
+    let end: i32;
+    if (container && slot == TOP_CHOICES) end = walkChoices(start, depth);
+    else if (container && slot == TOP_USAGE) end = c == OPEN_BRACE ? walkObject(start, depth + 1, LEVEL_USAGE) : valueEnd(start, depth);
+    else if (container && slot == CHOICE_MESSAGE) end = c == OPEN_BRACE ? walkObject(start, depth + 1, LEVEL_MESSAGE) : valueEnd(start, depth);
+    else end = valueEnd(start, depth);
+    if (end < 0) return -1;
+    if (slot != -1) {
+      // A key written twice: `JSON.parse` keeps the last; the general path does that.
+      if (notedStart(slot) != -1) return -1;
+      store<i32>(NOTED_AT + (slot << 3), start);
+      store<i32>(NOTED_AT + (slot << 3), end, 4);
+    }
+    i = space(end);
+    const next = at(i);
+    if (next == CLOSE_BRACE) return i + 1;
+    if (next != COMMA) return -1;
+    i = space(i + 1);
+  }
+  return -1;
+}
+
+/** The `choices` array at `open`: its one element walked as a choice; more than one is declined. */
+function walkChoices(open: i32, depth: i32): i32 {
+  if (at(open) != OPEN_BRACKET) return valueEnd(open, depth);
+  const first = space(open + 1);
+  if (at(first) == CLOSE_BRACKET) return first + 1;
+  const end = at(first) == OPEN_BRACE ? walkObject(first, depth + 2, LEVEL_CHOICE) : valueEnd(first, depth + 1);
+  if (end < 0) return -1;
+  const close = space(end);
+  return at(close) == CLOSE_BRACKET ? close + 1 : -1;
+}
+
+/** Writes the ASCII `text` at `out`; returns the new end. */
+function putAscii(out: i32, text: string): i32 {
+  const n = text.length;
+  for (let k = 0; k < n; k++) store<u8>(out + k, <u8>text.charCodeAt(k));
+  return out + n;
+}
+
+/** Writes the noted value of `slot`, or `null`. */
+@inline function putValueOrNull(out: i32, slot: i32, present: bool): i32 {
+  return present ? put(out, notedStart(slot), notedEnd(slot)) : putAscii(out, "null");
+}
+
+/** As the assemblers record a text: the value of `slot` when it is a non-empty string, else null. */
+function putText(out: i32, slot: i32): i32 {
+  return putValueOrNull(out, slot, kindOf(slot) == QUOTE && notedEnd(slot) - notedStart(slot) > 2);
+}
+
+/** Where the response walk noted its values (JavaScript reads the usage's, for the metrics). */
+export function notedAt(): i32 { return NOTED_AT; }
+/** How many values it notes: JavaScript checks its numbering is the same. */
+export function slotCount(): i32 { return SLOT_COUNT; }
+
+/**
+ * The response line for the reply of `length` bytes at IN_AT — of the chat API (`completions` 0)
+ * or the completions API (1) — of the uid of `uidLength` bytes at UID_AT, stamped `millis` past
+ * the second at SECOND_AT, with `status`, `ttft` and `duration` (NULL: `null`), written at
+ * OUT_AT: its length, or DECLINE.
+ */
+export function responseLine(length: i32, completions: i32, uidLength: i32, millis: i32, status: i32, ttft: i32, duration: i32): i32 {
+  if (length > IN_MAX || uidLength > UID_MAX) return DECLINE;
+  store<u8>(IN_AT + length, 0);
+  memory.fill(NOTED_AT, 0xff, SLOT_COUNT << 3);
+  hugeNumber = false;
+  const open = space(IN_AT);
+  if (at(open) != OPEN_BRACE) return DECLINE;
+  const close = walkObject(open, 1, LEVEL_TOP);
+  if (close == -1 || hugeNumber) return DECLINE;
+  for (let i = close; i < IN_AT + length; i++) {
+    const c = at(i);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return DECLINE;
+  }
+  // A chat choice's `delta` object, content as parts, tool calls, a function call: the general path.
+  if (completions == 0 && (kindOf(CHOICE_DELTA) == OPEN_BRACE || kindOf(MESSAGE_CONTENT) == OPEN_BRACKET || kindOf(MESSAGE_TOOL_CALLS) == OPEN_BRACKET || kindOf(MESSAGE_FUNCTION_CALL) == OPEN_BRACE)) {
+    return DECLINE;
+  }
+  highByte = hasHighByte(IN_AT, length);
+
+  let out = putAscii(OUT_AT, '{"type":"response",');
+  out = putUidAndTime(out, uidLength, millis);
+  out = putInt(putAscii(out, ',"status":'), status);
+  out = putAscii(out, ',"assistant":');
+  out = putText(out, completions != 0 ? CHOICE_TEXT : MESSAGE_CONTENT);
+  out = putAscii(out, ',"tool_calls":null,"reasoning":');
+  if (completions != 0) out = putAscii(out, "null");
+  // As applyMessage: `reasoning_content` (DeepSeek, vLLM) wins over `reasoning` (OpenRouter).
+  else out = putText(out, kindOf(MESSAGE_REASONING_CONTENT) == QUOTE ? MESSAGE_REASONING_CONTENT : MESSAGE_REASONING);
+  out = putAscii(out, ',"finish_reason":');
+  out = putValueOrNull(out, CHOICE_FINISH, kindOf(CHOICE_FINISH) == QUOTE);
+  out = putAscii(out, ',"usage":');
+  out = putValueOrNull(out, TOP_USAGE, kindOf(TOP_USAGE) == OPEN_BRACE);
+  out = putInt(putAscii(out, ',"ttft_ms":'), ttft);
+  out = putInt(putAscii(out, ',"duration_ms":'), duration);
+  // `null` is the only value that starts with `n`: an error of `null` is no error.
+  const error = kindOf(TOP_ERROR);
+  if (error != 0 && error != 0x6e) out = put(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
   out = putByte(out, CLOSE_BRACE);
   return out - OUT_AT;
 }

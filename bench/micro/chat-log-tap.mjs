@@ -2,11 +2,14 @@
  * Micro-benchmark of the chat-log tap alone: no sockets, no file — `append` only looks at each line.
  * It measures the CPU the tap adds per exchange on the gateway's hot path (DESIGN §7, measure 4).
  *
- *   npx tsc -p tsconfig.json && node bench/micro/chat-log-tap.mjs [--dist DIR] [--rounds N] [--sink count|bytes] [--only json,sse10]
+ *   npm run build && node bench/micro/chat-log-tap.mjs [--dist DIR] [--rounds N] [--sink count|bytes|lines] [--only json,sse10]
  *
  * `--dist` points at another build (e.g. a copy of an older dist/) to compare before/after on the
- * same machine. `--sink bytes` makes `append` compute each line's UTF-8 length, as the file writer
- * does, so a line built by concatenation pays for being flattened here, not later.
+ * same machine. As `aifwd run` has it, the hook also gets `appendBytes`, so the common lines are
+ * built in WebAssembly (a build from before that ignores it). `--sink bytes` makes `append` compute
+ * each line's UTF-8 length, as the file writer does, so a line built by concatenation pays for
+ * being flattened here, not later; `--sink lines` puts every line in the file writer's buffer
+ * (line-batch.ts), as the log does before each write.
  *
  * Scenarios (all `POST /v1/chat/completions`, the same ~230-byte request body):
  * - json:    a 300-byte chat.completion reply in one chunk (the issue's example);
@@ -34,21 +37,53 @@ const only = option('only', '');
 const { createChatLogHook } = await import(pathToFileURL(`${dist}/chat-log/tap.js`).href);
 const { readUpstreamHeaders } = await import(pathToFileURL(`${dist}/core/headers.js`).href);
 
+const { LineBytes } = await import(pathToFileURL(`${dist}/chat-log/line-batch.js`).href);
+
 let lines = 0;
 let bytes = 0;
-const append =
-  sinkMode === 'bytes'
-    ? (line) => {
-        lines++;
-        bytes += Buffer.byteLength(line);
-      }
-    : (line) => {
-        lines++;
-        bytes += line.length;
-      };
+/** The file writer's buffer (`--sink lines`): emptied every 1 MiB, as writes would. */
+const buffer = new LineBytes();
+const drain = () => {
+  if (buffer.size > 1024 * 1024) buffer.recycle(buffer.take());
+};
+const sinks = {
+  count: [
+    (line) => {
+      lines++;
+      bytes += line.length;
+    },
+    (line) => {
+      lines++;
+      bytes += line.length;
+    },
+  ],
+  bytes: [
+    (line) => {
+      lines++;
+      bytes += Buffer.byteLength(line);
+    },
+    (line) => {
+      lines++;
+      bytes += line.length;
+    },
+  ],
+  lines: [
+    (line) => {
+      lines++;
+      buffer.push(line);
+      drain();
+    },
+    (line) => {
+      lines++;
+      buffer.pushBytes(line);
+      drain();
+    },
+  ],
+};
+const [append, appendBytes] = sinks[sinkMode];
 // As `aifwd run` has it: the log tells the metrics each reply's usage (counted here, not summed).
 let usages = 0;
-const hook = createChatLogHook({ append, onUsage: () => usages++ });
+const hook = createChatLogHook({ append, appendBytes, onUsage: () => usages++ });
 
 const requestBody = (stream) =>
   Buffer.from(
@@ -158,4 +193,4 @@ for (const [name, events] of [['json', 0], ['jsonzh', 0], ['jsonoa', 0], ['sse10
 if (results.sse100 !== undefined && results.sse10 !== undefined) {
   console.log(`marginal per SSE event ${f((results.sse100 - results.sse10) / 90)} / ${f((results.sse100Min - results.sse10Min) / 90)}   ((sse100 - sse10) / 90)`);
 }
-console.log(`lines ${lines}, avg line ${(bytes / lines).toFixed(0)} ${sinkMode === 'bytes' ? 'bytes' : 'chars'}`);
+if (sinkMode !== 'lines') console.log(`lines ${lines}, avg line ${(bytes / lines).toFixed(0)} ${sinkMode === 'bytes' ? 'bytes' : 'chars'}`);

@@ -89,6 +89,16 @@ export class ResponseReader {
     this.#decoder.end((error) => done(this.#result(error)));
   }
 
+  /**
+   * The whole body as it came, when it is a JSON body (not a stream) that needed no decoding and
+   * was kept whole — what a reader of the common reply's bytes takes (chat-lines-wasm.ts) — else
+   * `null`. Call once the body ended; {@link finishNow} still gives the result.
+   */
+  plainBody(): Buffer | null {
+    if (this.#sse !== null || this.#decoder !== null || this.#unsupported !== undefined) return null;
+    return this.#total === 0 || this.#total > this.#kept ? null : this.#body();
+  }
+
   /** Ends a body that is not {@link decoding} and returns its result. */
   finishNow(): ReadResult {
     return this.#result(null);

@@ -14,8 +14,8 @@
  * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { createRequestLineBuilder, type RequestLineBuilder } from '../core/chat-lines-wasm.js';
-import { jsonString, requestEnvelope, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
+import { type ChatLineBuilder, createChatLineBuilder } from '../core/chat-lines-wasm.js';
+import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { RequestRecordInput } from '../core/chat-record.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
@@ -29,9 +29,9 @@ export interface ChatLogHookOptions {
   append: (line: string) => void;
   /**
    * Receives a record as one JSON line in UTF-8 bytes (no newline) that it copies at once: the
-   * bytes are a view the next record overwrites. Must not throw. When given, request lines are
-   * built in WebAssembly wherever they can be (core/chat-lines-wasm.ts); the others still go to
-   * `append`.
+   * bytes are a view the next record overwrites. Must not throw. When given, the lines of the
+   * common exchange — a JSON request, a one-choice JSON reply — are built in WebAssembly
+   * (core/chat-lines-wasm.ts); the others still go to `append`.
    */
   appendBytes?: (line: Uint8Array) => void;
   now?: () => number;
@@ -67,9 +67,8 @@ class HookState {
   readonly newUid: () => string;
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
-  readonly #appendBytes: ((line: Uint8Array) => void) | undefined;
-  /** Builds request lines in WebAssembly; `null` without `appendBytes` or the module. */
-  readonly #requestLines: RequestLineBuilder | null;
+  /** The WebAssembly line builder and where its lines go; `null` without `appendBytes` or the module. */
+  readonly bytes: { readonly lines: ChatLineBuilder; readonly append: (line: Uint8Array) => void } | null;
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
@@ -86,18 +85,18 @@ class HookState {
     this.newUid = options.newUid;
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
-    this.#appendBytes = options.appendBytes;
-    this.#requestLines = options.appendBytes === undefined ? null : createRequestLineBuilder();
+    const lines = options.appendBytes === undefined ? null : createChatLineBuilder();
+    this.bytes = lines === null || options.appendBytes === undefined ? null : { lines, append: options.appendBytes };
   }
 
   /** Hands over the request record's line: built in WebAssembly when it can be, else in JavaScript. */
   writeRequestRecord(input: RequestRecordInput): void {
     const { body } = input;
-    const lines = this.#requestLines;
-    if (lines !== null && this.#appendBytes !== undefined && body !== undefined && body.length > 0) {
-      const bytes = lines.line(requestEnvelope(input), body);
-      if (bytes !== undefined) {
-        this.#appendBytes(bytes);
+    const bytes = this.bytes;
+    if (bytes !== null && body !== undefined && body.length > 0) {
+      const line = bytes.lines.requestLine(input, body);
+      if (line !== undefined) {
+        bytes.append(line);
         return;
       }
     }
@@ -196,7 +195,7 @@ class ChatLogTap implements ExchangeTap {
       if (reader === null) {
         this.#writeResponse(outcome, endedAt, NO_BODY);
       } else if (!reader.decoding) {
-        this.#writeResponse(outcome, endedAt, reader.finishNow());
+        if (!this.#writeResponseBytes(outcome, endedAt, reader)) this.#writeResponse(outcome, endedAt, reader.finishNow());
       } else {
         const pendingId = state.pending.begin();
         reader.finish((result) => {
@@ -225,6 +224,30 @@ class ChatLogTap implements ExchangeTap {
       this.#state.failures++;
     }
     this.#body = undefined;
+  }
+
+  /**
+   * The common JSON reply's line, built in WebAssembly from the body's bytes; false when the
+   * exchange must take {@link #writeResponse} (no builder, not complete, not a whole plain JSON
+   * body, or a reply the module declines).
+   */
+  #writeResponseBytes(outcome: ExchangeEnd, endedAt: number, reader: ResponseReader): boolean {
+    const state = this.#state;
+    const bytes = state.bytes;
+    if (bytes === null || outcome.kind !== 'complete') return false;
+    const body = reader.plainBody();
+    if (body === null) return false;
+    const startedAt = this.#info.startedAt;
+    const ttftMs = this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt;
+    const line = bytes.lines.responseLine({ uid: this.#uid, uidJson: this.#uidJson, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
+    if (line === undefined) return false;
+    bytes.append(line);
+    // After the record, as in #writeResponse.
+    const onUsage = state.onUsage;
+    if (onUsage === undefined) return true;
+    const usage = bytes.lines.responseUsage();
+    if (usage !== null) onUsage(usage.model, usage.tokens, this.#info.keyName);
+    return true;
   }
 
   #writeResponse(outcome: ExchangeEnd, endedAt: number, result: ReadResult): void {

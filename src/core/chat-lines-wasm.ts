@@ -1,19 +1,26 @@
 /**
- * The request line built in WebAssembly (wasm/chat-lines.ts, built into
- * wasm/build/chat-lines.wasm by `npm run build:wasm`): the same bytes as requestRecordLine's copy
- * path (chat-record-line.ts) for half its CPU — the bench's request, line built and copied into the
- * log's buffer: 0.68 µs against 1.38 µs for the string built and encoded.
+ * The chat log's two common lines built in WebAssembly (wasm/chat-lines.ts, built into
+ * wasm/build/chat-lines.wasm by `npm run build:wasm`):
+ * - the request line: the same bytes as requestRecordLine's copy path (chat-record-line.ts), for
+ *   half its CPU — the bench's request, line built and copied into the log's buffer: 0.68 µs
+ *   against 1.38 µs for the string built and encoded;
+ * - the response line of the common one-choice JSON reply: the same bytes as responseRecordLine
+ *   of what rawReply (chat-raw-reply.ts) reads.
  *
- * JavaScript writes the envelope and copies the body into the module's memory; the module
- * validates the body, places its members and writes the line, which comes back as a view of its
- * memory (valid until the next call). Anything the module declines — see its file comment — takes
- * requestRecordLine, so the two can only differ in speed; the tests hold them to the same bytes.
- * The field memo of isOtherField is mirrored in the module: a key it does not know is classified
- * here once and remembered there.
+ * JavaScript writes the parts it knows (the envelope; the response's head and times) and copies
+ * the body into the module's memory; the module validates the body, finds what the record needs
+ * and writes the line, which comes back as a view of its memory, valid until the next call.
+ * Anything the module declines — see its file comment — takes the JavaScript path, so the two can
+ * only differ in speed; the tests hold them to the same bytes. The field memo of isOtherField is
+ * mirrored in the module: a key it does not know is classified here once and remembered there.
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { isOtherField } from './chat-record.js';
+import type { ChatApi } from './chat-api.js';
+import { MODEL_SLOT, SLOT_COUNT, stringOf, TOKEN_SLOTS, USAGE_SLOT, valueOf } from './chat-raw-reply.js';
+import { jsonString } from './chat-record-line.js';
+import { isOtherField, type RequestRecordInput, type ResponseRecordInput } from './chat-record.js';
+import type { JsonObject } from './chat-reply.js';
 
 /** Where `npm run build:wasm` writes the module, the same from src/ and from dist/. */
 export const CHAT_LINES_WASM = new URL('../../wasm/build/chat-lines.wasm', import.meta.url);
@@ -23,62 +30,179 @@ interface ChatLinesExports {
   inputAt(): number;
   inputMax(): number;
   envelopeAt(): number;
-  envelopeMax(): number;
   outputAt(): number;
   layoutEnd(): number;
+  dataEnd(): number;
+  tablesAt(): number;
+  tablesEnd(): number;
+  notedAt(): number;
+  slotCount(): number;
   sawHighByte(): number;
   unknownKeysAt(): number;
   unknownKeyCount(): number;
   learnKey(at: number, length: number, other: number): void;
-  requestLine(length: number, envelopeLength: number): number;
+  uidAt(): number;
+  uidMax(): number;
+  secondAt(): number;
+  placeAt(): number;
+  placeMax(): number;
+  setPlace(length: number): void;
+  requestLine(length: number, uidLength: number, millis: number): number;
+  responseLine(length: number, completions: number, uidLength: number, millis: number, status: number, ttft: number, duration: number): number;
+}
+
+/** What the metrics read of a reply whose line the module built (see ChatLogHookOptions.onUsage). */
+export interface LineUsage {
+  /** The reply's `model` when it is a string, else `null`. */
+  model: string | null;
+  /** The token counts in `usage` the metrics read, those present. */
+  tokens: JsonObject;
 }
 
 const UNKNOWN_KEY = -2;
+/** How the module is told a record field is `null` (i32's lowest value). */
+const NULL = -0x80000000;
+/** `Date#toISOString` has four-digit years up to here (the year 10000). */
+const YEAR_10000 = 253_402_300_800_000;
+
+const OPEN_BRACE = 0x7b;
+const QUOTE = 0x22;
+
+/** The record fields of a request line the module writes besides the body's. */
+type RequestEnvelope = Pick<RequestRecordInput, 'uid' | 'uidJson' | 'startedAt' | 'ip' | 'route'>;
+/** Those of a response line besides the reply's. */
+type ResponseEnvelope = Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status' | 'ttftMs' | 'durationMs'>;
+
+/** A record's number as the module takes it: NULL for `null`, `undefined` when it cannot take it. */
+function int32(value: number | null): number | undefined {
+  if (value === null) return NULL;
+  return Number.isInteger(value) && value > NULL && value <= 0x7fffffff && !Object.is(value, -0) ? value : undefined;
+}
 
 /** One instance of the module: its memory, its field memo (see the file comment). */
-export class RequestLineBuilder {
+export class ChatLineBuilder {
   readonly #wasm: ChatLinesExports;
   /** The module's memory as a Buffer; the module never grows it, so the view stays valid. */
   readonly #memory: Buffer;
   readonly #inputAt: number;
   readonly #inputMax: number;
-  readonly #envelopeAt: number;
-  /** Longest envelope, in UTF-16 units, that surely fits its region as UTF-8. */
-  readonly #envelopeUnits: number;
+  readonly #uidAt: number;
+  /** Longest uid text, in UTF-16 units, that surely fits its region as UTF-8. */
+  readonly #uidUnits: number;
+  readonly #secondAt: number;
+  readonly #placeAt: number;
+  readonly #placeUnits: number;
   readonly #outputAt: number;
+  /** Where the response walk noted each value: start and end by slot, -1 when absent. */
+  readonly #noted: Int32Array;
+  /** The second whose text is at secondAt (epoch seconds), and the ip and route at placeAt. */
+  #second = Number.NaN;
+  #ip: string | null = null;
+  #route: string | null = null;
 
   constructor(module: WebAssembly.Module) {
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
     this.#wasm = wasm;
     this.#memory = Buffer.from(wasm.memory.buffer);
-    if (this.#memory.length < wasm.layoutEnd()) throw new Error(`chat-lines.wasm: memory ${this.#memory.length} bytes, layout needs ${wasm.layoutEnd()}`);
+    if (wasm.slotCount() !== SLOT_COUNT) throw new Error(`chat-lines.wasm: ${wasm.slotCount()} slots, chat-raw-reply.ts has ${SLOT_COUNT}`);
+    if (this.#memory.length < wasm.layoutEnd() || wasm.dataEnd() > wasm.tablesAt() || wasm.tablesEnd() > wasm.envelopeAt()) {
+      throw new Error(`chat-lines.wasm: memory ${this.#memory.length} bytes, data to ${wasm.dataEnd()}, tables ${wasm.tablesAt()}–${wasm.tablesEnd()}, envelope at ${wasm.envelopeAt()}, end ${wasm.layoutEnd()}`);
+    }
     this.#inputAt = wasm.inputAt();
     this.#inputMax = wasm.inputMax();
-    this.#envelopeAt = wasm.envelopeAt();
-    this.#envelopeUnits = Math.floor(wasm.envelopeMax() / 3);
+    this.#uidAt = wasm.uidAt();
+    this.#uidUnits = Math.floor(wasm.uidMax() / 3);
+    this.#secondAt = wasm.secondAt();
+    this.#placeAt = wasm.placeAt();
+    this.#placeUnits = Math.floor(wasm.placeMax() / 3);
     this.#outputAt = wasm.outputAt();
+    this.#noted = new Int32Array(wasm.memory.buffer, wasm.notedAt(), 2 * SLOT_COUNT);
   }
 
   /**
-   * The request line — `envelope` (the record up to the route, no closing brace) then the body's
-   * fields — without a newline, as a view of the module's memory that the next call overwrites;
-   * `undefined` when requestRecordLine must build it.
+   * The request line of `input` (requestRecordLine's) without a newline, as a view of the
+   * module's memory that the next call overwrites; `undefined` when requestRecordLine must build it.
    */
-  line(envelope: string, body: Buffer): Uint8Array | undefined {
-    if (body.length > this.#inputMax || envelope.length > this.#envelopeUnits) return undefined;
+  requestLine(input: RequestEnvelope, body: Buffer): Uint8Array | undefined {
+    const uidLength = this.#stamp(input, input.startedAt);
+    if (uidLength < 0 || body.length > this.#inputMax || !this.#place(input.ip, input.route)) return undefined;
     const memory = this.#memory;
     const wasm = this.#wasm;
     memory.set(body, this.#inputAt);
-    const envelopeLength = memory.write(envelope, this.#envelopeAt);
-    let length = wasm.requestLine(body.length, envelopeLength);
+    const millis = input.startedAt % 1000;
+    let length = wasm.requestLine(body.length, uidLength, millis);
     if (length === UNKNOWN_KEY) {
       this.#learnKeys();
-      length = wasm.requestLine(body.length, envelopeLength);
+      length = wasm.requestLine(body.length, uidLength, millis);
     }
     if (length < 0) return undefined;
     // Bytes above 0x7f must be well-formed UTF-8, as utf8ObjectMembers requires.
     if (wasm.sawHighByte() !== 0 && !isUtf8(body)) return undefined;
     return memory.subarray(this.#outputAt, this.#outputAt + length);
+  }
+
+  /**
+   * The response line (responseRecordLine's) of `input` with the non-stream reply `body` of `api`,
+   * read as rawReply reads it, as a view of the module's memory that the next call overwrites;
+   * `undefined` when the reply must take the JavaScript path (rawReply and responseRecordLine).
+   */
+  responseLine(input: ResponseEnvelope, api: ChatApi, body: Buffer): Uint8Array | undefined {
+    const status = int32(input.status);
+    const ttft = int32(input.ttftMs);
+    const duration = int32(input.durationMs);
+    if (api === 'responses' || status === undefined || ttft === undefined || duration === undefined || body.length > this.#inputMax) return undefined;
+    const uidLength = this.#stamp(input, input.endedAt);
+    if (uidLength < 0) return undefined;
+    const memory = this.#memory;
+    const wasm = this.#wasm;
+    memory.set(body, this.#inputAt);
+    const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, uidLength, input.endedAt % 1000, status, ttft, duration);
+    if (length < 0 || (wasm.sawHighByte() !== 0 && !isUtf8(body))) return undefined;
+    return memory.subarray(this.#outputAt, this.#outputAt + length);
+  }
+
+  /**
+   * Writes the record's uid (as JSON text) and the second of `ms` for the module: the uid's length
+   * in bytes, or -1 when the module cannot take them (then JavaScript builds the line).
+   */
+  #stamp({ uid, uidJson }: Pick<RequestRecordInput, 'uid' | 'uidJson'>, ms: number): number {
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms >= YEAR_10000) return -1;
+    const second = Math.floor(ms / 1000);
+    if (second !== this.#second) {
+      // `2025-01-31T12:00:00.`: the module appends the milliseconds and the Z.
+      this.#memory.write(new Date(second * 1000).toISOString().slice(0, 20), this.#secondAt, 'latin1');
+      this.#second = second;
+    }
+    const text = uidJson ?? jsonString(uid);
+    return text.length > this.#uidUnits ? -1 : this.#memory.write(text, this.#uidAt);
+  }
+
+  /** Writes `,"ip":…,"route":…` for the module when they changed; false when it cannot take them. */
+  #place(ip: string, route: string): boolean {
+    if (ip === this.#ip && route === this.#route) return true;
+    const place = `,"ip":${jsonString(ip)},"route":${jsonString(route)}`;
+    if (place.length > this.#placeUnits) return false;
+    this.#wasm.setPlace(this.#memory.write(place, this.#placeAt));
+    this.#ip = ip;
+    this.#route = route;
+    return true;
+  }
+
+  /**
+   * After {@link responseLine} gave a line: the reply's usage as the metrics read it (rawReply's
+   * `usageModel` / `usageTokens`), `null` when `usage` is not an object.
+   */
+  responseUsage(): LineUsage | null {
+    const memory = this.#memory;
+    const noted = this.#noted;
+    if (noted[2 * USAGE_SLOT] === -1 || memory[noted[2 * USAGE_SLOT]] !== OPEN_BRACE) return null;
+    const tokens: JsonObject = {};
+    for (const [name, slot] of TOKEN_SLOTS) {
+      if (noted[2 * slot] !== -1) tokens[name] = valueOf(memory.toString('utf8', noted[2 * slot], noted[2 * slot + 1]));
+    }
+    const modelAt = noted[2 * MODEL_SLOT];
+    const model = modelAt !== -1 && memory[modelAt] === QUOTE ? stringOf(memory.toString('utf8', modelAt, noted[2 * MODEL_SLOT + 1])) : null;
+    return { model, tokens };
   }
 
   /** Classifies the keys the module listed as unknown and tells it. */
@@ -105,7 +229,7 @@ let compiled: WebAssembly.Module | null | undefined;
  * A new builder, or `null` when the module cannot be loaded (not built: `npm run build:wasm`) —
  * then the chat log builds every line in JavaScript, as before.
  */
-export function createRequestLineBuilder(): RequestLineBuilder | null {
+export function createChatLineBuilder(): ChatLineBuilder | null {
   if (compiled === undefined) {
     try {
       compiled = new WebAssembly.Module(readFileSync(CHAT_LINES_WASM));
@@ -113,5 +237,5 @@ export function createRequestLineBuilder(): RequestLineBuilder | null {
       compiled = null;
     }
   }
-  return compiled === null ? null : new RequestLineBuilder(compiled);
+  return compiled === null ? null : new ChatLineBuilder(compiled);
 }

@@ -76,7 +76,9 @@ const USAGE_PROMPT = 13;
 const USAGE_COMPLETION = 14;
 const USAGE_INPUT = 15;
 const USAGE_OUTPUT = 16;
-const at = new Int32Array(2 * 17);
+/** Slots in all; wasm/chat-lines.ts numbers the same values alike. */
+export const SLOT_COUNT = 17;
+const at = new Int32Array(2 * SLOT_COUNT);
 
 /** Walks the value opening at `open` (an object or array) at `depth`: an offset, or INVALID / UNCOVERED. */
 type Walker = (b: Buffer, open: number, depth: number) => number;
@@ -106,7 +108,10 @@ const MESSAGE = level({
 /** The token counts the metrics read, and their slots. */
 const TOKENS = { prompt_tokens: USAGE_PROMPT, completion_tokens: USAGE_COMPLETION, input_tokens: USAGE_INPUT, output_tokens: USAGE_OUTPUT };
 const USAGE = level(TOKENS);
-const TOKEN_SLOTS = Object.entries(TOKENS);
+/** The token counts' names and slots (the WebAssembly walk numbers them alike: chat-lines-wasm.ts). */
+export const TOKEN_SLOTS = Object.entries(TOKENS);
+/** The slots of `usage` and `model` in that numbering. */
+export { TOP_MODEL as MODEL_SLOT, TOP_USAGE as USAGE_SLOT };
 
 /** The index among `level`'s names of the key whose quotes are at `start` and `end - 1`, or -1. */
 function nameOf(b: Buffer, start: number, end: number, { names }: Level): number {
@@ -242,12 +247,12 @@ function tokensOf(text: ReplyText): JsonObject {
 }
 
 /** The string a JSON string literal spells. */
-function stringOf(literal: string): string {
+export function stringOf(literal: string): string {
   return literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1);
 }
 
 /** The value of a JSON text: a number without `JSON.parse` (the common case). */
-function valueOf(json: string): unknown {
+export function valueOf(json: string): unknown {
   const c = json.charCodeAt(0);
   return (c >= 0x30 && c <= 0x39) || c === 0x2d ? Number(json) : JSON.parse(json);
 }

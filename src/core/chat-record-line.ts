@@ -86,7 +86,7 @@ export function requestRecordLine(input: RequestRecordInput): string {
 }
 
 /** The request line up to the route — `{"type":"request",…,"route":…` — before the body's fields. */
-export function requestEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput): string {
+function requestEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput): string {
   return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}`;
 }
 
@@ -175,6 +175,16 @@ function replyJson(reply: AssembledReply | null): ReplyJson {
   };
 }
 
+/** The response line up to its status: `{"type":"response","uid":…,"time":…,"status":…`. */
+function responseHead({ uid, uidJson, endedAt, status }: Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status'>): string {
+  return `{"type":"response","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(endedAt)}","status":${jsonValue(status)}`;
+}
+
+/** The response line's times, after `usage`: `,"ttft_ms":…,"duration_ms":…`. */
+function responseTimes({ ttftMs, durationMs }: Pick<ResponseRecordInput, 'ttftMs' | 'durationMs'>): string {
+  return `,"ttft_ms":${jsonValue(ttftMs)},"duration_ms":${jsonValue(durationMs)}`;
+}
+
 /**
  * The response record as one JSON line: `JSON.stringify(buildResponseRecord(input))`, field by
  * field. `json`: the reply's fields as JSON text already (chat-raw-reply.ts), in place of
@@ -183,9 +193,8 @@ function replyJson(reply: AssembledReply | null): ReplyJson {
 export function responseRecordLine(input: ResponseRecordInput, json: ReplyJson = replyJson(input.reply)): string {
   const { outcome } = input;
   let line =
-    `{"type":"response","uid":${input.uidJson ?? jsonString(input.uid)},"time":"${isoTime(input.endedAt)}","status":${jsonValue(input.status)}` +
-    `,"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning},"finish_reason":${json.finishReason}` +
-    `,"usage":${json.usage},"ttft_ms":${jsonValue(input.ttftMs)},"duration_ms":${jsonValue(input.durationMs)}`;
+    `${responseHead(input)},"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning}` +
+    `,"finish_reason":${json.finishReason},"usage":${json.usage}${responseTimes(input)}`;
   if (json.choices !== '') line += `,"choices":${json.choices}`;
   if (outcome.kind === 'error') line += `,"error":${JSON.stringify({ message: outcome.message, code: outcome.code })}`;
   else if (json.error !== '') line += `,"error":${json.error}`;

@@ -4,24 +4,23 @@
  * requestRecordLine, so only the common bodies need to come from it, and they do.
  */
 import { describe, expect, it } from 'vitest';
-import { createRequestLineBuilder, type RequestLineBuilder } from '../../src/core/chat-lines-wasm.js';
-import { requestEnvelope, requestRecordLine } from '../../src/core/chat-record-line.js';
+import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
+import { requestRecordLine } from '../../src/core/chat-record-line.js';
 import type { RequestRecordInput } from '../../src/core/chat-record.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const base = { uid: 'u-1', startedAt: T0, ip: '203.0.113.9', route: '/v1/chat/completions' };
 
-function builder(): RequestLineBuilder {
-  const built = createRequestLineBuilder();
+function builder(): ChatLineBuilder {
+  const built = createChatLineBuilder();
   // `npm test` builds the module first: without it every line would silently take JavaScript.
   if (built === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
   return built;
 }
 
 /** The module's line for `body` (as text), or `undefined` when it declines. */
-function wasmLine(lines: RequestLineBuilder, body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer | undefined {
-  const record = { ...base, ...input, body };
-  const line = lines.line(requestEnvelope(record), body);
+function wasmLine(lines: ChatLineBuilder, body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer | undefined {
+  const line = lines.requestLine({ ...base, ...input }, body);
   return line === undefined ? undefined : Buffer.from(line);
 }
 
@@ -57,10 +56,29 @@ describe('request line in WebAssembly: the same bytes as requestRecordLine', () 
     expect(line?.equals(jsLine(body))).toBe(true);
   });
 
-  it('the envelope as given: custom uids with escapes and UTF-8, other ips and routes', () => {
+  it('the envelope as given: custom uids with escapes and UTF-8, ips and routes that change, any millisecond and second', () => {
     const body = Buffer.from(BODIES[0][1]);
-    for (const input of [{ uid: 'ü-"1"' }, { uidJson: '"u-2"', uid: 'u-2' }, { ip: '2001:db8::1', route: '/v1/completions' }, { startedAt: T0 + 999 }]) {
-      expect(wasmLine(lines, body, input)?.toString()).toBe(jsLine(body, input).toString());
+    const inputs: Partial<RequestRecordInput>[] = [
+      { uid: 'ü-"1"' },
+      { uidJson: '"u-2"', uid: 'u-2' },
+      { ip: '2001:db8::1', route: '/v1/completions' },
+      { ip: 'ünïcode\n', route: '/v1/"x"' },
+      {},
+      { startedAt: T0 - 123 },
+      { startedAt: T0 + 877 },
+      { startedAt: T0 + 5 - 123 },
+      { startedAt: T0 + 50 - 123 },
+      { startedAt: 0 },
+      { startedAt: Date.UTC(9999, 11, 31, 23, 59, 59, 999) },
+      { startedAt: Date.UTC(2000, 1, 29, 1, 2, 3, 4) },
+    ];
+    for (const input of inputs) expect(wasmLine(lines, body, input)?.toString()).toBe(jsLine(body, input).toString());
+  });
+
+  it('times Date#toISOString writes otherwise, and a uid too long for its room, are left to JavaScript', () => {
+    const body = Buffer.from(BODIES[0][1]);
+    for (const input of [{ startedAt: -1 }, { startedAt: 1.5 }, { startedAt: Date.UTC(10000, 0, 1) }, { uid: 'u'.repeat(400) }]) {
+      expect(wasmLine(lines, body, input)).toBeUndefined();
     }
   });
 

@@ -1,0 +1,157 @@
+/**
+ * The response line built in WebAssembly (core/chat-lines-wasm.ts, wasm/chat-lines.ts) against
+ * rawReply + responseRecordLine: whenever the module gives a line, rawReply read the reply too and
+ * the line is the same bytes, and the metrics get the same usage; whatever it declines takes that
+ * path (or the general one). The common replies come from it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ChatApi } from '../../src/core/chat-api.js';
+import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
+import { rawReply } from '../../src/core/chat-raw-reply.js';
+import { responseRecordLine } from '../../src/core/chat-record-line.js';
+import type { ResponseRecordInput } from '../../src/core/chat-record.js';
+import { chatReply as chat, ONE_CHOICE_REPLIES, REPLY_USAGE } from './helpers.js';
+
+const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
+const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
+
+function builder(): ChatLineBuilder {
+  const built = createChatLineBuilder();
+  if (built === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
+  return built;
+}
+
+function wasmLine(lines: ChatLineBuilder, api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> = {}): Buffer | undefined {
+  const line = lines.responseLine({ ...input, ...extra }, api, body);
+  return line === undefined ? undefined : Buffer.from(line);
+}
+
+/** rawReply's line, `undefined` when it declines. */
+function jsLine(api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> = {}): Buffer | undefined {
+  const json = rawReply(api, body);
+  return json === undefined ? undefined : Buffer.from(responseRecordLine({ ...input, ...extra }, json));
+}
+
+/** The usage the metrics get from rawReply, in the module's shape. */
+function jsUsage(api: ChatApi, body: Buffer): { model: string | null; tokens: unknown } | null {
+  const json = rawReply(api, body);
+  return json === undefined || json.usageTokens === null ? null : { model: json.usageModel, tokens: json.usageTokens };
+}
+
+const CASES: [string, ChatApi, string][] = [
+  ...ONE_CHOICE_REPLIES.map(([name, api, body]): [string, ChatApi, string] => [name, api, JSON.stringify(body)]),
+  ['the bench reply', 'chat', `{"id":"chatcmpl-x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"${'x'.repeat(200)}"},"finish_reason":"stop"}]}`],
+  ['spaces, tabs and a final newline', 'chat', ' { "choices" : [ { "message" :\t{ "content" : "hi" } , "finish_reason" : "stop" } ] , "usage" : { "prompt_tokens" : 1 } }\n'],
+  ['escapes and UTF-8 in the text', 'chat', JSON.stringify(chat({ role: 'assistant', content: 'a "b" \\ \n\t 你好 é 😀 \u2028' }))],
+  ['a model with an escape, usage with every count', 'chat', JSON.stringify({ model: 'gpt-\u00e9"x"', choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, input_tokens: 5, output_tokens: 6, total_tokens: 7 } })],
+  ['token counts in other forms', 'chat', '{"choices":[],"usage":{"prompt_tokens":1.5e2,"completion_tokens":-0,"input_tokens":"7","output_tokens":null}}'],
+  ['an error object next to choices', 'chat', JSON.stringify({ ...chat({ content: 'x' }), error: { message: 'partial' } })],
+  ['error false, error 0, error []', 'chat', '{"choices":[],"error":false}'],
+  ['keys that only look like the ones read', 'chat', JSON.stringify({ Choices: [1, 2], choices: [{ message: { Content: 'no', content: 'yes' }, finish: 'x' }], usages: {} })],
+  ['the keys read, nested deeper, are not read', 'chat', JSON.stringify({ data: { choices: [{ message: { content: 'no' } }] }, choices: [] })],
+  ['escapes in keys deeper than the levels read', 'chat', JSON.stringify({ choices: [{ message: { content: 'x', extra: { 'k\u0001': 1 } } }], meta: { '"q"': 2 } })],
+  ['a delta in a completions body (ignored there)', 'completions', JSON.stringify({ choices: [{ index: 0, text: 'a', delta: { content: 'x' } }] })],
+  ['completions with a chat message (ignored there)', 'completions', JSON.stringify({ choices: [{ index: 0, text: 't', message: { content: [1] } }] })],
+  ['a long text crossing many 16-byte blocks', 'chat', JSON.stringify(chat({ content: 'abcdefghijklmnopq'.repeat(300) }))],
+  ['empty object', 'chat', '{}'],
+];
+
+describe('response line in WebAssembly: the same bytes as rawReply + responseRecordLine', () => {
+  const lines = builder();
+  it.each(CASES)('%s', (_name, api, text) => {
+    const body = Buffer.from(text);
+    const line = wasmLine(lines, api, body);
+    expect(line).toBeDefined();
+    expect(line?.toString()).toBe(jsLine(api, body)?.toString());
+    expect(lines.responseUsage()).toEqual(jsUsage(api, body));
+  });
+
+  it('the head and the times as given: a custom uid, no status, no first byte, a clock that stepped back, any second', () => {
+    const body = Buffer.from(JSON.stringify(chat({ content: 'x' })));
+    const extras: Partial<ResponseRecordInput>[] = [
+      { uid: 'ü-"1"' },
+      { uidJson: '"u-2"', uid: 'u-2' },
+      { status: null },
+      { ttftMs: null, durationMs: 0 },
+      { status: 503 },
+      { ttftMs: -3, durationMs: -1 },
+      { durationMs: 2_147_483_647 },
+      { endedAt: T0 + 377 },
+      { endedAt: T0 - 500 },
+      { endedAt: Date.UTC(2031, 5, 7, 8, 9, 10, 7) },
+    ];
+    for (const extra of extras) expect(wasmLine(lines, 'chat', body, extra)?.toString()).toBe(jsLine('chat', body, extra)?.toString());
+  });
+
+  it('numbers and times it cannot write as JavaScript does are left to JavaScript', () => {
+    const body = Buffer.from(JSON.stringify(chat({ content: 'x' })));
+    for (const extra of [{ durationMs: 2 ** 31 }, { ttftMs: 0.5 }, { status: -0 }, { endedAt: -1 }, { endedAt: Date.UTC(10000, 0, 1) }]) {
+      expect(wasmLine(lines, 'chat', body, extra)).toBeUndefined();
+    }
+  });
+});
+
+describe('response line in WebAssembly: what it declines', () => {
+  const lines = builder();
+  const declined: [string, ChatApi, Buffer][] = [
+    ['a responses API body', 'responses', Buffer.from('{"output":[]}')],
+    ['pretty-printed (OpenAI replies are)', 'chat', Buffer.from(JSON.stringify(chat({ content: 'x' }), null, 2))],
+    ['several choices', 'chat', Buffer.from(JSON.stringify({ choices: [{ message: { content: 'a' } }, { message: { content: 'b' } }] }))],
+    ['a delta object', 'chat', Buffer.from('{"choices":[{"delta":{"content":"x"}}]}')],
+    ['content as parts', 'chat', Buffer.from('{"choices":[{"message":{"content":[{"type":"text","text":"x"}]}}]}')],
+    ['tool calls', 'chat', Buffer.from('{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c"}]}}]}')],
+    ['a function call', 'chat', Buffer.from('{"choices":[{"message":{"function_call":{"name":"f"}}}]}')],
+    ['a key read written twice', 'chat', Buffer.from('{"usage":{},"usage":{}}')],
+    ['a key written twice in the message', 'chat', Buffer.from('{"choices":[{"message":{"content":"a","content":"b"}}]}')],
+    ['an escaped key at a level read', 'chat', Buffer.from('{"choices":[{"message":{"cont\\u0065nt":"x"}}]}')],
+    ['a number beyond double range', 'chat', Buffer.from('{"choices":[],"usage":{"prompt_tokens":1e400}}')],
+    ['a long integer beyond double range', 'chat', Buffer.from(`{"n":${'9'.repeat(309)}}`)],
+    ['invalid UTF-8', 'chat', Buffer.from([...Buffer.from('{"choices":[{"message":{"content":"'), 0xff, ...Buffer.from('"}}]}')])],
+    ['not JSON', 'chat', Buffer.from('upstream error')],
+    ['a trailing comma', 'chat', Buffer.from('{"choices":[],}')],
+    ['an array', 'chat', Buffer.from('[]')],
+    ['nesting beyond 64', 'chat', Buffer.from(`{"x":${'['.repeat(64)}${']'.repeat(64)}}`)],
+  ];
+  it.each(declined)('%s', (_name, api, body) => {
+    expect(wasmLine(lines, api, body)).toBeUndefined();
+  });
+});
+
+describe('response line in WebAssembly: random replies', () => {
+  it('20,000 mutations of replies: every line it gives equals rawReply’s, with the same usage; it gives most of rawReply’s', () => {
+    const lines = builder();
+    const seeds: [ChatApi, string][] = [
+      ['chat', JSON.stringify({ ...chat({ role: 'assistant', content: 'Hi é 😀 "q"', reasoning_content: 'r' }), error: null })],
+      ['chat', JSON.stringify({ model: 'm', choices: [{ index: 0, message: { content: 'x', tool_calls: null }, finish_reason: 'length' }], usage: REPLY_USAGE })],
+      ['completions', JSON.stringify({ model: 'm', choices: [{ index: 0, text: 'Once', finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 2e1 } })],
+    ];
+    const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '\n', '0', '-', 'e', '.', 'n', 't', 'é', 'choices', 'message', 'content', 'usage', 'delta', 'error', '1e999', 'null'];
+    let seed = 11;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+      return seed % n;
+    };
+    let given = 0;
+    let rawGiven = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const [api, original] = seeds[i % seeds.length];
+      let text = original;
+      for (let m = 1 + random(3); m > 0; m--) {
+        const at = random(text.length + 1);
+        const piece = alphabet[random(alphabet.length)];
+        const kind = random(3);
+        text = kind === 0 ? text.slice(0, at) + piece + text.slice(at) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at + piece.length);
+      }
+      const body = Buffer.from(text);
+      const expected = jsLine(api, body);
+      if (expected !== undefined) rawGiven++;
+      const line = wasmLine(lines, api, body);
+      if (line === undefined) continue;
+      given++;
+      expect(line.equals(expected ?? Buffer.alloc(0))).toBe(true);
+      expect(lines.responseUsage()).toEqual(jsUsage(api, body));
+    }
+    expect(given).toBeGreaterThan(1_000);
+    expect(given / rawGiven).toBeGreaterThan(0.95);
+  });
+});
