@@ -1,13 +1,16 @@
 /**
- * The chat log's request line, built from the body's bytes in WebAssembly (AssemblyScript; built by
- * `npm run build:wasm` into wasm/build/chat-lines.wasm, loaded by src/core/chat-lines-wasm.ts).
- *
- * It is the byte-for-byte twin of the copy path of src/core/chat-record-line.ts (`copiedFields`
- * over json-scan.ts's members): the same strict JSON grammar, the same refusals, the same line. In
- * JavaScript that path cost the log most of its time per exchange: slicing each key into a string,
- * hashing it for the field memo, concatenating the line and encoding it again. Here the body is
- * validated with 16 bytes at a time inside strings, keys are compared as bytes, and the line is
- * written as bytes with `memory.copy`.
+ * The chat log's two common lines, built from the bodies' bytes in WebAssembly (AssemblyScript;
+ * built by `npm run build:wasm` into wasm/build/chat-lines.wasm, loaded by
+ * src/core/chat-lines-wasm.ts):
+ * - the request line, the byte-for-byte twin of the copy path of src/core/chat-record-line.ts
+ *   (`copiedFields` over json-scan.ts's members): the same strict JSON grammar, the same refusals,
+ *   the same line;
+ * - the response line of the common one-choice JSON reply, the twin of src/core/chat-raw-reply.ts
+ *   read into responseRecordLine.
+ * In JavaScript those paths cost the log most of its time per exchange: slicing each key into a
+ * string, hashing it for the field memo, concatenating the line and encoding it again. Here the
+ * body is validated with 16 bytes at a time inside strings, keys are compared as bytes, and the
+ * line is written as bytes. The tests hold each twin to the same bytes.
  *
  * Memory is fixed at start (never grown, so JavaScript's views stay valid): the body goes at
  * IN_AT (followed by a 0 byte that no rule accepts, so the scan needs no bounds checks), the parts
@@ -21,6 +24,7 @@
  * - UNKNOWN_KEY: keys the field memo does not know yet are listed at `unknownKeysAt()`
  *   (`unknownKeyCount()` pairs of offset and length, no quotes): JavaScript classifies each
  *   (isOtherField), tells `learnKey`, and asks once more.
+ * `responseLine` returns the line's length or DECLINE (see it below).
  * After a line, `sawHighByte()` says whether the body has bytes above 0x7f: JavaScript then checks
  * it is well-formed UTF-8 (node:buffer isUtf8) before it uses the line.
  */
@@ -47,6 +51,12 @@ const KEYS_MAX: i32 = 512;
 const KEY_MAX: i32 = 64;
 const KEY_BYTES_AT: i32 = SLOTS_AT + SLOTS * 16;
 const KEY_BYTES_END: i32 = KEY_BYTES_AT + KEYS_MAX * KEY_MAX;
+/** The usage's token counts read as numbers (f64 by slot; NaN: JavaScript reads the text). */
+const COUNTS_AT: i32 = KEY_BYTES_END;
+/** The last reply's `model` (its JSON text), so JavaScript can reuse the string it decoded. */
+const MODEL_AT: i32 = COUNTS_AT + SLOT_COUNT * 8;
+const MODEL_MAX: i32 = 256;
+const TABLES_END: i32 = MODEL_AT + MODEL_MAX;
 // What JavaScript writes of a record's envelope: the uid as JSON text (per record), the time up to
 // the second (`2025-01-31T12:00:00.`, when the second changes) and `,"ip":…,"route":…` (when they
 // change). The module writes the rest of the envelope itself.
@@ -117,7 +127,7 @@ export function outputAt(): i32 { return OUT_AT; }
 /** Where this module's own data ends (its strings): below TABLES_AT. */
 export function dataEnd(): i32 { return <i32>__heap_base; }
 export function tablesAt(): i32 { return TABLES_AT; }
-export function tablesEnd(): i32 { return KEY_BYTES_END; }
+export function tablesEnd(): i32 { return TABLES_END; }
 /** Just past the memory this module uses: the memory must be at least this large. */
 export function layoutEnd(): i32 { return IN_END; }
 export function sawHighByte(): bool { return highByte; }
@@ -661,6 +671,46 @@ function putText(out: i32, slot: i32): i32 {
 export function notedAt(): i32 { return NOTED_AT; }
 /** How many values it notes: JavaScript checks its numbering is the same. */
 export function slotCount(): i32 { return SLOT_COUNT; }
+/** Where the usage's token counts are, as numbers (see noteUsage). */
+export function countsAt(): i32 { return COUNTS_AT; }
+
+/** Bytes of the model text at MODEL_AT (-1: none), and how many times it changed. */
+let modelLength: i32 = -1;
+let modelChanges: i32 = 0;
+/** The last reply's model: a number that stays the same while its text does, -1 when not kept. */
+let modelKey: i32 = -1;
+export function lastModelKey(): i32 { return modelKey; }
+
+/**
+ * For the metrics (JavaScript's responseUsage): reads the usage's token counts that are plain
+ * integers of up to 15 digits (exact as doubles) into COUNTS_AT, NaN for any other, and keeps the
+ * model's text: while it is the same, JavaScript reuses the string it decoded before.
+ */
+function noteUsage(): void {
+  for (let slot = MESSAGE_REASONING + 1; slot < SLOT_COUNT; slot++) {
+    const start = notedStart(slot);
+    const end = notedEnd(slot);
+    let value: f64 = NaN;
+    if (start != -1 && end - start <= 15) {
+      let n: i64 = 0;
+      let i = start;
+      while (i < end && isDigit(at(i))) n = n * 10 + <i64>(at(i++) - ZERO);
+      if (i == end) value = <f64>n;
+    }
+    store<f64>(COUNTS_AT + (slot << 3), value);
+  }
+  modelKey = -1;
+  if (kindOf(TOP_MODEL) != QUOTE) return;
+  const start = notedStart(TOP_MODEL);
+  const length = notedEnd(TOP_MODEL) - start;
+  if (length > MODEL_MAX) return;
+  if (length != modelLength || !sameBytes(MODEL_AT, start, length)) {
+    memory.copy(MODEL_AT, start, length);
+    modelLength = length;
+    modelChanges++;
+  }
+  modelKey = modelChanges;
+}
 
 /**
  * The response line for the reply of `length` bytes at IN_AT — of the chat API (`completions` 0)
@@ -706,5 +756,6 @@ export function responseLine(length: i32, completions: i32, uidLength: i32, mill
   const error = kindOf(TOP_ERROR);
   if (error != 0 && error != 0x6e) out = put(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
   out = putByte(out, CLOSE_BRACE);
+  if (kindOf(TOP_USAGE) == OPEN_BRACE) noteUsage();
   return out - OUT_AT;
 }

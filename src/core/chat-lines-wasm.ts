@@ -37,6 +37,8 @@ interface ChatLinesExports {
   tablesEnd(): number;
   notedAt(): number;
   slotCount(): number;
+  countsAt(): number;
+  lastModelKey(): number;
   sawHighByte(): number;
   unknownKeysAt(): number;
   unknownKeyCount(): number;
@@ -95,6 +97,11 @@ export class ChatLineBuilder {
   readonly #outputAt: number;
   /** Where the response walk noted each value: start and end by slot, -1 when absent. */
   readonly #noted: Int32Array;
+  /** The usage's token counts the module read, by slot (NaN: read the text). */
+  readonly #counts: Float64Array;
+  /** The last model decoded, and the module's key for its text (-1: none). */
+  #lastModel: string | null = null;
+  #modelKey = -1;
   /** The second whose text is at secondAt (epoch seconds), and the ip and route at placeAt. */
   #second = Number.NaN;
   #ip: string | null = null;
@@ -117,6 +124,7 @@ export class ChatLineBuilder {
     this.#placeUnits = Math.floor(wasm.placeMax() / 3);
     this.#outputAt = wasm.outputAt();
     this.#noted = new Int32Array(wasm.memory.buffer, wasm.notedAt(), 2 * SLOT_COUNT);
+    this.#counts = new Float64Array(wasm.memory.buffer, wasm.countsAt(), SLOT_COUNT);
   }
 
   /**
@@ -198,11 +206,25 @@ export class ChatLineBuilder {
     if (noted[2 * USAGE_SLOT] === -1 || memory[noted[2 * USAGE_SLOT]] !== OPEN_BRACE) return null;
     const tokens: JsonObject = {};
     for (const [name, slot] of TOKEN_SLOTS) {
-      if (noted[2 * slot] !== -1) tokens[name] = valueOf(memory.toString('utf8', noted[2 * slot], noted[2 * slot + 1]));
+      if (noted[2 * slot] === -1) continue;
+      // A plain integer the module read; anything else from its text, as rawReply reads it.
+      const count = this.#counts[slot];
+      tokens[name] = Number.isNaN(count) ? valueOf(memory.toString('utf8', noted[2 * slot], noted[2 * slot + 1])) : count;
     }
-    const modelAt = noted[2 * MODEL_SLOT];
-    const model = modelAt !== -1 && memory[modelAt] === QUOTE ? stringOf(memory.toString('utf8', modelAt, noted[2 * MODEL_SLOT + 1])) : null;
-    return { model, tokens };
+    return { model: this.#model(), tokens };
+  }
+
+  /** The reply's model, decoded once for as long as replies name the same one. */
+  #model(): string | null {
+    const noted = this.#noted;
+    const at = noted[2 * MODEL_SLOT];
+    if (at === -1 || this.#memory[at] !== QUOTE) return null;
+    const key = this.#wasm.lastModelKey();
+    if (key !== -1 && key === this.#modelKey) return this.#lastModel;
+    const model = stringOf(this.#memory.toString('utf8', at, noted[2 * MODEL_SLOT + 1]));
+    this.#modelKey = key;
+    this.#lastModel = model;
+    return model;
   }
 
   /** Classifies the keys the module listed as unknown and tells it. */

@@ -19,6 +19,9 @@
  * matters written with an escape or twice (`JSON.parse` would keep the last), a number that may be
  * beyond double range (the general path writes `null` for it), a body that is not well-formed
  * UTF-8 JSON, and every `/v1/responses` body.
+ *
+ * wasm/chat-lines.ts walks the same replies the same way (same slots, same refusals) and writes
+ * their response line itself; this reader serves what it declines, and callers without it.
  */
 import type { ChatApi } from './chat-api.js';
 import type { JsonObject } from './chat-reply.js';

@@ -17,6 +17,9 @@
  *   outside strings (a pretty-printed body: JSON Lines allow none), a duplicate key (`JSON.parse`
  *   keeps the last), a key with an escape (it could spell a field name the checks would not see),
  *   a key starting with a digit (JavaScript orders integer keys first) and `__proto__`.
+ *
+ * The chat log builds the common lines — the copied request, the response of a reply rawReply
+ * reads — in WebAssembly instead (chat-lines-wasm.ts): the same bytes, which the tests check.
  */
 import { objectMembers } from './chat-json-members.js';
 import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput } from './chat-record.js';

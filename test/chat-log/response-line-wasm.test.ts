@@ -91,6 +91,27 @@ describe('response line in WebAssembly: the same bytes as rawReply + responseRec
   });
 });
 
+describe('response line in WebAssembly: the usage for the metrics', () => {
+  it('the model is decoded again whenever its text changed, also between replies whose usage nobody read', () => {
+    const lines = builder();
+    const reply = (model: string, read: boolean): void => {
+      const body = Buffer.from(JSON.stringify({ model, choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } }));
+      expect(wasmLine(lines, 'chat', body)).toBeDefined();
+      if (read) expect(lines.responseUsage()).toEqual({ model, tokens: { prompt_tokens: 1, completion_tokens: 2 } });
+    };
+    const long = `m-${'x'.repeat(300)}`;
+    for (const [model, read] of [['a', true], ['b', false], ['b', true], ['a', false], ['a', true], ['é"\\', true], ['a', true], [long, true], [long, true], ['a', true]] as const) reply(model, read);
+  });
+
+  it('a reply without usage or without a model', () => {
+    const lines = builder();
+    expect(wasmLine(lines, 'chat', Buffer.from('{"model":"a","choices":[]}'))).toBeDefined();
+    expect(lines.responseUsage()).toBeNull();
+    expect(wasmLine(lines, 'chat', Buffer.from('{"model":7,"choices":[],"usage":{"output_tokens":123456789012345}}'))).toBeDefined();
+    expect(lines.responseUsage()).toEqual({ model: null, tokens: { output_tokens: 123456789012345 } });
+  });
+});
+
 describe('response line in WebAssembly: what it declines', () => {
   const lines = builder();
   const declined: [string, ChatApi, Buffer][] = [
