@@ -213,7 +213,7 @@ function numberEnd(i: i32): i32 {
 function valueEnd(i: i32, depth: i32): i32 {
   const c = at(i);
   if (c == QUOTE) return stringEnd(i);
-  if (c == OPEN_BRACE) return depth >= MAX_DEPTH ? -1 : objectEnd(i, depth + 1, false);
+  if (c == OPEN_BRACE) return depth >= MAX_DEPTH ? -1 : objectEnd(i, depth + 1, LEVEL_PLAIN);
   if (c == OPEN_BRACKET) return depth >= MAX_DEPTH ? -1 : arrayEnd(i, depth + 1);
   // Little-endian words: "true", "alse" (after the f), "null".
   if (c == 0x74) return load<u32>(i) == 0x65757274 ? i + 4 : -1;
@@ -222,28 +222,45 @@ function valueEnd(i: i32, depth: i32): i32 {
   return numberEnd(i);
 }
 
-/** Just past the object opening at `open`, or -1; the top level records its members. */
-function objectEnd(open: i32, depth: i32, top: bool): i32 {
+// What objectEnd notes: nothing; every member's offsets (the request line's); or, at the levels of
+// the response walk (LEVEL_TOP and on, below), the values of that level's keys.
+const LEVEL_PLAIN: i32 = -1;
+const LEVEL_REQUEST: i32 = -2;
+
+/**
+ * Just past the object opening at `open` at `depth`, or -1: invalid, or not the case covered — a
+ * key with an escape where keys matter (it could spell a name the checks would not see), too many
+ * members, a walked key written twice. `level` says what it notes (see above).
+ */
+function objectEnd(open: i32, depth: i32, level: i32): i32 {
   let i = space(open + 1);
   if (at(i) == CLOSE_BRACE) return i + 1;
   while (true) {
     if (at(i) != QUOTE) return -1;
+    sawEscape = false;
     const keyEnd = stringEnd(i);
     if (keyEnd == -1) return -1;
     const colon = space(keyEnd);
     if (at(colon) != COLON) return -1;
     const start = space(colon + 1);
-    const end = valueEnd(start, depth);
-    if (end == -1) return -1;
-    if (top) {
-      if (members == MEMBERS_MAX) return -1;
+    let end: i32;
+    if (level == LEVEL_PLAIN) {
+      end = valueEnd(start, depth);
+    } else if (sawEscape) {
+      return -1;
+    } else if (level == LEVEL_REQUEST) {
+      end = valueEnd(start, depth);
+      if (end == -1 || members == MEMBERS_MAX) return -1;
       const m = MEMBERS_AT + (members << 4);
       store<i32>(m, i);
       store<i32>(m, keyEnd, 4);
       store<i32>(m, start, 8);
       store<i32>(m, end, 12);
       members++;
+    } else {
+      end = walkedValue(level, i, keyEnd, start, depth);
     }
+    if (end == -1) return -1;
     i = space(end);
     const c = at(i);
     if (c == CLOSE_BRACE) return i + 1;
@@ -417,7 +434,7 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
   members = 0;
   const open = space(IN_AT);
   if (at(open) != OPEN_BRACE) return DECLINE;
-  const close = objectEnd(open, 1, true);
+  const close = objectEnd(open, 1, LEVEL_REQUEST);
   if (close == -1) return DECLINE;
   for (let i = close; i < end; i++) {
     const c = at(i);
@@ -440,7 +457,6 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
     if (keyLength > 0 && isDigit(at(keyAt))) return DECLINE;
     // "__proto__" (JavaScript would set the record's prototype)
     if (keyLength == 9 && load<u64>(keyAt) == 0x5f6f746f72705f5f && at(keyAt + 8) == 0x5f) return DECLINE;
-    for (let j = keyAt; j < keyAt + keyLength; j++) if (at(j) == BACKSLASH) return DECLINE;
     for (let j = 0; j < k; j++) {
       const o = MEMBERS_AT + (j << 4);
       const otherAt = load<i32>(o) + 1;
@@ -600,43 +616,25 @@ function slotOf(level: i32, start: i32, end: i32): i32 {
 @inline function kindOf(slot: i32): i32 { const start = notedStart(slot); return start == -1 ? 0 : at(start); }
 
 /**
- * Walks the object opening at `open` at `depth`, noting the values of `level`'s keys and walking
- * those that have a walker: just past it, or -1 (invalid, or not the case covered).
+ * The value at `start` of the key whose quotes are at `keyStart` and `keyEnd - 1` in an object at
+ * `level` of the response walk, at `depth`: notes it when the key is one of the level's, walks into
+ * the objects and arrays that have a walker, and answers just past it, or -1.
  */
-function walkObject(open: i32, depth: i32, level: i32): i32 {
-  let i = space(open + 1);
-  if (at(i) == CLOSE_BRACE) return i + 1;
-  while (true) {
-    if (at(i) != QUOTE) return -1;
-    sawEscape = false;
-    const keyEnd = stringEnd(i);
-    // A key with an escape could spell one that matters.
-    if (keyEnd == -1 || sawEscape) return -1;
-    const colon = space(keyEnd);
-    if (at(colon) != COLON) return -1;
-    const start = space(colon + 1);
-    const slot = slotOf(level, i, keyEnd);
-    const c = at(start);
-    const container = c == OPEN_BRACE || c == OPEN_BRACKET;
-    let end: i32;
-    if (container && slot == TOP_CHOICES) end = walkChoices(start, depth);
-    else if (container && slot == TOP_USAGE) end = c == OPEN_BRACE ? walkObject(start, depth + 1, LEVEL_USAGE) : valueEnd(start, depth);
-    else if (container && slot == CHOICE_MESSAGE) end = c == OPEN_BRACE ? walkObject(start, depth + 1, LEVEL_MESSAGE) : valueEnd(start, depth);
-    else end = valueEnd(start, depth);
-    if (end < 0) return -1;
-    if (slot != -1) {
-      // A key written twice: `JSON.parse` keeps the last; the general path does that.
-      if (notedStart(slot) != -1) return -1;
-      store<i32>(NOTED_AT + (slot << 3), start);
-      store<i32>(NOTED_AT + (slot << 3), end, 4);
-    }
-    i = space(end);
-    const next = at(i);
-    if (next == CLOSE_BRACE) return i + 1;
-    if (next != COMMA) return -1;
-    i = space(i + 1);
-  }
-  return -1;
+function walkedValue(level: i32, keyStart: i32, keyEnd: i32, start: i32, depth: i32): i32 {
+  const slot = slotOf(level, keyStart, keyEnd);
+  const c = at(start);
+  const container = c == OPEN_BRACE || c == OPEN_BRACKET;
+  let end: i32;
+  if (container && slot == TOP_CHOICES) end = walkChoices(start, depth);
+  else if (container && slot == TOP_USAGE) end = c == OPEN_BRACE ? objectEnd(start, depth + 1, LEVEL_USAGE) : valueEnd(start, depth);
+  else if (container && slot == CHOICE_MESSAGE) end = c == OPEN_BRACE ? objectEnd(start, depth + 1, LEVEL_MESSAGE) : valueEnd(start, depth);
+  else end = valueEnd(start, depth);
+  if (end == -1 || slot == -1) return end;
+  // A key written twice: `JSON.parse` keeps the last; the general path does that.
+  if (notedStart(slot) != -1) return -1;
+  store<i32>(NOTED_AT + (slot << 3), start);
+  store<i32>(NOTED_AT + (slot << 3), end, 4);
+  return end;
 }
 
 /** The `choices` array at `open`: its one element walked as a choice; more than one is declined. */
@@ -644,7 +642,7 @@ function walkChoices(open: i32, depth: i32): i32 {
   if (at(open) != OPEN_BRACKET) return valueEnd(open, depth);
   const first = space(open + 1);
   if (at(first) == CLOSE_BRACKET) return first + 1;
-  const end = at(first) == OPEN_BRACE ? walkObject(first, depth + 2, LEVEL_CHOICE) : valueEnd(first, depth + 1);
+  const end = at(first) == OPEN_BRACE ? objectEnd(first, depth + 2, LEVEL_CHOICE) : valueEnd(first, depth + 1);
   if (end < 0) return -1;
   const close = space(end);
   return at(close) == CLOSE_BRACKET ? close + 1 : -1;
@@ -725,7 +723,7 @@ export function responseLine(length: i32, completions: i32, uidLength: i32, mill
   hugeNumber = false;
   const open = space(IN_AT);
   if (at(open) != OPEN_BRACE) return DECLINE;
-  const close = walkObject(open, 1, LEVEL_TOP);
+  const close = objectEnd(open, 1, LEVEL_TOP);
   if (close == -1 || hugeNumber) return DECLINE;
   for (let i = close; i < IN_AT + length; i++) {
     const c = at(i);

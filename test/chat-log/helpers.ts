@@ -85,3 +85,26 @@ export const ONE_CHOICE_REPLIES: readonly [string, ChatApi, unknown][] = [
   ['completions text missing', 'completions', { choices: [{ index: 0, finish_reason: 'stop' }] }],
   ['completions text empty', 'completions', { choices: [{ index: 0, text: '' }] }],
 ];
+
+/** A deterministic random integer source: `random(n)` is in [0, n). */
+export function seededRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
+    return state % n;
+  };
+}
+
+/** `text` after one to three random edits: a piece of `alphabet` inserted or written over, or a character deleted. */
+export function mutated(text: string, random: (n: number) => number, alphabet: readonly string[]): string {
+  let out = text;
+  for (let m = 1 + random(3); m > 0; m--) {
+    const at = random(out.length + 1);
+    const piece = alphabet[random(alphabet.length)];
+    const kind = random(3);
+    if (kind === 0) out = out.slice(0, at) + piece + out.slice(at);
+    else if (kind === 1) out = out.slice(0, at) + out.slice(at + 1);
+    else out = out.slice(0, at) + piece + out.slice(at + piece.length);
+  }
+  return out;
+}

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { requestRecordLine } from '../../src/core/chat-record-line.js';
 import type { RequestRecordInput } from '../../src/core/chat-record.js';
+import { mutated, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const base = { uid: 'u-1', startedAt: T0, ip: '203.0.113.9', route: '/v1/chat/completions' };
@@ -131,22 +132,12 @@ describe('request line in WebAssembly: random bodies', () => {
     const lines = builder();
     const seeds = BODIES.map(([, text]) => text).filter((text) => text.length < 2_000);
     const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '\t', '\n', '0', '9', '-', '+', '.', 'e', 't', 'n', 'f', 'é', '\u0000', 'model', 'stream', 'messages', 'api_key', 'uid', '__proto__'];
-    let seed = 7;
-    const random = (n: number): number => {
-      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return seed % n;
-    };
+    const random = seededRandom(7);
     let given = 0;
     let validOneLine = 0;
     let validGiven = 0;
     for (let i = 0; i < 20_000; i++) {
-      let text = seeds[i % seeds.length];
-      for (let m = 1 + random(3); m > 0; m--) {
-        const at = random(text.length + 1);
-        const piece = alphabet[random(alphabet.length)];
-        const kind = random(3);
-        text = kind === 0 ? text.slice(0, at) + piece + text.slice(at) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at + piece.length);
-      }
+      const text = mutated(seeds[i % seeds.length], random, alphabet);
       const body = Buffer.from(text);
       const line = wasmLine(lines, body);
       let valid = false;

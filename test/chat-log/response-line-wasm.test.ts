@@ -10,7 +10,7 @@ import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat
 import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import type { ResponseRecordInput } from '../../src/core/chat-record.js';
-import { chatReply as chat, ONE_CHOICE_REPLIES, REPLY_USAGE } from './helpers.js';
+import { chatReply as chat, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
@@ -147,22 +147,12 @@ describe('response line in WebAssembly: random replies', () => {
       ['completions', JSON.stringify({ model: 'm', choices: [{ index: 0, text: 'Once', finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 2e1 } })],
     ];
     const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '\n', '0', '-', 'e', '.', 'n', 't', 'é', 'choices', 'message', 'content', 'usage', 'delta', 'error', '1e999', 'null'];
-    let seed = 11;
-    const random = (n: number): number => {
-      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return seed % n;
-    };
+    const random = seededRandom(11);
     let given = 0;
     let rawGiven = 0;
     for (let i = 0; i < 20_000; i++) {
       const [api, original] = seeds[i % seeds.length];
-      let text = original;
-      for (let m = 1 + random(3); m > 0; m--) {
-        const at = random(text.length + 1);
-        const piece = alphabet[random(alphabet.length)];
-        const kind = random(3);
-        text = kind === 0 ? text.slice(0, at) + piece + text.slice(at) : kind === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at + piece.length);
-      }
+      const text = mutated(original, random, alphabet);
       const body = Buffer.from(text);
       const expected = jsLine(api, body);
       if (expected !== undefined) rawGiven++;

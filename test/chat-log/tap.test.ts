@@ -287,12 +287,16 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
   });
 });
 
-describe('chat log hook: usage for the metrics (onUsage)', () => {
+describe.each([['strings', false], ['bytes', true]])('chat log hook: usage for the metrics (onUsage, %s)', (_mode, bytes) => {
   it('tells each reply usage with the model next to it: JSON, stream, gzip-decoded; nothing when there is none', async () => {
     const seen: [string | null, unknown][] = [];
     const keys: (string | null)[] = [];
+    let viaBytes = 0;
     const hook = createChatLogHook({
       append: () => {},
+      ...(bytes ? { appendBytes: () => viaBytes++ } : {}),
+      // Durations the module writes (it leaves those beyond int32 milliseconds to JavaScript).
+      now: () => 2_000,
       onUsage: (model, usage, keyName) => {
         seen.push([model, usage]);
         keys.push(keyName);
@@ -322,5 +326,7 @@ describe('chat log hook: usage for the metrics (onUsage)', () => {
     ]);
     // The forward key's policy name comes along, for the tokens by key.
     expect(keys).toEqual([null, null, 'alice']);
+    // With appendBytes: the five request lines and the plain JSON reply's line came as bytes.
+    expect(viaBytes).toBe(bytes ? 6 : 0);
   });
 });
