@@ -10,7 +10,10 @@
  * In JavaScript those paths cost the log most of its time per exchange: slicing each key into a
  * string, hashing it for the field memo, concatenating the line and encoding it again. Here the
  * body is validated with 16 bytes at a time inside strings, keys are compared as bytes, and the
- * line is written as bytes. The tests hold each twin to the same bytes.
+ * line is written as bytes. The tests hold each twin to the same bytes. A body with line breaks —
+ * pretty-printed, as OpenAI writes its replies — is taken too, which JavaScript leaves to
+ * `JSON.parse`: the values that may span lines are copied without whitespace between their tokens,
+ * so the line parses to the values the general path writes (the tests check those).
  *
  * Memory is fixed at start (never grown, so JavaScript's views stay valid): the body goes at
  * IN_AT (followed by a 0 byte that no rule accepts, so the scan needs no bounds checks), the parts
@@ -18,8 +21,7 @@
  * line comes out at OUT_AT.
  *
  * `requestLine` returns the line's length, or:
- * - DECLINE: the body must take the general path (not such an object, a line break before the end,
- *   nesting beyond MAX_DEPTH, a key with an escape, a key starting with a digit, `__proto__`, a
+ * - DECLINE: the body must take the general path (not such an object, nesting beyond MAX_DEPTH, a key with an escape, a key starting with a digit, `__proto__`, a
  *   duplicate key, too many members, a key too long for the field memo);
  * - UNKNOWN_KEY: keys the field memo does not know yet are listed at `unknownKeysAt()`
  *   (`unknownKeyCount()` pairs of offset and length, no quotes): JavaScript classifies each
@@ -140,10 +142,10 @@ export function unknownKeyCount(): i32 { return unknownKeys; }
 @inline function isDigit(c: i32): bool { return <u32>(c - ZERO) <= 9; }
 @inline function isHex(c: i32): bool { const lower = c | 0x20; return isDigit(c) || <u32>(lower - 0x61) <= 5; }
 
-/** Past spaces and tabs. */
+/** Past whitespace (a pretty-printed body's line breaks too: see `multiline`). */
 @inline function space(i: i32): i32 {
   let c = at(i);
-  while (c == 0x20 || c == 0x09) c = at(++i);
+  while (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) c = at(++i);
   return i;
 }
 
@@ -367,17 +369,55 @@ export function learnKey(a: i32, n: i32, other: i32): void {
   keyCount++;
 }
 
-/** True when bytes [a, a+n) hold one above 0x7f. */
-function hasHighByte(a: i32, n: i32): bool {
+/**
+ * Whether the body has a byte above 0x7f (then JavaScript checks its UTF-8) and whether it has a
+ * line break — in valid JSON only whitespace between tokens, which a line may not hold: then the
+ * values that can span lines are copied without their whitespace (putValue).
+ */
+let multiline: bool = false;
+
+/** Sets highByte and multiline for the bytes [a, a+n) (the value; only whitespace follows it), 16 at a time. */
+function noteBody(a: i32, n: i32): void {
   const end = a + n;
   let seen = i8x16.splat(0);
+  let breaks = i8x16.splat(0);
+  const lineFeed = i8x16.splat(0x0a);
+  const carriageReturn = i8x16.splat(0x0d);
   while (a + 16 <= end) {
-    seen = v128.or(seen, v128.load(a));
+    const v = v128.load(a);
+    seen = v128.or(seen, v);
+    breaks = v128.or(breaks, v128.or(i8x16.eq(v, lineFeed), i8x16.eq(v, carriageReturn)));
     a += 16;
   }
-  if (i8x16.bitmask(seen) != 0) return true;
-  for (; a < end; a++) if (load<u8>(a) >= 0x80) return true;
-  return false;
+  highByte = i8x16.bitmask(seen) != 0;
+  multiline = i8x16.bitmask(breaks) != 0;
+  for (; a < end; a++) {
+    const c = at(a);
+    if (c >= 0x80) highByte = true;
+    else if (c == 0x0a || c == 0x0d) multiline = true;
+  }
+}
+
+/** Appends the valid JSON text [a, b) without whitespace between its tokens. */
+function putMinified(out: i32, a: i32, b: i32): i32 {
+  let i = a;
+  while (i < b) {
+    const c = at(i);
+    if (c == QUOTE) {
+      const end = stringEnd(i);
+      out = put(out, i, end);
+      i = end;
+    } else {
+      if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) store<u8>(out++, c);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Appends the JSON text [a, b) of the body: as written, or without whitespace when it spans lines. */
+@inline function putValue(out: i32, a: i32, b: i32): i32 {
+  return multiline ? putMinified(out, a, b) : put(out, a, b);
 }
 
 /** Appends [a, b) at `out`; returns the new end. */
@@ -510,7 +550,7 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
     store<i32>(RUNS_AT + (runs << 3), runEnd, 4);
     runs++;
   }
-  highByte = hasHighByte(IN_AT, length);
+  noteBody(IN_AT, close - IN_AT);
 
   let out = putAscii(OUT_AT, '{"type":"request",');
   out = putUidAndTime(out, uidLength, millis);
@@ -538,10 +578,10 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
     store<u8>(out + 4, 0x65);
     out += 5;
   }
-  if (messages != -1) out = put(putByte(out, COMMA), load<i32>(messages), load<i32>(messages, 12));
-  if (prompt != -1) out = put(putByte(out, COMMA), load<i32>(prompt), load<i32>(prompt, 12));
-  if (input != -1) out = put(putByte(out, COMMA), load<i32>(input), load<i32>(input, 12));
-  for (let r = 0; r < runs; r++) out = put(putByte(out, COMMA), load<i32>(RUNS_AT + (r << 3)), load<i32>(RUNS_AT + (r << 3), 4));
+  if (messages != -1) out = putValue(putByte(out, COMMA), load<i32>(messages), load<i32>(messages, 12));
+  if (prompt != -1) out = putValue(putByte(out, COMMA), load<i32>(prompt), load<i32>(prompt, 12));
+  if (input != -1) out = putValue(putByte(out, COMMA), load<i32>(input), load<i32>(input, 12));
+  for (let r = 0; r < runs; r++) out = putValue(putByte(out, COMMA), load<i32>(RUNS_AT + (r << 3)), load<i32>(RUNS_AT + (r << 3), 4));
   out = putByte(out, CLOSE_BRACE);
   return out - OUT_AT;
 }
@@ -550,7 +590,7 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
 //
 // The common non-stream reply, as src/core/chat-raw-reply.ts reads it: one walk validates the
 // body and notes where the values the record needs are; the line copies them as written. It
-// declines what rawReply declines (see that file), and anything that spans lines.
+// declines what rawReply declines (see that file) but line breaks, which it takes as said above.
 
 // Slots of the noted values: the same numbering as chat-raw-reply.ts.
 const TOP_CHOICES: i32 = 0;
@@ -733,7 +773,7 @@ export function responseLine(length: i32, completions: i32, uidLength: i32, mill
   if (completions == 0 && (kindOf(CHOICE_DELTA) == OPEN_BRACE || kindOf(MESSAGE_CONTENT) == OPEN_BRACKET || kindOf(MESSAGE_TOOL_CALLS) == OPEN_BRACKET || kindOf(MESSAGE_FUNCTION_CALL) == OPEN_BRACE)) {
     return DECLINE;
   }
-  highByte = hasHighByte(IN_AT, length);
+  noteBody(IN_AT, close - IN_AT);
 
   let out = putAscii(OUT_AT, '{"type":"response",');
   out = putUidAndTime(out, uidLength, millis);
@@ -747,12 +787,13 @@ export function responseLine(length: i32, completions: i32, uidLength: i32, mill
   out = putAscii(out, ',"finish_reason":');
   out = putValueOrNull(out, CHOICE_FINISH, kindOf(CHOICE_FINISH) == QUOTE);
   out = putAscii(out, ',"usage":');
-  out = putValueOrNull(out, TOP_USAGE, kindOf(TOP_USAGE) == OPEN_BRACE);
+  if (kindOf(TOP_USAGE) == OPEN_BRACE) out = putValue(out, notedStart(TOP_USAGE), notedEnd(TOP_USAGE));
+  else out = putAscii(out, "null");
   out = putInt(putAscii(out, ',"ttft_ms":'), ttft);
   out = putInt(putAscii(out, ',"duration_ms":'), duration);
   // `null` is the only value that starts with `n`: an error of `null` is no error.
   const error = kindOf(TOP_ERROR);
-  if (error != 0 && error != 0x6e) out = put(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
+  if (error != 0 && error != 0x6e) out = putValue(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
   out = putByte(out, CLOSE_BRACE);
   if (kindOf(TOP_USAGE) == OPEN_BRACE) noteUsage();
   return out - OUT_AT;

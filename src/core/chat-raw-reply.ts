@@ -20,8 +20,9 @@
  * beyond double range (the general path writes `null` for it), a body that is not well-formed
  * UTF-8 JSON, and every `/v1/responses` body.
  *
- * wasm/chat-lines.ts walks the same replies the same way (same slots, same refusals) and writes
- * their response line itself; this reader serves what it declines, and callers without it.
+ * wasm/chat-lines.ts walks the same replies the same way (same slots, same refusals, pretty-printed
+ * ones too) and writes their response line itself; this reader serves what it declines, and
+ * callers without it.
  */
 import type { ChatApi } from './chat-api.js';
 import type { JsonObject } from './chat-reply.js';

@@ -19,7 +19,8 @@
  *   a key starting with a digit (JavaScript orders integer keys first) and `__proto__`.
  *
  * The chat log builds the common lines — the copied request, the response of a reply rawReply
- * reads — in WebAssembly instead (chat-lines-wasm.ts): the same bytes, which the tests check.
+ * reads — in WebAssembly instead (chat-lines-wasm.ts): the same bytes, which the tests check; it
+ * also copies pretty-printed bodies, which take the general path here, without their whitespace.
  */
 import { objectMembers } from './chat-json-members.js';
 import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput } from './chat-record.js';

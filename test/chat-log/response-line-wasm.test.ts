@@ -5,11 +5,13 @@
  * path (or the general one). The common replies come from it.
  */
 import { describe, expect, it } from 'vitest';
-import type { ChatApi } from '../../src/core/chat-api.js';
+import { type ChatApi, createAssembler } from '../../src/core/chat-api.js';
+import { quickReply } from '../../src/core/chat-quick-reply.js';
 import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import type { ResponseRecordInput } from '../../src/core/chat-record.js';
+import type { AssembledReply, JsonObject } from '../../src/core/chat-reply.js';
 import { chatReply as chat, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
@@ -36,6 +38,37 @@ function jsLine(api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> 
 function jsUsage(api: ChatApi, body: Buffer): { model: string | null; tokens: unknown } | null {
   const json = rawReply(api, body);
   return json === undefined || json.usageTokens === null ? null : { model: json.usageModel, tokens: json.usageTokens };
+}
+
+/** What the general path makes of a body: JSON.parse, then quickReply or the assembler. */
+function generalReply(api: ChatApi, text: string): AssembledReply {
+  const body: unknown = JSON.parse(text);
+  const quick = quickReply(api, body);
+  if (quick !== undefined) return quick;
+  const assembler = createAssembler(api);
+  assembler.json(body);
+  return assembler.result();
+}
+
+/** The general path's line, parsed: what a pretty-printed reply's line must parse to. */
+const generalRecord = (api: ChatApi, text: string): unknown => JSON.parse(responseRecordLine({ ...input, reply: generalReply(api, text) }));
+
+/** The metrics' usage from the general path: the token counts it reads and the model. */
+function generalUsage(api: ChatApi, text: string): { model: string | null; tokens: JsonObject } | null {
+  const reply = generalReply(api, text);
+  if (reply.usage === null || reply.usage === undefined) return null;
+  const tokens: JsonObject = {};
+  for (const name of ['prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens']) if (name in reply.usage) tokens[name] = reply.usage[name];
+  return { model: reply.usageModel, tokens };
+}
+
+/** Checks a line the module gave for a reply with line breaks: one line, the general path's values. */
+function expectSameValues(line: Buffer | undefined, api: ChatApi, text: string): void {
+  expect(line).toBeDefined();
+  const textOfLine = line?.toString('utf8') ?? '';
+  expect(textOfLine).not.toMatch(/[\n\r]/);
+  expect(JSON.parse(textOfLine)).toEqual(generalRecord(api, text));
+  expect(Object.keys(JSON.parse(textOfLine) as object)).toEqual(Object.keys(generalRecord(api, text) as object));
 }
 
 const CASES: [string, ChatApi, string][] = [
@@ -91,6 +124,21 @@ describe('response line in WebAssembly: the same bytes as rawReply + responseRec
   });
 });
 
+describe('response line in WebAssembly: pretty-printed replies, as OpenAI writes them', () => {
+  const lines = builder();
+  const pretty = CASES.flatMap(([name, api, text]): [string, ChatApi, string][] => {
+    const value: unknown = JSON.parse(text);
+    return [
+      [`${name}, indented`, api, `${JSON.stringify(value, null, 2)}\n`],
+      [`${name}, tabs and CRLF`, api, JSON.stringify(value, null, '\t').replace(/\n/g, '\r\n')],
+    ];
+  });
+  it.each(pretty)('%s: one line, the values of the general path', (_name, api, text) => {
+    expectSameValues(wasmLine(lines, api, Buffer.from(text)), api, text);
+    expect(lines.responseUsage()).toEqual(generalUsage(api, text));
+  });
+});
+
 describe('response line in WebAssembly: the usage for the metrics', () => {
   it('the model is decoded again whenever its text changed, also between replies whose usage nobody read', () => {
     const lines = builder();
@@ -116,7 +164,6 @@ describe('response line in WebAssembly: what it declines', () => {
   const lines = builder();
   const declined: [string, ChatApi, Buffer][] = [
     ['a responses API body', 'responses', Buffer.from('{"output":[]}')],
-    ['pretty-printed (OpenAI replies are)', 'chat', Buffer.from(JSON.stringify(chat({ content: 'x' }), null, 2))],
     ['several choices', 'chat', Buffer.from(JSON.stringify({ choices: [{ message: { content: 'a' } }, { message: { content: 'b' } }] }))],
     ['a delta object', 'chat', Buffer.from('{"choices":[{"delta":{"content":"x"}}]}')],
     ['content as parts', 'chat', Buffer.from('{"choices":[{"message":{"content":[{"type":"text","text":"x"}]}}]}')],
@@ -139,7 +186,7 @@ describe('response line in WebAssembly: what it declines', () => {
 });
 
 describe('response line in WebAssembly: random replies', () => {
-  it('20,000 mutations of replies: every line it gives equals rawReply’s, with the same usage; it gives most of rawReply’s', () => {
+  it('20,000 mutations of replies: every line it gives equals rawReply’s (with line breaks: the general path’s values), with the same usage; it gives most of rawReply’s', () => {
     const lines = builder();
     const seeds: [ChatApi, string][] = [
       ['chat', JSON.stringify({ ...chat({ role: 'assistant', content: 'Hi é 😀 "q"', reasoning_content: 'r' }), error: null })],
@@ -159,6 +206,12 @@ describe('response line in WebAssembly: random replies', () => {
       const line = wasmLine(lines, api, body);
       if (line === undefined) continue;
       given++;
+      if (/[\n\r]/.test(text.trimEnd())) {
+        // rawReply refuses line breaks; the module writes the values without them.
+        expectSameValues(line, api, text);
+        expect(lines.responseUsage()).toEqual(generalUsage(api, text));
+        continue;
+      }
       expect(line.equals(expected ?? Buffer.alloc(0))).toBe(true);
       expect(lines.responseUsage()).toEqual(jsUsage(api, body));
     }
