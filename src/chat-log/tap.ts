@@ -18,7 +18,7 @@
  * the log's cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { type ChatLineBuilder, createChatLineBuilder } from '../core/chat-lines-wasm.js';
+import { type ChatLineBuilder, createChatLineBuilder, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
 import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { RequestRecordInput } from '../core/chat-record.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
@@ -98,13 +98,33 @@ class HookState {
     const { body } = input;
     const bytes = this.bytes;
     if (bytes !== null && body !== undefined && body.length > 0) {
-      const line = bytes.lines.requestLine(input, body);
+      let line: Uint8Array | undefined;
+      try {
+        line = bytes.lines.requestLine(input, body);
+      } catch {
+        // A bug in the builder: counted, and JavaScript still writes the record.
+        this.failures++;
+      }
       if (line !== undefined) {
         bytes.append(line);
         return;
       }
     }
     this.append(requestRecordLine(input));
+  }
+
+  /**
+   * The response line of a whole JSON reply from the WebAssembly builder, or `undefined` — also when
+   * it threw (a bug: counted), so that JavaScript still writes the record.
+   */
+  responseLineBytes(input: ResponseEnvelope, api: ChatApi, body: Buffer): Uint8Array | undefined {
+    if (this.bytes === null) return undefined;
+    try {
+      return this.bytes.lines.responseLine(input, api, body);
+    } catch {
+      this.failures++;
+      return undefined;
+    }
   }
 
   /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
@@ -243,7 +263,7 @@ class ChatLogTap implements ExchangeTap {
     if (body === null) return false;
     const startedAt = this.#info.startedAt;
     const ttftMs = this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt;
-    const line = bytes.lines.responseLine({ uid: this.#uid, uidJson: this.#uidJson, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
+    const line = state.responseLineBytes({ uid: this.#uid, uidJson: this.#uidJson, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
     if (line === undefined) return false;
     bytes.append(line);
     // After the record, as in #writeResponse.

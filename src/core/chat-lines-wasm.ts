@@ -1,18 +1,21 @@
 /**
  * The chat log's two common lines built in WebAssembly (wasm/chat-lines.ts, built into
  * wasm/build/chat-lines.wasm by `npm run build:wasm`):
- * - the request line: the same bytes as requestRecordLine's copy path (chat-record-line.ts), for
- *   half its CPU — the bench's request, line built and copied into the log's buffer: 0.68 µs
- *   against 1.38 µs for the string built and encoded;
+ * - the request line: the same bytes as requestRecordLine's copy path (chat-record-line.ts);
  * - the response line of the common one-choice JSON reply: the same bytes as responseRecordLine
- *   of what rawReply (chat-raw-reply.ts) reads.
+ *   of what rawReply (chat-raw-reply.ts) reads;
+ * and of a pretty-printed body, which JavaScript parses and writes anew, a line with the same values.
+ * Together they took the tap from 3.4 to 2.3 µs per JSON exchange, and a reply as OpenAI writes it
+ * from 5.9 to 3.0 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
  *
- * JavaScript writes the parts it knows (the envelope; the response's head and times) and copies
- * the body into the module's memory; the module validates the body, finds what the record needs
- * and writes the line, which comes back as a view of its memory, valid until the next call.
+ * JavaScript copies the body into the module's memory and writes there what it has of the
+ * envelope as text — the uid, the time up to the second (when it changes), ip and route (when they
+ * change) — and passes the rest as numbers; the module validates the body, finds what the record
+ * needs and writes the line, which comes back as a view of its memory, valid until the next call.
  * Anything the module declines — see its file comment — takes the JavaScript path, so the two can
- * only differ in speed; the tests hold them to the same bytes. The field memo of isOtherField is
- * mirrored in the module: a key it does not know is classified here once and remembered there.
+ * only differ in speed; the tests hold them to the same bytes (to the same values for pretty-printed
+ * bodies). The field memo of isOtherField is mirrored in the module: a key it does not know is
+ * classified here once and remembered there.
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
@@ -71,9 +74,9 @@ const OPEN_BRACE = 0x7b;
 const QUOTE = 0x22;
 
 /** The record fields of a request line the module writes besides the body's. */
-type RequestEnvelope = Pick<RequestRecordInput, 'uid' | 'uidJson' | 'startedAt' | 'ip' | 'route'>;
+export type RequestEnvelope = Pick<RequestRecordInput, 'uid' | 'uidJson' | 'startedAt' | 'ip' | 'route'>;
 /** Those of a response line besides the reply's. */
-type ResponseEnvelope = Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status' | 'ttftMs' | 'durationMs'>;
+export type ResponseEnvelope = Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status' | 'ttftMs' | 'durationMs'>;
 
 /** A record's number as the module takes it: NULL for `null`, `undefined` when it cannot take it. */
 function int32(value: number | null): number | undefined {
@@ -248,8 +251,9 @@ function wasmAbort(): never {
 let compiled: WebAssembly.Module | null | undefined;
 
 /**
- * A new builder, or `null` when the module cannot be loaded (not built: `npm run build:wasm`) —
- * then the chat log builds every line in JavaScript, as before.
+ * A new builder, or `null` when the module cannot be loaded — not built (`npm run build:wasm`), or
+ * built from another layout than this file expects — and then the chat log builds every line in
+ * JavaScript, as before. The tests require a builder, so a broken build fails them.
  */
 export function createChatLineBuilder(): ChatLineBuilder | null {
   if (compiled === undefined) {
@@ -259,5 +263,10 @@ export function createChatLineBuilder(): ChatLineBuilder | null {
       compiled = null;
     }
   }
-  return compiled === null ? null : new ChatLineBuilder(compiled);
+  if (compiled === null) return null;
+  try {
+    return new ChatLineBuilder(compiled);
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { ChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import type { ExchangeEnd, ExchangeInfo } from '../../src/core/exchange.js';
 import type { UpstreamResponseHead } from '../../src/core/headers.js';
 import { type ChatLogHook, createChatLogHook } from '../../src/chat-log/tap.js';
@@ -284,6 +285,27 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
     expect(uids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(uids).size).toBe(3);
     expect(uids[0]).toBe(uids[1]);
+  });
+});
+
+describe('chat log hook: the WebAssembly builder', () => {
+  it('a builder that throws: counted as a failure, and JavaScript still writes both records', async () => {
+    const trap = (): never => {
+      throw new Error('unreachable');
+    };
+    const requestLine = vi.spyOn(ChatLineBuilder.prototype, 'requestLine').mockImplementation(trap);
+    const responseLine = vi.spyOn(ChatLineBuilder.prototype, 'responseLine').mockImplementation(trap);
+    try {
+      const { hook, records, viaBytes } = setup({ bytes: true });
+      await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+      expect(records().map((record) => record.type)).toEqual(['request', 'response']);
+      expect(records()[1]).toMatchObject({ assistant: 'Hello JSON' });
+      expect(viaBytes()).toBe(0);
+      expect(hook.failures).toBe(2);
+    } finally {
+      requestLine.mockRestore();
+      responseLine.mockRestore();
+    }
   });
 });
 
