@@ -13,7 +13,9 @@
  * line is written as bytes. The tests hold each twin to the same bytes. A body with line breaks —
  * pretty-printed, as OpenAI writes its replies — is taken too, which JavaScript leaves to
  * `JSON.parse`: the values that may span lines are copied without whitespace between their tokens,
- * so the line parses to the values the general path writes (the tests check those).
+ * so the line parses to the values the general path writes (the tests check those) — but for
+ * number forms, as for a one-line body: `-0` stays `-0`, `1e-400` stays, where the general path
+ * writes `0`.
  *
  * Memory is fixed at start (never grown, so JavaScript's views stay valid): the body goes at
  * IN_AT (followed by a 0 byte that no rule accepts, so the scan needs no bounds checks), the parts
@@ -103,8 +105,8 @@ let highByte: bool = false;
 /** Set by every escape a string holds: cleared before a key to tell whether it had one. */
 let sawEscape: bool = false;
 let hugeNumber: bool = false;
-const MAX_INTEGER_DIGITS: i32 = 308;
-const MAX_EXPONENT_DIGITS: i32 = 2;
+const MAX_MAGNITUDE: i32 = 308;
+const EXPONENT_CAP: i32 = 1_000_000;
 let members: i32 = 0;
 let unknownKeys: i32 = 0;
 let keyCount: i32 = 0;
@@ -182,18 +184,20 @@ function stringEnd(i: i32): i32 {
 }
 
 /**
- * Just past the number at `i`, or -1. Notes a number that may be beyond double range (more integer
- * digits or a larger exponent than a finite double has, as json-scan.ts's hugeNumber): a reply
- * holding one is declined, as `JSON.stringify` of it would be `null`, not its digits.
+ * Just past the number at `i`, or -1. Notes a number that may be beyond double range (its digits
+ * before the point plus its exponent pass 308, as json-scan.ts's hugeNumber): a line holding one is
+ * declined where JavaScript would write `null` for it (a reply; a pretty-printed request).
  */
 function numberEnd(i: i32): i32 {
   if (at(i) == MINUS) i++;
+  // Digits before the point, plus the exponent: the number is below 10 to that power.
+  let magnitude = 1;
   if (at(i) == ZERO) {
     i++;
   } else if (isDigit(at(i))) {
     const from = i;
     while (isDigit(at(++i)));
-    if (i - from > MAX_INTEGER_DIGITS) hugeNumber = true;
+    magnitude = i - from;
   } else {
     return -1;
   }
@@ -205,10 +209,11 @@ function numberEnd(i: i32): i32 {
     const sign = at(++i);
     if (sign == PLUS || sign == MINUS) i++;
     if (!isDigit(at(i))) return -1;
-    const from = i;
-    while (isDigit(at(++i)));
-    if (sign != MINUS && i - from > MAX_EXPONENT_DIGITS) hugeNumber = true;
+    let exponent = 0;
+    for (; isDigit(at(i)); i++) if (exponent < EXPONENT_CAP) exponent = exponent * 10 + at(i) - ZERO;
+    magnitude += sign == MINUS ? -exponent : exponent;
   }
+  if (magnitude > MAX_MAGNITUDE) hugeNumber = true;
   return i;
 }
 
@@ -472,6 +477,7 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
   const end = IN_AT + length;
   store<u8>(end, 0);
   members = 0;
+  hugeNumber = false;
   const open = space(IN_AT);
   if (at(open) != OPEN_BRACE) return DECLINE;
   const close = objectEnd(open, 1, LEVEL_REQUEST);
@@ -551,6 +557,8 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
     runs++;
   }
   noteBody(IN_AT, close - IN_AT);
+  // A pretty-printed body is written anew by JavaScript, `null` for such a number: decline it.
+  if (multiline && hugeNumber) return DECLINE;
 
   let out = putAscii(OUT_AT, '{"type":"request",');
   out = putUidAndTime(out, uidLength, millis);

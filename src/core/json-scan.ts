@@ -39,14 +39,16 @@ export const MAX_DEPTH = 64;
 /** Whether strings may hold bytes above 0x7f in this scan (set by the entry point). */
 let utf8 = false;
 /**
- * Whether this walk met a number that may be beyond double range — more integer digits or a larger
- * exponent than a finite double can have (and a few finite ones): `JSON.stringify` of what
- * `JSON.parse` made of it is `null`, so a copy of its digits would read differently. Only a walker
- * declines for it (endUtf8Scan); the request line keeps such digits on purpose (chat-record-line.ts).
+ * Whether this walk met a number that may be beyond double range — its digits before the point
+ * plus its exponent pass 308, so it may be 10^308 or more (and so flags a few finite ones):
+ * `JSON.stringify` of what `JSON.parse` made of it is `null`, so a copy of its digits would read
+ * differently. Only a walker declines for it (endUtf8Scan); the request line keeps such digits on
+ * purpose (chat-record-line.ts).
  */
 let hugeNumber = false;
-const MAX_INTEGER_DIGITS = 308;
-const MAX_EXPONENT_DIGITS = 2;
+const MAX_MAGNITUDE = 308;
+/** Where an exponent's value stops growing: far beyond double range either way. */
+const EXPONENT_CAP = 1_000_000;
 /** Whether this scan met a byte above 0x7f. */
 let sawHighByte = false;
 /** Set by every escape a string holds: a walker clears it before a key to tell whether the key had one. */
@@ -119,12 +121,14 @@ function stringEnd(b: Buffer, i: number): number {
 /** Just past the number at `i` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
 function numberEnd(b: Buffer, i: number): number {
   if (b[i] === MINUS) i++;
+  // Digits before the point, plus the exponent: the number is below 10 to that power.
+  let magnitude = 1;
   if (b[i] === ZERO) {
     i++;
   } else if (isDigit(b[i])) {
     const from = i;
     while (isDigit(b[++i]));
-    if (i - from > MAX_INTEGER_DIGITS) hugeNumber = true;
+    magnitude = i - from;
   } else {
     return -1;
   }
@@ -136,10 +140,11 @@ function numberEnd(b: Buffer, i: number): number {
     const sign = b[++i];
     if (sign === PLUS || sign === MINUS) i++;
     if (!isDigit(b[i])) return -1;
-    const from = i;
-    while (isDigit(b[++i]));
-    if (sign !== MINUS && i - from > MAX_EXPONENT_DIGITS) hugeNumber = true;
+    let exponent = 0;
+    for (; isDigit(b[i]); i++) if (exponent < EXPONENT_CAP) exponent = exponent * 10 + b[i] - ZERO;
+    magnitude += sign === MINUS ? -exponent : exponent;
   }
+  if (magnitude > MAX_MAGNITUDE) hugeNumber = true;
   return i;
 }
 

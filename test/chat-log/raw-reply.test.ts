@@ -124,6 +124,8 @@ describe('rawReply: declines what the general path must handle', () => {
     ['invalid JSON after the choices', 'chat', '{"choices":[{"message":{"content":"x"}}],"usage":{"a":01}}'],
     ['a number beyond double range (the general path writes null)', 'chat', '{"choices":[],"usage":{"a":1e400}}'],
     ['an integer beyond double range', 'chat', `{"choices":[],"error":{"n":1${'0'.repeat(309)}}}`],
+    ['digits and exponent together beyond double range', 'chat', `{"choices":[],"usage":{"x":2${'0'.repeat(209)}e99}}`],
+    ['a fraction with an exponent beyond double range', 'chat', '{"choices":[],"usage":{"x":0.5e309}}'],
     ['pretty-printed, as OpenAI writes its replies (JSON.parse is quicker there)', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2)],
     ['pretty-printed with CRLF', 'chat', JSON.stringify(chat({ content: 'x' }), null, 2).replace(/\n/g, '\r\n')],
     ['a line break inside a value copied (usage)', 'chat', '{"choices":[],"usage":{\n"a":1}}'],

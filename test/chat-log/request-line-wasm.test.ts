@@ -40,6 +40,7 @@ const BODIES: [string, string][] = [
   ['stream false and null', '{"model":null,"stream":null}'],
   ['spaces and tabs between tokens, a final newline', ' {\t"model" : "m" ,"messages":[ 1 , 2 ] , "temperature" :\t0.5 }\r\n'],
   ['UTF-8 and escapes in values', '{"model":"m","messages":[{"role":"user","content":"é \\"q\\" \\\\ \\n \\u00e9 世界 😀"}],"stop":["\\u2028"]}'],
+  ['numbers beyond double range keep their digits on one line', '{"model":"m","a":1e999,"b":2' + '0'.repeat(209) + 'e99}'],
   ['numbers in every form', '{"a":-0,"b":1.5e+300,"c":1E-5,"d":0.0,"e":123456789012345678901234567890,"f":[true,false,null]}'],
   ['deep but allowed nesting', `{"model":"m","x":${'['.repeat(62)}${']'.repeat(62)}}`],
   ['a long string crossing many 16-byte blocks', `{"model":"m","messages":[{"role":"user","content":"${'abcdefghij'.repeat(500)}"}]}`],
@@ -143,6 +144,7 @@ describe('request line in WebAssembly: what it declines (requestRecordLine build
     ['text after the object', Buffer.from('{"s":1} x')],
     ['two objects', Buffer.from('{}{}')],
     ['invalid UTF-8 in a string', Buffer.from([...Buffer.from('{"s":"'), 0xc3, 0x28, ...Buffer.from('"}')])],
+    ['a number beyond double range in a pretty-printed body (written anew as null)', Buffer.from('{\n"x":1e999}')],
     ['a body over the module input size', Buffer.from(`{"s":"${'a'.repeat(1 << 20)}"}`)],
   ];
   it.each(declined)('%s', (_name, body) => {
