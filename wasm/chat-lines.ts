@@ -23,8 +23,10 @@
  * line comes out at OUT_AT.
  *
  * `requestLine` returns the line's length, or:
- * - DECLINE: the body must take the general path (not such an object, nesting beyond MAX_DEPTH, a key with an escape, a key starting with a digit, `__proto__`, a
- *   duplicate key, too many members, a key too long for the field memo);
+ * - DECLINE: the body must take the general path (not such an object, nesting beyond MAX_DEPTH,
+ *   a key with an escape, a key starting with a digit, `__proto__`, a duplicate key, too many
+ *   members, a key too long for the field memo, a number beyond double range in a pretty-printed
+ *   body);
  * - UNKNOWN_KEY: keys the field memo does not know yet are listed at `unknownKeysAt()`
  *   (`unknownKeyCount()` pairs of offset and length, no quotes): JavaScript classifies each
  *   (isOtherField), tells `learnKey`, and asks once more.
