@@ -1,5 +1,6 @@
 /** Shared helpers of the chat-log tests. */
-import type { ChatApi } from '../../src/core/chat-api.js';
+import { type ChatApi, createAssembler } from '../../src/core/chat-api.js';
+import { quickReply } from '../../src/core/chat-quick-reply.js';
 import type { AssembledReply, ReplyAssembler } from '../../src/core/chat-reply.js';
 import { SseParser } from '../../src/core/sse-parser.js';
 
@@ -107,4 +108,14 @@ export function mutated(text: string, random: (n: number) => number, alphabet: r
     else out = out.slice(0, at) + piece + out.slice(at + piece.length);
   }
   return out;
+}
+
+/** What the general path makes of a body: JSON.parse, then quickReply or the assembler. */
+export function generalReply(api: ChatApi, text: string): AssembledReply {
+  const body: unknown = JSON.parse(text);
+  const quick = quickReply(api, body);
+  if (quick !== undefined) return quick;
+  const assembler = createAssembler(api);
+  assembler.json(body);
+  return assembler.result();
 }

@@ -6,26 +6,14 @@
  * the general path must handle.
  */
 import { describe, expect, it } from 'vitest';
-import { type ChatApi, createAssembler } from '../../src/core/chat-api.js';
-import { quickReply } from '../../src/core/chat-quick-reply.js';
+import type { ChatApi } from '../../src/core/chat-api.js';
 import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import { buildResponseRecord, type ResponseRecordInput } from '../../src/core/chat-record.js';
-import type { AssembledReply } from '../../src/core/chat-reply.js';
-import { chatReply as chat, ONE_CHOICE_REPLIES } from './helpers.js';
+import { chatReply as chat, generalReply, ONE_CHOICE_REPLIES } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
-
-/** What the general path makes of a body: JSON.parse, then quickReply or the assembler. */
-function generalReply(api: ChatApi, text: string): AssembledReply {
-  const body: unknown = JSON.parse(text);
-  const quick = quickReply(api, body);
-  if (quick !== undefined) return quick;
-  const assembler = createAssembler(api);
-  assembler.json(body);
-  return assembler.result();
-}
 
 const reference = (api: ChatApi, text: string, extra: Partial<ResponseRecordInput> = {}): string =>
   JSON.stringify(buildResponseRecord({ ...input, ...extra, reply: generalReply(api, text) }));

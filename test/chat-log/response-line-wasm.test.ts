@@ -5,14 +5,13 @@
  * path (or the general one). The common replies come from it.
  */
 import { describe, expect, it } from 'vitest';
-import { type ChatApi, createAssembler } from '../../src/core/chat-api.js';
-import { quickReply } from '../../src/core/chat-quick-reply.js';
+import type { ChatApi } from '../../src/core/chat-api.js';
 import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import type { ResponseRecordInput } from '../../src/core/chat-record.js';
-import type { AssembledReply, JsonObject } from '../../src/core/chat-reply.js';
-import { chatReply as chat, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
+import type { JsonObject } from '../../src/core/chat-reply.js';
+import { chatReply as chat, generalReply, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
@@ -38,16 +37,6 @@ function jsLine(api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> 
 function jsUsage(api: ChatApi, body: Buffer): { model: string | null; tokens: unknown } | null {
   const json = rawReply(api, body);
   return json === undefined || json.usageTokens === null ? null : { model: json.usageModel, tokens: json.usageTokens };
-}
-
-/** What the general path makes of a body: JSON.parse, then quickReply or the assembler. */
-function generalReply(api: ChatApi, text: string): AssembledReply {
-  const body: unknown = JSON.parse(text);
-  const quick = quickReply(api, body);
-  if (quick !== undefined) return quick;
-  const assembler = createAssembler(api);
-  assembler.json(body);
-  return assembler.result();
 }
 
 /** The general path's line, parsed: what a pretty-printed reply's line must parse to. */
