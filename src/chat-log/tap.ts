@@ -12,7 +12,7 @@
  *
  * Given `appendBytes`, as `aifwd run` gives it, the lines of the common exchange — a JSON request,
  * a one-choice JSON reply — are built in WebAssembly from the bodies' bytes (core/chat-lines-wasm.ts)
- * and handed over as bytes; the rest as strings. Per exchange the tap costs about 2.5 µs of CPU
+ * and handed over as bytes; the rest as strings. Per exchange the tap costs about 2.35 µs of CPU
  * (`bench/micro/chat-log-tap.mjs --sink lines`, a JSON reply; 3.4 µs with every line built in
  * JavaScript), against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where
  * the log's cost goes.
