@@ -1,0 +1,242 @@
+/**
+ * The chat-lines module's JSON scanner (wasm/chat-lines.ts): the grammar of src/core/json-scan.ts —
+ * strict numbers, literals and escapes, no control characters in strings, nesting up to MAX_DEPTH —
+ * over the body at IN_AT, which a 0 byte follows (no rule accepts it, so the scan needs no bounds
+ * checks). Line breaks are whitespace here; `multiline` tells the writers a body had one. What an
+ * object's scan notes depends on its level: nothing, the request's members, or the values the
+ * response walk looks for (response-line.ts).
+ */
+import { IN_AT, MAX_DEPTH, MEMBERS_AT, MEMBERS_MAX } from './layout';
+import { walkedValue } from './response-line';
+
+// ---- bytes ----
+export const QUOTE: i32 = 0x22;
+export const BACKSLASH: i32 = 0x5c;
+export const OPEN_BRACE: i32 = 0x7b;
+export const CLOSE_BRACE: i32 = 0x7d;
+export const OPEN_BRACKET: i32 = 0x5b;
+export const CLOSE_BRACKET: i32 = 0x5d;
+export const COMMA: i32 = 0x2c;
+export const COLON: i32 = 0x3a;
+export const MINUS: i32 = 0x2d;
+export const PLUS: i32 = 0x2b;
+export const DOT: i32 = 0x2e;
+export const ZERO: i32 = 0x30;
+
+/** Set by every escape a string holds: cleared before a key to tell whether it had one. */
+export let sawEscape: bool = false;
+/** Whether the scan met a number that may be beyond double range (see numberEnd). */
+export let hugeNumber: bool = false;
+const MAX_MAGNITUDE: i32 = 308;
+const EXPONENT_CAP: i32 = 1_000_000;
+/** Members the request's scan recorded at MEMBERS_AT. */
+export let members: i32 = 0;
+/** Whether the body has a byte above 0x7f, and a line break (see noteBody). */
+export let highByte: bool = false;
+export let multiline: bool = false;
+
+/** Starts the scan of a body of `length` bytes at IN_AT: its sentinel, and the scan's notes cleared. */
+export function beginScan(length: i32): void {
+  store<u8>(IN_AT + length, 0);
+  members = 0;
+  hugeNumber = false;
+}
+
+@inline export function at(i: i32): i32 { return <i32>load<u8>(i); }
+@inline export function isDigit(c: i32): bool { return <u32>(c - ZERO) <= 9; }
+@inline export function isHex(c: i32): bool { const lower = c | 0x20; return isDigit(c) || <u32>(lower - 0x61) <= 5; }
+
+/** Past whitespace (a pretty-printed body's line breaks too: see `multiline`). */
+@inline export function space(i: i32): i32 {
+  let c = at(i);
+  while (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) c = at(++i);
+  return i;
+}
+
+/** Just past the string whose opening quote is at `i`, or -1. Bytes above 0x7f pass (checked later). */
+export function stringEnd(i: i32): i32 {
+  i++;
+  const quote = i8x16.splat(<i8>QUOTE);
+  const backslash = i8x16.splat(<i8>BACKSLASH);
+  const control = i8x16.splat(0x20);
+  while (true) {
+    // 16 bytes at a time up to the first quote, backslash or control byte (the sentinel is one).
+    let mask = 0;
+    while (true) {
+      const v = v128.load(i);
+      mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, control)));
+      if (mask != 0) break;
+      i += 16;
+    }
+    i += ctz(mask);
+    const c = at(i);
+    if (c == QUOTE) return i + 1;
+    if (c != BACKSLASH) return -1;
+    sawEscape = true;
+    const e = at(i + 1);
+    if (e == QUOTE || e == BACKSLASH || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+      i += 2;
+    } else if (e == 0x75 && isHex(at(i + 2)) && isHex(at(i + 3)) && isHex(at(i + 4)) && isHex(at(i + 5))) {
+      i += 6;
+    } else {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Just past the number at `i`, or -1. Notes a number that may be beyond double range (its digits
+ * before the point plus its exponent pass 308, as json-scan.ts's hugeNumber): a line holding one is
+ * declined where JavaScript would write `null` for it (a reply; a pretty-printed request).
+ */
+export function numberEnd(i: i32): i32 {
+  if (at(i) == MINUS) i++;
+  // Digits before the point, plus the exponent: the number is below 10 to that power.
+  let magnitude = 1;
+  if (at(i) == ZERO) {
+    i++;
+  } else if (isDigit(at(i))) {
+    const from = i;
+    while (isDigit(at(++i)));
+    magnitude = i - from;
+  } else {
+    return -1;
+  }
+  if (at(i) == DOT) {
+    if (!isDigit(at(++i))) return -1;
+    while (isDigit(at(++i)));
+  }
+  if ((at(i) | 0x20) == 0x65) {
+    const sign = at(++i);
+    if (sign == PLUS || sign == MINUS) i++;
+    if (!isDigit(at(i))) return -1;
+    let exponent = 0;
+    for (; isDigit(at(i)); i++) if (exponent < EXPONENT_CAP) exponent = exponent * 10 + at(i) - ZERO;
+    magnitude += sign == MINUS ? -exponent : exponent;
+  }
+  if (magnitude > MAX_MAGNITUDE) hugeNumber = true;
+  return i;
+}
+
+export function valueEnd(i: i32, depth: i32): i32 {
+  const c = at(i);
+  if (c == QUOTE) return stringEnd(i);
+  if (c == OPEN_BRACE) return depth >= MAX_DEPTH ? -1 : objectEnd(i, depth + 1, LEVEL_PLAIN);
+  if (c == OPEN_BRACKET) return depth >= MAX_DEPTH ? -1 : arrayEnd(i, depth + 1);
+  // Little-endian words: "true", "alse" (after the f), "null".
+  if (c == 0x74) return load<u32>(i) == 0x65757274 ? i + 4 : -1;
+  if (c == 0x66) return load<u32>(i + 1) == 0x65736c61 ? i + 5 : -1;
+  if (c == 0x6e) return load<u32>(i) == 0x6c6c756e ? i + 4 : -1;
+  return numberEnd(i);
+}
+
+// What objectEnd notes: nothing; every member's offsets (the request line's); or, at the levels of
+// the response walk (LEVEL_TOP and on, response-line.ts), the values of that level's keys.
+export const LEVEL_PLAIN: i32 = -1;
+export const LEVEL_REQUEST: i32 = -2;
+
+/**
+ * Just past the object opening at `open` at `depth`, or -1: invalid, or not the case covered — a
+ * key with an escape where keys matter (it could spell a name the checks would not see), too many
+ * members, a walked key written twice. `level` says what it notes (see above).
+ */
+export function objectEnd(open: i32, depth: i32, level: i32): i32 {
+  let i = space(open + 1);
+  if (at(i) == CLOSE_BRACE) return i + 1;
+  while (true) {
+    if (at(i) != QUOTE) return -1;
+    sawEscape = false;
+    const keyEnd = stringEnd(i);
+    if (keyEnd == -1) return -1;
+    const colon = space(keyEnd);
+    if (at(colon) != COLON) return -1;
+    const start = space(colon + 1);
+    let end: i32;
+    if (level == LEVEL_PLAIN) {
+      end = valueEnd(start, depth);
+    } else if (sawEscape) {
+      return -1;
+    } else if (level == LEVEL_REQUEST) {
+      end = valueEnd(start, depth);
+      if (end == -1 || members == MEMBERS_MAX) return -1;
+      const m = MEMBERS_AT + (members << 4);
+      store<i32>(m, i);
+      store<i32>(m, keyEnd, 4);
+      store<i32>(m, start, 8);
+      store<i32>(m, end, 12);
+      members++;
+    } else {
+      end = walkedValue(level, i, keyEnd, start, depth);
+    }
+    if (end == -1) return -1;
+    i = space(end);
+    const c = at(i);
+    if (c == CLOSE_BRACE) return i + 1;
+    if (c != COMMA) return -1;
+    i = space(i + 1);
+  }
+  return -1;
+}
+
+export function arrayEnd(open: i32, depth: i32): i32 {
+  let i = space(open + 1);
+  if (at(i) == CLOSE_BRACKET) return i + 1;
+  while (true) {
+    const end = valueEnd(i, depth);
+    if (end == -1) return -1;
+    i = space(end);
+    const c = at(i);
+    if (c == CLOSE_BRACKET) return i + 1;
+    if (c != COMMA) return -1;
+    i = space(i + 1);
+  }
+  return -1;
+}
+
+/**
+ * Whether the body has a byte above 0x7f (then JavaScript checks its UTF-8) and whether it has a
+ * line break — in valid JSON only whitespace between tokens, which a line may not hold: then the
+ * values that can span lines are copied without their whitespace (putValue).
+ */
+/** Sets highByte and multiline for the bytes [a, a+n) (the value; only whitespace follows it), 16 at a time. */
+export function noteBody(a: i32, n: i32): void {
+  const end = a + n;
+  let seen = i8x16.splat(0);
+  let breaks = i8x16.splat(0);
+  const lineFeed = i8x16.splat(0x0a);
+  const carriageReturn = i8x16.splat(0x0d);
+  while (a + 16 <= end) {
+    const v = v128.load(a);
+    seen = v128.or(seen, v);
+    breaks = v128.or(breaks, v128.or(i8x16.eq(v, lineFeed), i8x16.eq(v, carriageReturn)));
+    a += 16;
+  }
+  highByte = i8x16.bitmask(seen) != 0;
+  multiline = i8x16.bitmask(breaks) != 0;
+  for (; a < end; a++) {
+    const c = at(a);
+    if (c >= 0x80) highByte = true;
+    else if (c == 0x0a || c == 0x0d) multiline = true;
+  }
+}
+
+/** True when bytes [a, a+n) equal [b, b+n). */
+export function sameBytes(a: i32, b: i32, n: i32): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8; b += 8; n -= 8;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++; b++; n--;
+  }
+  return true;
+}
+
+/** FNV-1a of bytes [a, a+n). */
+export function hashBytes(a: i32, n: i32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let k = 0; k < n; k++) h = (h ^ load<u8>(a + k)) * 0x01000193;
+  return h;
+}

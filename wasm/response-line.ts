@@ -1,0 +1,209 @@
+/**
+ * The response line of the common non-stream reply (wasm/chat-lines.ts), as
+ * src/core/chat-raw-reply.ts reads it: one walk validates the body and notes where the values the
+ * record needs are; the line copies them as written. It declines what rawReply declines (see that
+ * file) but line breaks, which it takes as json.ts says.
+ */
+import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, SLOT_COUNT, UID_MAX } from './layout';
+import { at, beginScan, CLOSE_BRACE, hugeNumber, isDigit, noteBody, objectEnd, OPEN_BRACE, OPEN_BRACKET, QUOTE, sameBytes, space, valueEnd, ZERO, CLOSE_BRACKET } from './json';
+import { put, putAscii, putByte, putInt, putUidAndTime, putValue } from './write';
+
+// Slots of the noted values: the same numbering as chat-raw-reply.ts.
+const TOP_CHOICES: i32 = 0;
+const TOP_USAGE: i32 = 1;
+const TOP_MODEL: i32 = 2;
+const TOP_ERROR: i32 = 3;
+const CHOICE_MESSAGE: i32 = 4;
+const CHOICE_DELTA: i32 = 5;
+const CHOICE_TEXT: i32 = 6;
+const CHOICE_FINISH: i32 = 7;
+const MESSAGE_CONTENT: i32 = 8;
+const MESSAGE_TOOL_CALLS: i32 = 9;
+const MESSAGE_FUNCTION_CALL: i32 = 10;
+const MESSAGE_REASONING_CONTENT: i32 = 11;
+const MESSAGE_REASONING: i32 = 12;
+// USAGE_PROMPT 13, USAGE_COMPLETION 14, USAGE_INPUT 15, USAGE_OUTPUT 16: read by JavaScript.
+
+// The levels walked, and the keys noted at each.
+const LEVEL_TOP: i32 = 0;
+const LEVEL_CHOICE: i32 = 1;
+const LEVEL_MESSAGE: i32 = 2;
+const LEVEL_USAGE: i32 = 3;
+
+/** True when the `n` bytes at `a` spell `name` (ASCII). */
+function spells(a: i32, n: i32, name: string): bool {
+  if (n != name.length) return false;
+  for (let k = 0; k < n; k++) if (<i32>load<u8>(a + k) != <i32>name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The slot of the key whose quotes are at `start` and `end - 1` at `level`, or -1. */
+function slotOf(level: i32, start: i32, end: i32): i32 {
+  const a = start + 1;
+  const n = end - start - 2;
+  if (level == LEVEL_TOP) {
+    if (spells(a, n, "choices")) return TOP_CHOICES;
+    if (spells(a, n, "usage")) return TOP_USAGE;
+    if (spells(a, n, "model")) return TOP_MODEL;
+    if (spells(a, n, "error")) return TOP_ERROR;
+  } else if (level == LEVEL_CHOICE) {
+    if (spells(a, n, "message")) return CHOICE_MESSAGE;
+    if (spells(a, n, "delta")) return CHOICE_DELTA;
+    if (spells(a, n, "text")) return CHOICE_TEXT;
+    if (spells(a, n, "finish_reason")) return CHOICE_FINISH;
+  } else if (level == LEVEL_MESSAGE) {
+    if (spells(a, n, "content")) return MESSAGE_CONTENT;
+    if (spells(a, n, "tool_calls")) return MESSAGE_TOOL_CALLS;
+    if (spells(a, n, "function_call")) return MESSAGE_FUNCTION_CALL;
+    if (spells(a, n, "reasoning_content")) return MESSAGE_REASONING_CONTENT;
+    if (spells(a, n, "reasoning")) return MESSAGE_REASONING;
+  } else {
+    if (spells(a, n, "prompt_tokens")) return 13;
+    if (spells(a, n, "completion_tokens")) return 14;
+    if (spells(a, n, "input_tokens")) return 15;
+    if (spells(a, n, "output_tokens")) return 16;
+  }
+  return -1;
+}
+
+@inline function notedStart(slot: i32): i32 { return load<i32>(NOTED_AT + (slot << 3)); }
+@inline function notedEnd(slot: i32): i32 { return load<i32>(NOTED_AT + (slot << 3), 4); }
+/** The first byte of the noted value of `slot`, 0 when absent. */
+@inline function kindOf(slot: i32): i32 { const start = notedStart(slot); return start == -1 ? 0 : at(start); }
+
+/**
+ * The value at `start` of the key whose quotes are at `keyStart` and `keyEnd - 1` in an object at
+ * `level` of the response walk, at `depth`: notes it when the key is one of the level's, walks into
+ * the objects and arrays that have a walker, and answers just past it, or -1.
+ */
+export function walkedValue(level: i32, keyStart: i32, keyEnd: i32, start: i32, depth: i32): i32 {
+  const slot = slotOf(level, keyStart, keyEnd);
+  const c = at(start);
+  const container = c == OPEN_BRACE || c == OPEN_BRACKET;
+  let end: i32;
+  if (container && slot == TOP_CHOICES) end = walkChoices(start, depth);
+  else if (container && slot == TOP_USAGE) end = c == OPEN_BRACE ? objectEnd(start, depth + 1, LEVEL_USAGE) : valueEnd(start, depth);
+  else if (container && slot == CHOICE_MESSAGE) end = c == OPEN_BRACE ? objectEnd(start, depth + 1, LEVEL_MESSAGE) : valueEnd(start, depth);
+  else end = valueEnd(start, depth);
+  if (end == -1 || slot == -1) return end;
+  // A key written twice: `JSON.parse` keeps the last; the general path does that.
+  if (notedStart(slot) != -1) return -1;
+  store<i32>(NOTED_AT + (slot << 3), start);
+  store<i32>(NOTED_AT + (slot << 3), end, 4);
+  return end;
+}
+
+/** The `choices` array at `open`: its one element walked as a choice; more than one is declined. */
+function walkChoices(open: i32, depth: i32): i32 {
+  if (at(open) != OPEN_BRACKET) return valueEnd(open, depth);
+  const first = space(open + 1);
+  if (at(first) == CLOSE_BRACKET) return first + 1;
+  const end = at(first) == OPEN_BRACE ? objectEnd(first, depth + 2, LEVEL_CHOICE) : valueEnd(first, depth + 1);
+  if (end < 0) return -1;
+  const close = space(end);
+  return at(close) == CLOSE_BRACKET ? close + 1 : -1;
+}
+
+/** Writes the noted value of `slot`, or `null`. */
+@inline function putValueOrNull(out: i32, slot: i32, present: bool): i32 {
+  return present ? put(out, notedStart(slot), notedEnd(slot)) : putAscii(out, "null");
+}
+
+/** As the assemblers record a text: the value of `slot` when it is a non-empty string, else null. */
+function putText(out: i32, slot: i32): i32 {
+  return putValueOrNull(out, slot, kindOf(slot) == QUOTE && notedEnd(slot) - notedStart(slot) > 2);
+}
+
+/** Where the response walk noted its values (JavaScript reads the usage's, for the metrics). */
+function notedAt(): i32 { return NOTED_AT; }
+/** How many values it notes: JavaScript checks its numbering is the same. */
+function slotCount(): i32 { return SLOT_COUNT; }
+/** Where the usage's token counts are, as numbers (see noteUsage). */
+function countsAt(): i32 { return COUNTS_AT; }
+
+/** Bytes of the model text at MODEL_AT (-1: none), and how many times it changed. */
+let modelLength: i32 = -1;
+let modelChanges: i32 = 0;
+/** The last reply's model: a number that stays the same while its text does, -1 when not kept. */
+let modelKey: i32 = -1;
+export function lastModelKey(): i32 { return modelKey; }
+
+/**
+ * For the metrics (JavaScript's responseUsage): reads the usage's token counts that are plain
+ * integers of up to 15 digits (exact as doubles) into COUNTS_AT, NaN for any other, and keeps the
+ * model's text: while it is the same, JavaScript reuses the string it decoded before.
+ */
+function noteUsage(): void {
+  for (let slot = MESSAGE_REASONING + 1; slot < SLOT_COUNT; slot++) {
+    const start = notedStart(slot);
+    const end = notedEnd(slot);
+    let value: f64 = NaN;
+    if (start != -1 && end - start <= 15) {
+      let n: i64 = 0;
+      let i = start;
+      while (i < end && isDigit(at(i))) n = n * 10 + <i64>(at(i++) - ZERO);
+      if (i == end) value = <f64>n;
+    }
+    store<f64>(COUNTS_AT + (slot << 3), value);
+  }
+  modelKey = -1;
+  if (kindOf(TOP_MODEL) != QUOTE) return;
+  const start = notedStart(TOP_MODEL);
+  const length = notedEnd(TOP_MODEL) - start;
+  if (length > MODEL_MAX) return;
+  if (length != modelLength || !sameBytes(MODEL_AT, start, length)) {
+    memory.copy(MODEL_AT, start, length);
+    modelLength = length;
+    modelChanges++;
+  }
+  modelKey = modelChanges;
+}
+
+/**
+ * The response line for the reply of `length` bytes at IN_AT — of the chat API (`completions` 0)
+ * or the completions API (1) — of the uid of `uidLength` bytes at UID_AT, stamped `millis` past
+ * the second at SECOND_AT, with `status`, `ttft` and `duration` (NULL: `null`), written at
+ * OUT_AT: its length, or DECLINE.
+ */
+export function responseLine(length: i32, completions: i32, uidLength: i32, millis: i32, status: i32, ttft: i32, duration: i32): i32 {
+  if (length > IN_MAX || uidLength > UID_MAX) return DECLINE;
+  beginScan(length);
+  memory.fill(NOTED_AT, 0xff, SLOT_COUNT << 3);
+  const open = space(IN_AT);
+  if (at(open) != OPEN_BRACE) return DECLINE;
+  const close = objectEnd(open, 1, LEVEL_TOP);
+  if (close == -1 || hugeNumber) return DECLINE;
+  for (let i = close; i < IN_AT + length; i++) {
+    const c = at(i);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return DECLINE;
+  }
+  // A chat choice's `delta` object, content as parts, tool calls, a function call: the general path.
+  if (completions == 0 && (kindOf(CHOICE_DELTA) == OPEN_BRACE || kindOf(MESSAGE_CONTENT) == OPEN_BRACKET || kindOf(MESSAGE_TOOL_CALLS) == OPEN_BRACKET || kindOf(MESSAGE_FUNCTION_CALL) == OPEN_BRACE)) {
+    return DECLINE;
+  }
+  noteBody(IN_AT, close - IN_AT);
+
+  let out = putAscii(OUT_AT, '{"type":"response",');
+  out = putUidAndTime(out, uidLength, millis);
+  out = putInt(putAscii(out, ',"status":'), status);
+  out = putAscii(out, ',"assistant":');
+  out = putText(out, completions != 0 ? CHOICE_TEXT : MESSAGE_CONTENT);
+  out = putAscii(out, ',"tool_calls":null,"reasoning":');
+  if (completions != 0) out = putAscii(out, "null");
+  // As applyMessage: `reasoning_content` (DeepSeek, vLLM) wins over `reasoning` (OpenRouter).
+  else out = putText(out, kindOf(MESSAGE_REASONING_CONTENT) == QUOTE ? MESSAGE_REASONING_CONTENT : MESSAGE_REASONING);
+  out = putAscii(out, ',"finish_reason":');
+  out = putValueOrNull(out, CHOICE_FINISH, kindOf(CHOICE_FINISH) == QUOTE);
+  out = putAscii(out, ',"usage":');
+  if (kindOf(TOP_USAGE) == OPEN_BRACE) out = putValue(out, notedStart(TOP_USAGE), notedEnd(TOP_USAGE));
+  else out = putAscii(out, "null");
+  out = putInt(putAscii(out, ',"ttft_ms":'), ttft);
+  out = putInt(putAscii(out, ',"duration_ms":'), duration);
+  // `null` is the only value that starts with `n`: an error of `null` is no error.
+  const error = kindOf(TOP_ERROR);
+  if (error != 0 && error != 0x6e) out = putValue(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
+  out = putByte(out, CLOSE_BRACE);
+  if (kindOf(TOP_USAGE) == OPEN_BRACE) noteUsage();
+  return out - OUT_AT;
+}
+

@@ -1,0 +1,87 @@
+/**
+ * How the chat-lines module writes a line (wasm/chat-lines.ts): bytes copied, ASCII and numbers
+ * written as JavaScript writes them, values of a pretty-printed body without their whitespace, and
+ * the envelope's parts JavaScript left in memory (uid, second, ip and route).
+ */
+import { NULL, PLACE_AT, SECOND_AT, SECOND_LENGTH, UID_AT } from './layout';
+import { at, MINUS, multiline, QUOTE, stringEnd, ZERO } from './json';
+
+/** The length of `,"ip":…,"route":…` JavaScript wrote at PLACE_AT. */
+let placeLength: i32 = 0;
+export function setPlace(length: i32): void { placeLength = length; }
+
+/** Appends `,"ip":…,"route":…` as JavaScript last wrote it. */
+export function putPlace(out: i32): i32 {
+  return put(out, PLACE_AT, PLACE_AT + placeLength);
+}
+
+/** Appends the valid JSON text [a, b) without whitespace between its tokens. */
+export function putMinified(out: i32, a: i32, b: i32): i32 {
+  let i = a;
+  while (i < b) {
+    const c = at(i);
+    if (c == QUOTE) {
+      const end = stringEnd(i);
+      out = put(out, i, end);
+      i = end;
+    } else {
+      if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) store<u8>(out++, c);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Appends the JSON text [a, b) of the body: as written, or without whitespace when it spans lines. */
+@inline export function putValue(out: i32, a: i32, b: i32): i32 {
+  return multiline ? putMinified(out, a, b) : put(out, a, b);
+}
+
+/** Appends [a, b) at `out`; returns the new end. */
+@inline export function put(out: i32, a: i32, b: i32): i32 {
+  memory.copy(out, a, b - a);
+  return out + (b - a);
+}
+
+@inline export function putByte(out: i32, c: i32): i32 {
+  store<u8>(out, c);
+  return out + 1;
+}
+
+/** Writes `value` as JavaScript's `${value}` does, or `null` for NULL. */
+export function putInt(out: i32, value: i32): i32 {
+  if (value == NULL) return putAscii(out, "null");
+  let n = <u32>value;
+  if (value < 0) {
+    out = putByte(out, MINUS);
+    n = <u32>(-value);
+  }
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest /= 10) digits++;
+  for (let k = digits - 1; k >= 0; k--) {
+    store<u8>(out + k, ZERO + <i32>(n % 10));
+    n /= 10;
+  }
+  return out + digits;
+}
+
+/** Writes `"uid":…,"time":"…"` (no leading comma): the uid JavaScript wrote, its second, `millis`. */
+export function putUidAndTime(out: i32, uidLength: i32, millis: i32): i32 {
+  out = putAscii(out, '"uid":');
+  out = put(out, UID_AT, UID_AT + uidLength);
+  out = putAscii(out, ',"time":"');
+  out = put(out, SECOND_AT, SECOND_AT + SECOND_LENGTH);
+  store<u8>(out, ZERO + millis / 100);
+  store<u8>(out + 1, ZERO + (millis / 10) % 10);
+  store<u8>(out + 2, ZERO + millis % 10);
+  store<u8>(out + 3, 0x5a); // Z
+  store<u8>(out + 4, QUOTE);
+  return out + 5;
+}
+
+/** Writes the ASCII `text` at `out`; returns the new end. */
+export function putAscii(out: i32, text: string): i32 {
+  const n = text.length;
+  for (let k = 0; k < n; k++) store<u8>(out + k, <u8>text.charCodeAt(k));
+  return out + n;
+}
