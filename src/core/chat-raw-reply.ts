@@ -20,7 +20,7 @@
  * beyond double range (the general path writes `null` for it), a body that is not well-formed
  * UTF-8 JSON, and every `/v1/responses` body.
  *
- * wasm/chat-lines.ts walks the same replies the same way (same slots, same refusals, pretty-printed
+ * wasm/response-line.ts walks the same replies the same way (same slots, same refusals, pretty-printed
  * ones too) and writes their response line itself; this reader serves what it declines, and
  * callers without it.
  */
@@ -80,7 +80,7 @@ const USAGE_PROMPT = 13;
 const USAGE_COMPLETION = 14;
 const USAGE_INPUT = 15;
 const USAGE_OUTPUT = 16;
-/** Slots in all; wasm/chat-lines.ts numbers the same values alike. */
+/** Slots in all; wasm/response-line.ts numbers the same values alike. */
 export const SLOT_COUNT = 17;
 const at = new Int32Array(2 * SLOT_COUNT);
 
