@@ -5,8 +5,8 @@
  * - the response line of the common one-choice JSON reply: the same bytes as responseRecordLine
  *   of what rawReply (chat-raw-reply.ts) reads;
  * and of a pretty-printed body, which JavaScript parses and writes anew, a line with the same values.
- * Together they took the tap from 3.4 to 2.3 µs per JSON exchange, and a reply as OpenAI writes it
- * from 5.9 to 3.0 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
+ * Together they took the tap from 3.4 to 2.35 µs per JSON exchange, and a reply as OpenAI writes it
+ * from 6.3 to 3.1 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
  *
  * JavaScript copies the body into the module's memory and writes there what it has of the
  * envelope as text — the uid, the time up to the second (when it changes), ip and route (when they
@@ -21,9 +21,11 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { ChatApi } from './chat-api.js';
 import { MODEL_SLOT, SLOT_COUNT, stringOf, TOKEN_SLOTS, USAGE_SLOT, valueOf } from './chat-raw-reply.js';
-import { jsonString } from './chat-record-line.js';
+import { ipAndRoute, jsonString } from './chat-record-line.js';
 import { isOtherField, type RequestRecordInput, type ResponseRecordInput } from './chat-record.js';
 import type { JsonObject } from './chat-reply.js';
+import { isoSecond } from './chat-time.js';
+import { OPEN_BRACE, QUOTE } from './json-scan.js';
 
 /** Where `npm run build:wasm` writes the module, the same from src/ and from dist/. */
 export const CHAT_LINES_WASM = new URL('../../wasm/build/chat-lines.wasm', import.meta.url);
@@ -70,8 +72,6 @@ const NULL = -0x80000000;
 /** `Date#toISOString` has four-digit years up to here (the year 10000). */
 const YEAR_10000 = 253_402_300_800_000;
 
-const OPEN_BRACE = 0x7b;
-const QUOTE = 0x22;
 
 /** The record fields of a request line the module writes besides the body's. */
 export type RequestEnvelope = Pick<RequestRecordInput, 'uid' | 'uidJson' | 'startedAt' | 'ip' | 'route'>;
@@ -105,10 +105,9 @@ export class ChatLineBuilder {
   /** The last model decoded, and the module's key for its text (-1: none). */
   #lastModel: string | null = null;
   #modelKey = -1;
-  /** The second whose text is at secondAt (epoch seconds), and the ip and route at placeAt. */
-  #second = Number.NaN;
-  #ip: string | null = null;
-  #route: string | null = null;
+  /** The texts at secondAt (the time up to the second) and at placeAt (`,"ip":…,"route":…`). */
+  #second = '';
+  #place = '';
 
   constructor(module: WebAssembly.Module) {
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
@@ -136,7 +135,7 @@ export class ChatLineBuilder {
    */
   requestLine(input: RequestEnvelope, body: Buffer): Uint8Array | undefined {
     const uidLength = this.#stamp(input, input.startedAt);
-    if (uidLength < 0 || body.length > this.#inputMax || !this.#place(input.ip, input.route)) return undefined;
+    if (uidLength < 0 || body.length > this.#inputMax || !this.#writePlace(input.ip, input.route)) return undefined;
     const memory = this.#memory;
     const wasm = this.#wasm;
     memory.set(body, this.#inputAt);
@@ -178,24 +177,26 @@ export class ChatLineBuilder {
    */
   #stamp({ uid, uidJson }: Pick<RequestRecordInput, 'uid' | 'uidJson'>, ms: number): number {
     if (!Number.isSafeInteger(ms) || ms < 0 || ms >= YEAR_10000) return -1;
-    const second = Math.floor(ms / 1000);
+    // `2025-01-31T12:00:00.` (isoTime's, cached per second): the module appends the milliseconds and the Z.
+    const second = isoSecond(ms);
     if (second !== this.#second) {
-      // `2025-01-31T12:00:00.`: the module appends the milliseconds and the Z.
-      this.#memory.write(new Date(second * 1000).toISOString().slice(0, 20), this.#secondAt, 'latin1');
+      this.#memory.write(second, this.#secondAt, 'latin1');
       this.#second = second;
     }
     const text = uidJson ?? jsonString(uid);
     return text.length > this.#uidUnits ? -1 : this.#memory.write(text, this.#uidAt);
   }
 
-  /** Writes `,"ip":…,"route":…` for the module when they changed; false when it cannot take them. */
-  #place(ip: string, route: string): boolean {
-    if (ip === this.#ip && route === this.#route) return true;
-    const place = `,"ip":${jsonString(ip)},"route":${jsonString(route)}`;
+  /**
+   * Writes `,"ip":…,"route":…` (the request line's, ipAndRoute) for the module when it changed;
+   * false when it cannot take it.
+   */
+  #writePlace(ip: string, route: string): boolean {
+    const place = ipAndRoute(ip, route);
+    if (place === this.#place) return true;
     if (place.length > this.#placeUnits) return false;
     this.#wasm.setPlace(this.#memory.write(place, this.#placeAt));
-    this.#ip = ip;
-    this.#route = route;
+    this.#place = place;
     return true;
   }
 

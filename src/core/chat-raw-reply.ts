@@ -26,7 +26,21 @@
  */
 import type { ChatApi } from './chat-api.js';
 import type { JsonObject } from './chat-reply.js';
-import { beginUtf8Scan, endUtf8Scan, scanKeyEnd, scanOnlySpaceFrom, scanSpace, scanValueEnd } from './json-scan.js';
+import {
+  beginUtf8Scan,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  endUtf8Scan,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+  scanKeyEnd,
+  scanOnlySpaceFrom,
+  scanSpace,
+  scanValueEnd,
+} from './json-scan.js';
 
 /** A reply's record fields as JSON text (`null` when absent); `choices` / `error`: '' when absent. */
 export interface ReplyJson {
@@ -49,14 +63,6 @@ export interface RawReply extends ReplyJson {
    */
   usageTokens: JsonObject | null;
 }
-
-const QUOTE = 0x22;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 /** A walk's answers besides an offset: the body is not valid JSON / not the case covered here. */
 const INVALID = -1;

@@ -43,12 +43,13 @@ export function jsonString(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
-/** The last `,"ip":…,"route":…` written: consecutive records mostly share both. */
+/** The last `,"ip":…,"route":…` written: consecutive records mostly share both (the same string then). */
 let lastIp = '';
 let lastRoute = '';
 let lastIpRoute = ',"ip":"","route":""';
 
-function ipAndRoute(ip: string, route: string): string {
+/** `,"ip":…,"route":…` of a request line (also what the WebAssembly builder writes). */
+export function ipAndRoute(ip: string, route: string): string {
   if (ip !== lastIp || route !== lastRoute) {
     lastIpRoute = `,"ip":${jsonString(ip)},"route":${jsonString(route)}`;
     lastIp = ip;
@@ -89,14 +90,9 @@ export function requestRecordLine(input: RequestRecordInput): string {
   return fields === undefined ? JSON.stringify(requestRecordOf(input, parsed)) : withEnvelope(input, fields);
 }
 
-/** The request line up to the route — `{"type":"request",…,"route":…` — before the body's fields. */
-function requestEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput): string {
-  return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}`;
-}
-
 /** The request line: the envelope, then the fields copiedFields() gave. */
-function withEnvelope(input: RequestRecordInput, fields: string): string {
-  return `${requestEnvelope(input)}${fields}`;
+function withEnvelope({ uid, uidJson, startedAt, ip, route }: RequestRecordInput, fields: string): string {
+  return `{"type":"request","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(startedAt)}"${ipAndRoute(ip, route)}${fields}`;
 }
 
 /** Above this many members a body's keys are checked for duplicates with a set, not pairwise. */
@@ -179,16 +175,6 @@ function replyJson(reply: AssembledReply | null): ReplyJson {
   };
 }
 
-/** The response line up to its status: `{"type":"response","uid":…,"time":…,"status":…`. */
-function responseHead({ uid, uidJson, endedAt, status }: Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status'>): string {
-  return `{"type":"response","uid":${uidJson ?? jsonString(uid)},"time":"${isoTime(endedAt)}","status":${jsonValue(status)}`;
-}
-
-/** The response line's times, after `usage`: `,"ttft_ms":…,"duration_ms":…`. */
-function responseTimes({ ttftMs, durationMs }: Pick<ResponseRecordInput, 'ttftMs' | 'durationMs'>): string {
-  return `,"ttft_ms":${jsonValue(ttftMs)},"duration_ms":${jsonValue(durationMs)}`;
-}
-
 /**
  * The response record as one JSON line: `JSON.stringify(buildResponseRecord(input))`, field by
  * field. `json`: the reply's fields as JSON text already (chat-raw-reply.ts), in place of
@@ -197,8 +183,9 @@ function responseTimes({ ttftMs, durationMs }: Pick<ResponseRecordInput, 'ttftMs
 export function responseRecordLine(input: ResponseRecordInput, json: ReplyJson = replyJson(input.reply)): string {
   const { outcome } = input;
   let line =
-    `${responseHead(input)},"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning}` +
-    `,"finish_reason":${json.finishReason},"usage":${json.usage}${responseTimes(input)}`;
+    `{"type":"response","uid":${input.uidJson ?? jsonString(input.uid)},"time":"${isoTime(input.endedAt)}","status":${jsonValue(input.status)}` +
+    `,"assistant":${json.assistant},"tool_calls":${json.toolCalls},"reasoning":${json.reasoning},"finish_reason":${json.finishReason}` +
+    `,"usage":${json.usage},"ttft_ms":${jsonValue(input.ttftMs)},"duration_ms":${jsonValue(input.durationMs)}`;
   if (json.choices !== '') line += `,"choices":${json.choices}`;
   if (outcome.kind === 'error') line += `,"error":${JSON.stringify({ message: outcome.message, code: outcome.code })}`;
   else if (json.error !== '') line += `,"error":${json.error}`;

@@ -19,6 +19,14 @@ let cachedPrefix = '';
 export function isoTime(ms: number): string {
   // Fractional or huge values are not what Date.now() returns: leave them to Date itself.
   if (!Number.isSafeInteger(ms)) return new Date(ms).toISOString();
+  return `${isoSecond(ms)}${MILLIS[ms - Math.floor(ms / 1000) * 1000]}Z`;
+}
+
+/**
+ * isoTime's text up to the milliseconds (`2025-01-31T12:00:00.`) for a safe-integer `ms`: the same
+ * string as long as the second is the same.
+ */
+export function isoSecond(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     const iso = new Date(second * 1000).toISOString();
@@ -26,5 +34,5 @@ export function isoTime(ms: number): string {
     cachedPrefix = iso.slice(0, -4);
     cachedSecond = second;
   }
-  return `${cachedPrefix}${MILLIS[ms - second * 1000]}Z`;
+  return cachedPrefix;
 }
