@@ -42,7 +42,7 @@ import { highByte } from './json';
 export { learnKey } from './field-memo';
 export { requestLine, unknownKeyCount } from './request-line';
 export { lastModelKey, responseLine } from './response-line';
-export { setPlace } from './write';
+export { setPlace, setUid } from './write';
 
 export function inputAt(): i32 { return IN_AT; }
 export function inputMax(): i32 { return IN_MAX; }

@@ -29,9 +29,9 @@ export const COUNTS_AT: i32 = KEY_BYTES_END;
 export const MODEL_AT: i32 = COUNTS_AT + SLOT_COUNT * 8;
 export const MODEL_MAX: i32 = 256;
 export const TABLES_END: i32 = MODEL_AT + MODEL_MAX;
-// What JavaScript writes of a record's envelope: the uid as JSON text (per record), the time up to
-// the second (`2025-01-31T12:00:00.`, when the second changes) and `,"ip":…,"route":…` (when they
-// change). The module writes the rest of the envelope itself.
+// What JavaScript writes of a record's envelope, each when it changes: the uid as JSON text, or
+// its start (see write.ts, putUidAndTime), the time up to the second (`2025-01-31T12:00:00.`) and
+// `,"ip":…,"route":…`. The module writes the rest of the envelope itself.
 export const ENV_AT: i32 = 64 * 1024;
 export const UID_AT: i32 = ENV_AT;
 export const UID_MAX: i32 = 1024;

@@ -3,7 +3,7 @@
  * src/core/chat-record-line.ts — the envelope, `model`, `stream`, the conversation, then the other
  * fields in body order, each member copied as written (a pretty-printed body's without whitespace).
  */
-import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, MEMBERS_AT, OUT_AT, RUNS_AT, UID_MAX, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
+import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, MEMBERS_AT, OUT_AT, RUNS_AT, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
 import { at, beginScan, CLOSE_BRACE, COLON, COMMA, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, noteBody, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
 import { CLASS_INPUT, CLASS_MESSAGES, CLASS_MODEL, CLASS_OTHER, CLASS_PROMPT, CLASS_STREAM, classOf, forgetKeys, keysKnown } from './field-memo';
 import { put, putAscii, putByte, putPlace, putUidAndTime, putValue } from './write';
@@ -13,12 +13,12 @@ let unknownKeys: i32 = 0;
 export function unknownKeyCount(): i32 { return unknownKeys; }
 
 /**
- * The request line for the body of `length` bytes at IN_AT, of the uid of `uidLength` bytes at
- * UID_AT, stamped `millis` past the second at SECOND_AT, written at OUT_AT: its length, DECLINE
- * or UNKNOWN_KEY (see chat-lines.ts).
+ * The request line for the body of `length` bytes at IN_AT, of the uid at UID_AT that `uidLow`
+ * ends (write.ts, putUidAndTime), stamped `millis` past the second at SECOND_AT, written at
+ * OUT_AT: its length, DECLINE or UNKNOWN_KEY (see chat-lines.ts).
  */
-export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
-  if (length > IN_MAX || uidLength > UID_MAX) return DECLINE;
+export function requestLine(length: i32, uidLow: i32, millis: i32): i32 {
+  if (length > IN_MAX) return DECLINE;
   const end = IN_AT + length;
   beginScan(length);
   const open = space(IN_AT);
@@ -104,7 +104,7 @@ export function requestLine(length: i32, uidLength: i32, millis: i32): i32 {
   if (multiline && hugeNumber) return DECLINE;
 
   let out = putAscii(OUT_AT, '{"type":"request",');
-  out = putUidAndTime(out, uidLength, millis);
+  out = putUidAndTime(out, uidLow, millis);
   out = putPlace(out);
   // ,"model":
   store<u64>(out, 0x226c65646f6d222c);

@@ -4,7 +4,7 @@
  * record needs are; the line copies them as written. It declines what rawReply declines (see that
  * file) but line breaks, which it takes as json.ts says.
  */
-import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, SLOT_COUNT, UID_MAX } from './layout';
+import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, SLOT_COUNT } from './layout';
 import { at, beginScan, CLOSE_BRACE, hugeNumber, isDigit, noteBody, objectEnd, OPEN_BRACE, OPEN_BRACKET, QUOTE, sameBytes, space, valueEnd, ZERO, CLOSE_BRACKET } from './json';
 import { put, putAscii, putByte, putInt, putUidAndTime, putValue } from './write';
 
@@ -161,12 +161,12 @@ function noteUsage(): void {
 
 /**
  * The response line for the reply of `length` bytes at IN_AT — of the chat API (`completions` 0)
- * or the completions API (1) — of the uid of `uidLength` bytes at UID_AT, stamped `millis` past
- * the second at SECOND_AT, with `status`, `ttft` and `duration` (NULL: `null`), written at
- * OUT_AT: its length, or DECLINE.
+ * or the completions API (1) — of the uid at UID_AT that `uidLow` ends (putUidAndTime), stamped
+ * `millis` past the second at SECOND_AT, with `status`, `ttft` and `duration` (NULL: `null`),
+ * written at OUT_AT: its length, or DECLINE.
  */
-export function responseLine(length: i32, completions: i32, uidLength: i32, millis: i32, status: i32, ttft: i32, duration: i32): i32 {
-  if (length > IN_MAX || uidLength > UID_MAX) return DECLINE;
+export function responseLine(length: i32, completions: i32, uidLow: i32, millis: i32, status: i32, ttft: i32, duration: i32): i32 {
+  if (length > IN_MAX) return DECLINE;
   beginScan(length);
   memory.fill(NOTED_AT, 0xff, SLOT_COUNT << 3);
   const open = space(IN_AT);
@@ -184,7 +184,7 @@ export function responseLine(length: i32, completions: i32, uidLength: i32, mill
   noteBody(IN_AT, close - IN_AT);
 
   let out = putAscii(OUT_AT, '{"type":"response",');
-  out = putUidAndTime(out, uidLength, millis);
+  out = putUidAndTime(out, uidLow, millis);
   out = putInt(putAscii(out, ',"status":'), status);
   out = putAscii(out, ',"assistant":');
   out = putText(out, completions != 0 ? CHOICE_TEXT : MESSAGE_CONTENT);

@@ -65,10 +65,30 @@ export function putInt(out: i32, value: i32): i32 {
   return out + digits;
 }
 
-/** Writes `"uid":…,"time":"…"` (no leading comma): the uid JavaScript wrote, its second, `millis`. */
-export function putUidAndTime(out: i32, uidLength: i32, millis: i32): i32 {
+/** The length of the uid text JavaScript wrote at UID_AT (see putUidAndTime). */
+let uidLength: i32 = 0;
+export function setUid(length: i32): void { uidLength = length; }
+
+/** Lower-case hex digits. */
+const HEX_DIGITS = memory.data<u8>([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
+
+/**
+ * Writes `"uid":…,"time":"…"` (no leading comma), stamped `millis` past the second JavaScript
+ * wrote. The uid is the text JavaScript wrote at UID_AT: the whole uid as JSON when `uidLow` is -1;
+ * else its start (the quote, the random prefix and the counter's high half, src/chat-log/uid.ts),
+ * which the counter's low 24 bits `uidLow` end as six hex digits, and the closing quote.
+ */
+export function putUidAndTime(out: i32, uidLow: i32, millis: i32): i32 {
   out = putAscii(out, '"uid":');
   out = put(out, UID_AT, UID_AT + uidLength);
+  if (uidLow >= 0) {
+    for (let k = 5; k >= 0; k--) {
+      store<u8>(out + k, load<u8>(HEX_DIGITS + (uidLow & 15)));
+      uidLow >>>= 4;
+    }
+    store<u8>(out + 6, QUOTE);
+    out += 7;
+  }
   out = putAscii(out, ',"time":"');
   out = put(out, SECOND_AT, SECOND_AT + SECOND_LENGTH);
   store<u8>(out, ZERO + millis / 100);

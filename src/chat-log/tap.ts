@@ -20,13 +20,13 @@
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { type ChatLineBuilder, createChatLineBuilder, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
 import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
-import type { RequestRecordInput } from '../core/chat-record.js';
+import type { RequestEnvelope } from '../core/chat-lines-wasm.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
 import { PendingWork } from './pending-work.js';
 import { type ReadResult, ResponseReader } from './response-reader.js';
-import { createUidGenerator } from './uid.js';
+import { UidCounter, uidText } from './uid.js';
 
 export interface ChatLogHookOptions {
   /** Receives each record as one JSON line (no newline). Must not throw. */
@@ -68,7 +68,8 @@ class HookState {
   failures = 0;
   readonly append: (line: string) => void;
   readonly now: () => number;
-  readonly newUid: () => string;
+  /** The uids' source: the default's parts (uid.ts), or the `newUid` option's whole uids. */
+  readonly uids: UidCounter | (() => string);
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
   /** The WebAssembly line builder and where its lines go; `null` without `appendBytes` or the module. */
@@ -80,37 +81,32 @@ class HookState {
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
 
-  constructor(
-    options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendBytes'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendBytes'>,
-    readonly quoteUid: (uid: string) => string,
-  ) {
+  constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendBytes' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendBytes' | 'newUid'>) {
     this.append = options.append;
     this.now = options.now;
-    this.newUid = options.newUid;
+    this.uids = options.newUid ?? new UidCounter();
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
     const lines = options.appendBytes === undefined ? null : createChatLineBuilder();
     this.bytes = lines === null || options.appendBytes === undefined ? null : { lines, append: options.appendBytes };
   }
 
-  /** Hands over the request record's line: built in WebAssembly when it can be, else in JavaScript. */
-  writeRequestRecord(input: RequestRecordInput): void {
-    const { body } = input;
+  /**
+   * Hands over the request line built in WebAssembly; false when JavaScript must build it — also
+   * when the builder threw (a bug: counted).
+   */
+  appendRequestBytes(input: RequestEnvelope, body: Buffer): boolean {
     const bytes = this.bytes;
-    if (bytes !== null && body !== undefined && body.length > 0) {
-      let line: Uint8Array | undefined;
-      try {
-        line = bytes.lines.requestLine(input, body);
-      } catch {
-        // A bug in the builder: counted, and JavaScript still writes the record.
-        this.failures++;
-      }
-      if (line !== undefined) {
-        bytes.append(line);
-        return;
-      }
+    if (bytes === null) return false;
+    let line: Uint8Array | undefined;
+    try {
+      line = bytes.lines.requestLine(input, body);
+    } catch {
+      this.failures++;
     }
-    this.append(requestRecordLine(input));
+    if (line === undefined) return false;
+    bytes.append(line);
+    return true;
   }
 
   /**
@@ -152,9 +148,9 @@ class ChatLogTap implements ExchangeTap {
   readonly #state: HookState;
   readonly #info: ExchangeInfo;
   readonly #api: ChatApi;
+  /** The record's uid as the WebAssembly builder takes it (core/chat-lines-wasm.ts, LineUid). */
   readonly #uid: string;
-  /** The uid as JSON text, for both records. */
-  readonly #uidJson: string;
+  readonly #uidLow: number;
   #body: Buffer | undefined;
   /** The request record: `queued` for the drain, `written` (or failed: never tried twice). */
   #request: 'pending' | 'queued' | 'written' = 'pending';
@@ -167,8 +163,22 @@ class ChatLogTap implements ExchangeTap {
     this.#state = state;
     this.#info = info;
     this.#api = api;
-    this.#uid = state.newUid();
-    this.#uidJson = state.quoteUid(this.#uid);
+    const uids = state.uids;
+    if (typeof uids === 'function') {
+      this.#uid = uids();
+      this.#uidLow = -1;
+    } else {
+      this.#uidLow = uids.next();
+      this.#uid = uids.base;
+    }
+  }
+
+  /** The record's uid and its JSON text, for a line built in JavaScript. */
+  #recordUid(): { uid: string; uidJson: string } {
+    if (this.#uidLow === -1) return { uid: this.#uid, uidJson: jsonString(this.#uid) };
+    // The default uids are hex digits and dashes: quoted as they are, with no check for escapes.
+    const uid = uidText(this.#uid, this.#uidLow);
+    return { uid, uidJson: `"${uid}"` };
   }
 
   requestBody(body: Buffer): void {
@@ -241,11 +251,15 @@ class ChatLogTap implements ExchangeTap {
   writeRequest(): void {
     if (this.#request === 'written') return;
     this.#request = 'written';
+    const state = this.#state;
     try {
       const { ip, route, startedAt } = this.#info;
-      this.#state.writeRequestRecord({ uid: this.#uid, uidJson: this.#uidJson, startedAt, ip, route, body: this.#body });
+      const body = this.#body;
+      if (body === undefined || body.length === 0 || !state.appendRequestBytes({ uid: this.#uid, uidLow: this.#uidLow, startedAt, ip, route }, body)) {
+        state.append(requestRecordLine({ ...this.#recordUid(), startedAt, ip, route, body }));
+      }
     } catch {
-      this.#state.failures++;
+      state.failures++;
     }
     this.#body = undefined;
   }
@@ -263,7 +277,7 @@ class ChatLogTap implements ExchangeTap {
     if (body === null) return false;
     const startedAt = this.#info.startedAt;
     const ttftMs = this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt;
-    const line = state.responseLineBytes({ uid: this.#uid, uidJson: this.#uidJson, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
+    const line = state.responseLineBytes({ uid: this.#uid, uidLow: this.#uidLow, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
     if (line === undefined) return false;
     bytes.append(line);
     // After the record, as in #writeResponse.
@@ -279,8 +293,7 @@ class ChatLogTap implements ExchangeTap {
     const startedAt = this.#info.startedAt;
     const { reply, json } = result;
     const input = {
-      uid: this.#uid,
-      uidJson: this.#uidJson,
+      ...this.#recordUid(),
       endedAt,
       // An error: the status the client got (the gateway's own error, even after the upstream's
       // head, when that head never reached the client; or the upstream's, cut midway).
@@ -304,9 +317,7 @@ class ChatLogTap implements ExchangeTap {
 
 /** The chat log's {@link ExchangeHook}. */
 export function createChatLogHook({ append, appendBytes, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
-  // The default uids are hex digits and dashes: quoted as they are, with no check for escapes.
-  const quoteUid = newUid === undefined ? (uid: string) => `"${uid}"` : jsonString;
-  const state = new HookState({ append, appendBytes, now, newUid: newUid ?? createUidGenerator(), maxBodyBytes, onUsage }, quoteUid);
+  const state = new HookState({ append, appendBytes, now, newUid, maxBodyBytes, onUsage });
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

@@ -39,22 +39,52 @@ export interface UidGeneratorOptions {
   random?: (size: number) => Buffer;
 }
 
-/** A new uid source (see the file comment); each call of the function returns the next uid. */
-export function createUidGenerator({ start = 0, random = randomBytes }: UidGeneratorOptions = {}): () => string {
-  let prefix = randomPrefix(random);
-  let high = Math.floor(start / SPAN) % SPAN;
-  let low = (start % SPAN) - 1;
-  // The prefix plus the counter's high half: rebuilt once every 2^24 uids, not per uid.
-  let base = prefix + hex24(high);
-  return function nextUid(): string {
-    if (++low === SPAN) {
-      low = 0;
-      if (++high === SPAN) {
-        prefix = randomPrefix(random);
-        high = 0;
+/**
+ * The uids of one source (see the file comment) as their two parts: a uid is {@link base} — the
+ * prefix and the counter's high half, the same for 2^24 uids in a row — followed by six hex digits
+ * of the low half, which {@link next} returns. The chat log keeps these parts and makes the text
+ * only when it needs it ({@link uidText}): its WebAssembly builder writes the digits itself.
+ */
+export class UidCounter {
+  #prefix: string;
+  #high: number;
+  #low: number;
+  readonly #random: (size: number) => Buffer;
+  /** The first 30 characters of the uids from here on, `xxxxxxxx-xxxx-4xxx-yxxx-` and 6 hex digits. */
+  base: string;
+
+  constructor({ start = 0, random = randomBytes }: UidGeneratorOptions = {}) {
+    this.#random = random;
+    this.#prefix = randomPrefix(random);
+    this.#high = Math.floor(start / SPAN) % SPAN;
+    this.#low = (start % SPAN) - 1;
+    this.base = this.#prefix + hex24(this.#high);
+  }
+
+  /** Moves on to the next uid (its {@link base} may change): the low 24 bits of its counter. */
+  next(): number {
+    if (++this.#low === SPAN) {
+      this.#low = 0;
+      if (++this.#high === SPAN) {
+        this.#prefix = randomPrefix(this.#random);
+        this.#high = 0;
       }
-      base = prefix + hex24(high);
+      this.base = this.#prefix + hex24(this.#high);
     }
-    return base + hex24(low);
+    return this.#low;
+  }
+}
+
+/** The text of the uid of {@link UidCounter.base} `base` and low half `low`. */
+export function uidText(base: string, low: number): string {
+  return base + hex24(low);
+}
+
+/** A new uid source (see the file comment); each call of the function returns the next uid. */
+export function createUidGenerator(options: UidGeneratorOptions = {}): () => string {
+  const counter = new UidCounter(options);
+  return function nextUid(): string {
+    const low = counter.next();
+    return uidText(counter.base, low);
   };
 }

@@ -9,8 +9,8 @@
  * from 6.3 to 3.1 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
  *
  * JavaScript copies the body into the module's memory and writes there what it has of the
- * envelope as text — the uid, the time up to the second (when it changes), ip and route (when they
- * change) — and passes the rest as numbers; the module validates the body, finds what the record
+ * envelope as text when it changes — the uid's start (uid.ts: the same for 2^24 uids in a row), the
+ * time up to the second, ip and route — and passes the rest as numbers, the uid's end included; the module validates the body, finds what the record
  * needs and writes the line, which comes back as a view of its memory, valid until the next call.
  * Anything the module declines — see its file comment — takes the JavaScript path, so the two can
  * only differ in speed; the tests hold them to the same bytes (to the same values for pretty-printed
@@ -20,7 +20,7 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { ChatApi } from './chat-api.js';
-import { MODEL_SLOT, SLOT_COUNT, stringOf, TOKEN_SLOTS, USAGE_SLOT, valueOf } from './chat-raw-reply.js';
+import { COMPLETION_SLOT, INPUT_SLOT, MODEL_SLOT, OUTPUT_SLOT, PROMPT_SLOT, SLOT_COUNT, stringOf, TOKEN_SLOTS, USAGE_SLOT, valueOf } from './chat-raw-reply.js';
 import { ipAndRoute, jsonString } from './chat-record-line.js';
 import { isOtherField, type RequestRecordInput, type ResponseRecordInput } from './chat-record.js';
 import type { JsonObject } from './chat-reply.js';
@@ -54,8 +54,9 @@ interface ChatLinesExports {
   placeAt(): number;
   placeMax(): number;
   setPlace(length: number): void;
-  requestLine(length: number, uidLength: number, millis: number): number;
-  responseLine(length: number, completions: number, uidLength: number, millis: number, status: number, ttft: number, duration: number): number;
+  setUid(length: number): void;
+  requestLine(length: number, uidLow: number, millis: number): number;
+  responseLine(length: number, completions: number, uidLow: number, millis: number, status: number, ttft: number, duration: number): number;
 }
 
 /** What the metrics read of a reply whose line the module built (see ChatLogHookOptions.onUsage). */
@@ -73,10 +74,22 @@ const NULL = -0x80000000;
 const YEAR_10000 = 253_402_300_800_000;
 
 
+/** The largest low half of a uid's counter (24 bits, uid.ts). */
+const UID_LOW_MAX = 0xffffff;
+
+/**
+ * A record's uid as the module takes it. The chat log's own uids come in two parts (uid.ts,
+ * UidCounter): `uid` is their start, the same for 2^24 uids in a row, and the module writes the
+ * end, six hex digits of `uidLow`. Any other uid is whole in `uid`, with `uidLow` -1.
+ */
+export interface LineUid {
+  readonly uid: string;
+  readonly uidLow: number;
+}
 /** The record fields of a request line the module writes besides the body's. */
-export type RequestEnvelope = Pick<RequestRecordInput, 'uid' | 'uidJson' | 'startedAt' | 'ip' | 'route'>;
+export type RequestEnvelope = LineUid & Pick<RequestRecordInput, 'startedAt' | 'ip' | 'route'>;
 /** Those of a response line besides the reply's. */
-export type ResponseEnvelope = Pick<ResponseRecordInput, 'uid' | 'uidJson' | 'endedAt' | 'status' | 'ttftMs' | 'durationMs'>;
+export type ResponseEnvelope = LineUid & Pick<ResponseRecordInput, 'endedAt' | 'status' | 'ttftMs' | 'durationMs'>;
 
 /** A record's number as the module takes it: NULL for `null`, `undefined` when it cannot take it. */
 function int32(value: number | null): number | undefined {
@@ -108,6 +121,9 @@ export class ChatLineBuilder {
   /** The texts at secondAt (the time up to the second) and at placeAt (`,"ip":…,"route":…`). */
   #second = '';
   #place = '';
+  /** The uid (or its start) written at uidAt, and whether whole (see {@link LineUid}). */
+  #uid = '';
+  #uidWhole = false;
 
   constructor(module: WebAssembly.Module) {
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
@@ -134,16 +150,15 @@ export class ChatLineBuilder {
    * module's memory that the next call overwrites; `undefined` when requestRecordLine must build it.
    */
   requestLine(input: RequestEnvelope, body: Buffer): Uint8Array | undefined {
-    const uidLength = this.#stamp(input, input.startedAt);
-    if (uidLength < 0 || body.length > this.#inputMax || !this.#writePlace(input.ip, input.route)) return undefined;
+    if (body.length > this.#inputMax || !this.#stamp(input, input.startedAt) || !this.#writePlace(input.ip, input.route)) return undefined;
     const memory = this.#memory;
     const wasm = this.#wasm;
     memory.set(body, this.#inputAt);
     const millis = input.startedAt % 1000;
-    let length = wasm.requestLine(body.length, uidLength, millis);
+    let length = wasm.requestLine(body.length, input.uidLow, millis);
     if (length === UNKNOWN_KEY) {
       this.#learnKeys();
-      length = wasm.requestLine(body.length, uidLength, millis);
+      length = wasm.requestLine(body.length, input.uidLow, millis);
     }
     if (length < 0) return undefined;
     // Bytes above 0x7f must be well-formed UTF-8, as utf8ObjectMembers requires.
@@ -161,30 +176,40 @@ export class ChatLineBuilder {
     const ttft = int32(input.ttftMs);
     const duration = int32(input.durationMs);
     if (api === 'responses' || status === undefined || ttft === undefined || duration === undefined || body.length > this.#inputMax) return undefined;
-    const uidLength = this.#stamp(input, input.endedAt);
-    if (uidLength < 0) return undefined;
+    if (!this.#stamp(input, input.endedAt)) return undefined;
     const memory = this.#memory;
     const wasm = this.#wasm;
     memory.set(body, this.#inputAt);
-    const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, uidLength, input.endedAt % 1000, status, ttft, duration);
+    const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, input.uidLow, input.endedAt % 1000, status, ttft, duration);
     if (length < 0 || (wasm.sawHighByte() !== 0 && !isUtf8(body))) return undefined;
     return memory.subarray(this.#outputAt, this.#outputAt + length);
   }
 
   /**
-   * Writes the record's uid (as JSON text) and the second of `ms` for the module: the uid's length
-   * in bytes, or -1 when the module cannot take them (then JavaScript builds the line).
+   * Writes for the module what changed of the record's uid (as JSON text: all of it, or its start)
+   * and of the second of `ms`; false when it cannot take them (then JavaScript builds the line).
    */
-  #stamp({ uid, uidJson }: Pick<RequestRecordInput, 'uid' | 'uidJson'>, ms: number): number {
-    if (!Number.isSafeInteger(ms) || ms < 0 || ms >= YEAR_10000) return -1;
+  #stamp({ uid, uidLow }: LineUid, ms: number): boolean {
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms >= YEAR_10000) return false;
+    const whole = uidLow === -1;
+    if (!whole && !(Number.isInteger(uidLow) && uidLow >= 0 && uidLow <= UID_LOW_MAX)) return false;
+    // The chat log's uids share their start: one comparison of the same string, no write.
+    if (uid !== this.#uid || whole !== this.#uidWhole) {
+      // The JSON text of the uid, or of its start: without the closing quote.
+      const quoted = jsonString(uid);
+      const text = whole ? quoted : quoted.slice(0, -1);
+      if (text.length > this.#uidUnits) return false;
+      this.#wasm.setUid(this.#memory.write(text, this.#uidAt));
+      this.#uid = uid;
+      this.#uidWhole = whole;
+    }
     // `2025-01-31T12:00:00.` (isoTime's, cached per second): the module appends the milliseconds and the Z.
     const second = isoSecond(ms);
     if (second !== this.#second) {
       this.#memory.write(second, this.#secondAt, 'latin1');
       this.#second = second;
     }
-    const text = uidJson ?? jsonString(uid);
-    return text.length > this.#uidUnits ? -1 : this.#memory.write(text, this.#uidAt);
+    return true;
   }
 
   /**
@@ -208,6 +233,13 @@ export class ChatLineBuilder {
     const memory = this.#memory;
     const noted = this.#noted;
     if (noted[2 * USAGE_SLOT] === -1 || memory[noted[2 * USAGE_SLOT]] !== OPEN_BRACE) return null;
+    const counts = this.#counts;
+    const prompt = counts[PROMPT_SLOT];
+    const completion = counts[COMPLETION_SLOT];
+    // The chat and completions APIs' usage, both plain integers: an object of one shape.
+    if (noted[2 * PROMPT_SLOT] !== -1 && noted[2 * COMPLETION_SLOT] !== -1 && noted[2 * INPUT_SLOT] === -1 && noted[2 * OUTPUT_SLOT] === -1 && !Number.isNaN(prompt) && !Number.isNaN(completion)) {
+      return { model: this.#model(), tokens: { prompt_tokens: prompt, completion_tokens: completion } };
+    }
     const tokens: JsonObject = {};
     for (const [name, slot] of TOKEN_SLOTS) {
       if (noted[2 * slot] === -1) continue;

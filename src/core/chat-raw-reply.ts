@@ -120,8 +120,8 @@ const TOKENS = { prompt_tokens: USAGE_PROMPT, completion_tokens: USAGE_COMPLETIO
 const USAGE = level(TOKENS);
 /** The token counts' names and slots (the WebAssembly walk numbers them alike: chat-lines-wasm.ts). */
 export const TOKEN_SLOTS = Object.entries(TOKENS);
-/** The slots of `usage` and `model` in that numbering. */
-export { TOP_MODEL as MODEL_SLOT, TOP_USAGE as USAGE_SLOT };
+/** The slots of `usage` and `model` in that numbering, and of the token counts. */
+export { TOP_MODEL as MODEL_SLOT, TOP_USAGE as USAGE_SLOT, USAGE_PROMPT as PROMPT_SLOT, USAGE_COMPLETION as COMPLETION_SLOT, USAGE_INPUT as INPUT_SLOT, USAGE_OUTPUT as OUTPUT_SLOT };
 
 /** The index among `level`'s names of the key whose quotes are at `start` and `end - 1`, or -1. */
 function nameOf(b: Buffer, start: number, end: number, { names }: Level): number {

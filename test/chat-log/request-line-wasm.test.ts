@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { requestRecordLine } from '../../src/core/chat-record-line.js';
 import type { RequestRecordInput } from '../../src/core/chat-record.js';
+import { UidCounter, uidText } from '../../src/chat-log/uid.js';
 import { mutated, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
@@ -19,9 +20,13 @@ function builder(): ChatLineBuilder {
   return built;
 }
 
-/** The module's line for `body` (as text), or `undefined` when it declines. */
-function wasmLine(lines: ChatLineBuilder, body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer | undefined {
-  const line = lines.requestLine({ ...base, ...input }, body);
+/**
+ * The module's line for `body` (as text), or `undefined` when it declines; the uid whole, or
+ * given `uidLow`, as the start of the chat log's own uids (LineUid).
+ */
+function wasmLine(lines: ChatLineBuilder, body: Buffer, input: Partial<RequestRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
+  const { uid, startedAt, ip, route } = { ...base, ...input };
+  const line = lines.requestLine({ uid, uidLow: input.uidLow ?? -1, startedAt, ip, route }, body);
   return line === undefined ? undefined : Buffer.from(line);
 }
 
@@ -82,6 +87,25 @@ describe('request line in WebAssembly: the same bytes as requestRecordLine', () 
     for (const input of [{ startedAt: -1 }, { startedAt: 1.5 }, { startedAt: Date.UTC(10000, 0, 1) }, { uid: 'u'.repeat(400) }]) {
       expect(wasmLine(lines, body, input)).toBeUndefined();
     }
+  });
+
+  it("the chat log's own uids: the module ends their shared start with the counter's low half, across a change of start", () => {
+    const body = Buffer.from(BODIES[0][1]);
+    // Two starts: the counter's high half moves on after 2^24 uids.
+    const uids = new UidCounter({ start: 0xffffff - 2 });
+    for (let k = 0; k < 6; k++) {
+      const uidLow = uids.next();
+      const uid = uidText(uids.base, uidLow);
+      expect(wasmLine(lines, body, { uid: uids.base, uidLow })?.toString()).toBe(jsLine(body, { uid }).toString());
+      // A whole uid in between: the start is written again for the next.
+      expect(wasmLine(lines, body, { uid })?.toString()).toBe(jsLine(body, { uid }).toString());
+    }
+    // A start that needs escapes is written as JSON too; the low half's bounds.
+    for (const [start, uidLow] of [['é"\\', 0], ['s-', 0xffffff], ['s-', 0xabcdef]] as const) {
+      expect(wasmLine(lines, body, { uid: start, uidLow })?.toString()).toBe(jsLine(body, { uid: uidText(start, uidLow) }).toString());
+    }
+    // Not a low half of 24 bits: left to JavaScript.
+    for (const uidLow of [0x1000000, -2, 1.5, Number.NaN]) expect(wasmLine(lines, body, { uid: 's-', uidLow })).toBeUndefined();
   });
 
   it('keys it did not know are classified once, as isOtherField does, also after the memo starts over', () => {

@@ -22,8 +22,10 @@ function builder(): ChatLineBuilder {
   return built;
 }
 
-function wasmLine(lines: ChatLineBuilder, api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> = {}): Buffer | undefined {
-  const line = lines.responseLine({ ...input, ...extra }, api, body);
+/** The module's line; the uid whole, or given `uidLow`, as the start of the chat log's own uids (LineUid). */
+function wasmLine(lines: ChatLineBuilder, api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
+  const { uid, endedAt, status, ttftMs, durationMs } = { ...input, ...extra };
+  const line = lines.responseLine({ uid, uidLow: extra.uidLow ?? -1, endedAt, status, ttftMs, durationMs }, api, body);
   return line === undefined ? undefined : Buffer.from(line);
 }
 
@@ -104,6 +106,11 @@ describe('response line in WebAssembly: the same bytes as rawReply + responseRec
       { endedAt: Date.UTC(2031, 5, 7, 8, 9, 10, 7) },
     ];
     for (const extra of extras) expect(wasmLine(lines, 'chat', body, extra)?.toString()).toBe(jsLine('chat', body, extra)?.toString());
+    // The chat log's own uids: a shared start the module ends with six hex digits of `uidLow`.
+    for (const uidLow of [0, 0xa1b2, 0xffffff]) {
+      const uid = `8f0e5a31-7c2d-4b9e-a1f3-${uidLow.toString(16).padStart(12, '0')}`;
+      expect(wasmLine(lines, 'chat', body, { uid: uid.slice(0, 30), uidLow })?.toString()).toBe(jsLine('chat', body, { uid })?.toString());
+    }
   });
 
   it('numbers and times it cannot write as JavaScript does are left to JavaScript', () => {

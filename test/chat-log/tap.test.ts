@@ -277,14 +277,21 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
     expect(records()[1].unparsed).toBeUndefined();
   });
 
-  it('uids by default: UUID-shaped and different per exchange', async () => {
+  it.each([false, true])('uids by default: UUID-shaped, one per exchange, the same in both records (bytes: %s)', async (bytes) => {
     const lines: string[] = [];
-    const hook = createChatLogHook({ append: (line) => lines.push(line) });
-    for (let i = 0; i < 3; i++) await exchange(hook, { body: CHAT_BODY });
+    const append = (line: string): number => lines.push(line);
+    const appendBytes = (line: Uint8Array): number => lines.push(Buffer.from(line).toString('utf8'));
+    const hook = createChatLogHook({ append, ...(bytes ? { appendBytes } : {}) });
+    for (let i = 0; i < 3; i++) await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    // A reply JavaScript reads, in between.
+    await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM) });
     const uids = lines.map((line) => (JSON.parse(line) as Json).uid as string);
-    expect(uids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(new Set(uids).size).toBe(3);
-    expect(uids[0]).toBe(uids[1]);
+    expect(uids).toHaveLength(8);
+    for (const uid of uids) expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(uids).size).toBe(4);
+    for (let k = 0; k < 8; k += 2) expect(uids[k + 1]).toBe(uids[k]);
+    // Consecutive: the counter ends each uid.
+    expect(uids.map((uid) => parseInt(uid.slice(-6), 16) - parseInt(uids[0].slice(-6), 16))).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
   });
 });
 
