@@ -102,6 +102,8 @@ export class ChatLineBuilder {
   readonly #wasm: ChatLinesExports;
   /** The module's memory as a Buffer; the module never grows it, so the view stays valid. */
   readonly #memory: Buffer;
+  /** The same memory as a plain Uint8Array: its views are cheaper to make than a Buffer's. */
+  readonly #lines: Uint8Array;
   readonly #inputAt: number;
   readonly #inputMax: number;
   readonly #uidAt: number;
@@ -129,6 +131,7 @@ export class ChatLineBuilder {
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
     this.#wasm = wasm;
     this.#memory = Buffer.from(wasm.memory.buffer);
+    this.#lines = new Uint8Array(wasm.memory.buffer);
     if (wasm.slotCount() !== SLOT_COUNT) throw new Error(`chat-lines.wasm: ${wasm.slotCount()} slots, chat-raw-reply.ts has ${SLOT_COUNT}`);
     if (this.#memory.length < wasm.layoutEnd() || wasm.dataEnd() > wasm.tablesAt() || wasm.tablesEnd() > wasm.envelopeAt()) {
       throw new Error(`chat-lines.wasm: memory ${this.#memory.length} bytes, data to ${wasm.dataEnd()}, tables ${wasm.tablesAt()}–${wasm.tablesEnd()}, envelope at ${wasm.envelopeAt()}, end ${wasm.layoutEnd()}`);
@@ -163,7 +166,7 @@ export class ChatLineBuilder {
     if (length < 0) return undefined;
     // Bytes above 0x7f must be well-formed UTF-8, as utf8ObjectMembers requires.
     if (wasm.sawHighByte() !== 0 && !isUtf8(body)) return undefined;
-    return memory.subarray(this.#outputAt, this.#outputAt + length);
+    return this.#lines.subarray(this.#outputAt, this.#outputAt + length);
   }
 
   /**
@@ -182,7 +185,7 @@ export class ChatLineBuilder {
     memory.set(body, this.#inputAt);
     const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, input.uidLow, input.endedAt % 1000, status, ttft, duration);
     if (length < 0 || (wasm.sawHighByte() !== 0 && !isUtf8(body))) return undefined;
-    return memory.subarray(this.#outputAt, this.#outputAt + length);
+    return this.#lines.subarray(this.#outputAt, this.#outputAt + length);
   }
 
   /**
