@@ -28,7 +28,10 @@ export const COUNTS_AT: i32 = KEY_BYTES_END;
 /** The last reply's `model` (its JSON text), so JavaScript can reuse the string it decoded. */
 export const MODEL_AT: i32 = COUNTS_AT + SLOT_COUNT * 8;
 export const MODEL_MAX: i32 = 256;
-export const TABLES_END: i32 = MODEL_AT + MODEL_MAX;
+/** The constant texts of the lines (write.ts, constant), written when the module starts. */
+export const TEXTS_AT: i32 = MODEL_AT + MODEL_MAX;
+export const TEXTS_END: i32 = TEXTS_AT + 512;
+export const TABLES_END: i32 = TEXTS_END;
 // What JavaScript writes of a record's envelope, each when it changes: the uid as JSON text, or
 // its start (see write.ts, putUidAndTime), the time up to the second (`2025-01-31T12:00:00.`) and
 // `,"ip":…,"route":…`. The module writes the rest of the envelope itself.

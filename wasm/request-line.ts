@@ -6,7 +6,9 @@
 import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, MEMBERS_AT, OUT_AT, RUNS_AT, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
 import { at, beginScan, CLOSE_BRACE, COLON, COMMA, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, noteBody, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
 import { CLASS_INPUT, CLASS_MESSAGES, CLASS_MODEL, CLASS_OTHER, CLASS_PROMPT, CLASS_STREAM, classOf, forgetKeys, keysKnown } from './field-memo';
-import { put, putAscii, putByte, putPlace, putUidAndTime, putValue } from './write';
+import { constant, put, putByte, putConstant, putPlace, putUidAndTime, putValue } from './write';
+
+const REQUEST_START = constant('{"type":"request",');
 
 /** Keys the last answer listed as unknown, at UNKNOWN_AT. */
 let unknownKeys: i32 = 0;
@@ -103,7 +105,7 @@ export function requestLine(length: i32, uidLow: i32, millis: i32): i32 {
   // A pretty-printed body is written anew by JavaScript, `null` for such a number: decline it.
   if (multiline && hugeNumber) return DECLINE;
 
-  let out = putAscii(OUT_AT, '{"type":"request",');
+  let out = putConstant(OUT_AT, REQUEST_START);
   out = putUidAndTime(out, uidLow, millis);
   out = putPlace(out);
   // ,"model":

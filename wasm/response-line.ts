@@ -6,7 +6,18 @@
  */
 import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, SLOT_COUNT } from './layout';
 import { at, beginScan, CLOSE_BRACE, hugeNumber, isDigit, noteBody, objectEnd, OPEN_BRACE, OPEN_BRACKET, QUOTE, sameBytes, space, valueEnd, ZERO, CLOSE_BRACKET } from './json';
-import { put, putAscii, putByte, putInt, putUidAndTime, putValue } from './write';
+import { constant, NULL_TEXT, put, putByte, putConstant, putInt, putUidAndTime, putValue } from './write';
+
+// The line's constant texts (write.ts, constant).
+const RESPONSE_START = constant('{"type":"response",');
+const STATUS_KEY = constant(',"status":');
+const ASSISTANT_KEY = constant(',"assistant":');
+const TOOL_CALLS_AND_REASONING_KEYS = constant(',"tool_calls":null,"reasoning":');
+const FINISH_REASON_KEY = constant(',"finish_reason":');
+const USAGE_KEY = constant(',"usage":');
+const TTFT_KEY = constant(',"ttft_ms":');
+const DURATION_KEY = constant(',"duration_ms":');
+const ERROR_KEY = constant(',"error":');
 
 // Slots of the noted values: the same numbering as chat-raw-reply.ts.
 const TOP_CHOICES: i32 = 0;
@@ -30,38 +41,55 @@ const LEVEL_CHOICE: i32 = 1;
 const LEVEL_MESSAGE: i32 = 2;
 const LEVEL_USAGE: i32 = 3;
 
-/** True when the `n` bytes at `a` spell `name` (ASCII). */
-function spells(a: i32, n: i32, name: string): bool {
-  if (n != name.length) return false;
-  for (let k = 0; k < n; k++) if (<i32>load<u8>(a + k) != <i32>name.charCodeAt(k)) return false;
-  return true;
+/** True when the `n` bytes at `a` spell `name` (a constant text). */
+@inline function spells(a: i32, n: i32, name: i32): bool {
+  return n == (name & 0xff) && sameBytes(a, name >>> 8, n);
 }
+
+// The key names the walk looks for (constant texts).
+const NAME_CHOICES = constant('choices');
+const NAME_USAGE = constant('usage');
+const NAME_MODEL = constant('model');
+const NAME_ERROR = constant('error');
+const NAME_MESSAGE = constant('message');
+const NAME_DELTA = constant('delta');
+const NAME_TEXT = constant('text');
+const NAME_FINISH_REASON = constant('finish_reason');
+const NAME_CONTENT = constant('content');
+const NAME_TOOL_CALLS = constant('tool_calls');
+const NAME_FUNCTION_CALL = constant('function_call');
+const NAME_REASONING_CONTENT = constant('reasoning_content');
+const NAME_REASONING = constant('reasoning');
+const NAME_PROMPT_TOKENS = constant('prompt_tokens');
+const NAME_COMPLETION_TOKENS = constant('completion_tokens');
+const NAME_INPUT_TOKENS = constant('input_tokens');
+const NAME_OUTPUT_TOKENS = constant('output_tokens');
 
 /** The slot of the key whose quotes are at `start` and `end - 1` at `level`, or -1. */
 function slotOf(level: i32, start: i32, end: i32): i32 {
   const a = start + 1;
   const n = end - start - 2;
   if (level == LEVEL_TOP) {
-    if (spells(a, n, "choices")) return TOP_CHOICES;
-    if (spells(a, n, "usage")) return TOP_USAGE;
-    if (spells(a, n, "model")) return TOP_MODEL;
-    if (spells(a, n, "error")) return TOP_ERROR;
+    if (spells(a, n, NAME_CHOICES)) return TOP_CHOICES;
+    if (spells(a, n, NAME_USAGE)) return TOP_USAGE;
+    if (spells(a, n, NAME_MODEL)) return TOP_MODEL;
+    if (spells(a, n, NAME_ERROR)) return TOP_ERROR;
   } else if (level == LEVEL_CHOICE) {
-    if (spells(a, n, "message")) return CHOICE_MESSAGE;
-    if (spells(a, n, "delta")) return CHOICE_DELTA;
-    if (spells(a, n, "text")) return CHOICE_TEXT;
-    if (spells(a, n, "finish_reason")) return CHOICE_FINISH;
+    if (spells(a, n, NAME_MESSAGE)) return CHOICE_MESSAGE;
+    if (spells(a, n, NAME_DELTA)) return CHOICE_DELTA;
+    if (spells(a, n, NAME_TEXT)) return CHOICE_TEXT;
+    if (spells(a, n, NAME_FINISH_REASON)) return CHOICE_FINISH;
   } else if (level == LEVEL_MESSAGE) {
-    if (spells(a, n, "content")) return MESSAGE_CONTENT;
-    if (spells(a, n, "tool_calls")) return MESSAGE_TOOL_CALLS;
-    if (spells(a, n, "function_call")) return MESSAGE_FUNCTION_CALL;
-    if (spells(a, n, "reasoning_content")) return MESSAGE_REASONING_CONTENT;
-    if (spells(a, n, "reasoning")) return MESSAGE_REASONING;
+    if (spells(a, n, NAME_CONTENT)) return MESSAGE_CONTENT;
+    if (spells(a, n, NAME_TOOL_CALLS)) return MESSAGE_TOOL_CALLS;
+    if (spells(a, n, NAME_FUNCTION_CALL)) return MESSAGE_FUNCTION_CALL;
+    if (spells(a, n, NAME_REASONING_CONTENT)) return MESSAGE_REASONING_CONTENT;
+    if (spells(a, n, NAME_REASONING)) return MESSAGE_REASONING;
   } else {
-    if (spells(a, n, "prompt_tokens")) return 13;
-    if (spells(a, n, "completion_tokens")) return 14;
-    if (spells(a, n, "input_tokens")) return 15;
-    if (spells(a, n, "output_tokens")) return 16;
+    if (spells(a, n, NAME_PROMPT_TOKENS)) return 13;
+    if (spells(a, n, NAME_COMPLETION_TOKENS)) return 14;
+    if (spells(a, n, NAME_INPUT_TOKENS)) return 15;
+    if (spells(a, n, NAME_OUTPUT_TOKENS)) return 16;
   }
   return -1;
 }
@@ -106,7 +134,7 @@ function walkChoices(open: i32, depth: i32): i32 {
 
 /** Writes the noted value of `slot`, or `null`. */
 @inline function putValueOrNull(out: i32, slot: i32, present: bool): i32 {
-  return present ? put(out, notedStart(slot), notedEnd(slot)) : putAscii(out, "null");
+  return present ? put(out, notedStart(slot), notedEnd(slot)) : putConstant(out, NULL_TEXT);
 }
 
 /** As the assemblers record a text: the value of `slot` when it is a non-empty string, else null. */
@@ -183,25 +211,25 @@ export function responseLine(length: i32, completions: i32, uidLow: i32, millis:
   }
   noteBody(IN_AT, close - IN_AT);
 
-  let out = putAscii(OUT_AT, '{"type":"response",');
+  let out = putConstant(OUT_AT, RESPONSE_START);
   out = putUidAndTime(out, uidLow, millis);
-  out = putInt(putAscii(out, ',"status":'), status);
-  out = putAscii(out, ',"assistant":');
+  out = putInt(putConstant(out, STATUS_KEY), status);
+  out = putConstant(out, ASSISTANT_KEY);
   out = putText(out, completions != 0 ? CHOICE_TEXT : MESSAGE_CONTENT);
-  out = putAscii(out, ',"tool_calls":null,"reasoning":');
-  if (completions != 0) out = putAscii(out, "null");
+  out = putConstant(out, TOOL_CALLS_AND_REASONING_KEYS);
+  if (completions != 0) out = putConstant(out, NULL_TEXT);
   // As applyMessage: `reasoning_content` (DeepSeek, vLLM) wins over `reasoning` (OpenRouter).
   else out = putText(out, kindOf(MESSAGE_REASONING_CONTENT) == QUOTE ? MESSAGE_REASONING_CONTENT : MESSAGE_REASONING);
-  out = putAscii(out, ',"finish_reason":');
+  out = putConstant(out, FINISH_REASON_KEY);
   out = putValueOrNull(out, CHOICE_FINISH, kindOf(CHOICE_FINISH) == QUOTE);
-  out = putAscii(out, ',"usage":');
+  out = putConstant(out, USAGE_KEY);
   if (kindOf(TOP_USAGE) == OPEN_BRACE) out = putValue(out, notedStart(TOP_USAGE), notedEnd(TOP_USAGE));
-  else out = putAscii(out, "null");
-  out = putInt(putAscii(out, ',"ttft_ms":'), ttft);
-  out = putInt(putAscii(out, ',"duration_ms":'), duration);
+  else out = putConstant(out, NULL_TEXT);
+  out = putInt(putConstant(out, TTFT_KEY), ttft);
+  out = putInt(putConstant(out, DURATION_KEY), duration);
   // `null` is the only value that starts with `n`: an error of `null` is no error.
   const error = kindOf(TOP_ERROR);
-  if (error != 0 && error != 0x6e) out = putValue(putAscii(out, ',"error":'), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
+  if (error != 0 && error != 0x6e) out = putValue(putConstant(out, ERROR_KEY), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
   out = putByte(out, CLOSE_BRACE);
   if (kindOf(TOP_USAGE) == OPEN_BRACE) noteUsage();
   return out - OUT_AT;
