@@ -36,7 +36,7 @@
  * After a line, `sawHighByte()` says whether the body has bytes above 0x7f: JavaScript then checks
  * it is well-formed UTF-8 (node:buffer isUtf8) before it uses the line.
  */
-import { COUNTS_AT, ENV_AT, IN_AT, IN_END, IN_MAX, NOTED_AT, OUT_AT, PLACE_AT, PLACE_MAX, SECOND_AT, SLOT_COUNT, TABLES_AT, TABLES_END, UID_AT, UID_MAX, UNKNOWN_AT } from './layout';
+import { COUNTS_AT, ENV_AT, IN_AT, IN_END, IN_MAX, LINE_MARGIN, NOTED_AT, OUT_AT, OUT_END, PLACE_AT, PLACE_MAX, SECOND_AT, SLOT_COUNT, TABLES_AT, TABLES_END, UID_AT, UID_MAX, UNKNOWN_AT } from './layout';
 import { highByte } from './json';
 
 export { learnKey } from './field-memo';
@@ -53,6 +53,9 @@ export function secondAt(): i32 { return SECOND_AT; }
 export function placeAt(): i32 { return PLACE_AT; }
 export function placeMax(): i32 { return PLACE_MAX; }
 export function outputAt(): i32 { return OUT_AT; }
+export function outputEnd(): i32 { return OUT_END; }
+/** What a line may need in the outbox beyond its body's length (see layout.ts). */
+export function lineMargin(): i32 { return LINE_MARGIN; }
 /** Where this module's own data ends (its strings): below TABLES_AT. */
 export function dataEnd(): i32 { return <i32>__heap_base; }
 export function tablesAt(): i32 { return TABLES_AT; }

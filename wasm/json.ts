@@ -22,6 +22,7 @@ export const MINUS: i32 = 0x2d;
 export const PLUS: i32 = 0x2b;
 export const DOT: i32 = 0x2e;
 export const ZERO: i32 = 0x30;
+export const NEWLINE: i32 = 0x0a;
 
 /** Set by every escape a string holds: cleared before a key to tell whether it had one. */
 export let sawEscape: bool = false;

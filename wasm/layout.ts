@@ -43,12 +43,21 @@ export const SECOND_LENGTH: i32 = 20;
 export const PLACE_AT: i32 = SECOND_AT + 64;
 export const ENV_MAX: i32 = 16 * 1024;
 export const PLACE_MAX: i32 = ENV_AT + ENV_MAX - PLACE_AT;
+/**
+ * The outbox: lines are written one after the other from OUT_AT, each ending in `\n`, until
+ * JavaScript takes them (src/core/chat-lines-wasm.ts).
+ */
 export const OUT_AT: i32 = ENV_AT + ENV_MAX;
 /** Largest body taken here; larger ones take the JavaScript path. */
 export const IN_MAX: i32 = 1 << 20;
-/** A line holds the envelope, the body's members and fewer than 64 bytes of its own. */
-export const OUT_MAX: i32 = ENV_MAX + IN_MAX + 64;
-export const IN_AT: i32 = OUT_AT + OUT_MAX;
+/**
+ * The most a line and its newline may need beyond its body's length: the envelope, and fewer than
+ * 128 bytes of the line's own (a response line's values are parts of its body).
+ */
+export const LINE_MARGIN: i32 = ENV_MAX + 128;
+/** The outbox holds at least the line of the largest body. */
+export const OUT_END: i32 = OUT_AT + LINE_MARGIN + IN_MAX;
+export const IN_AT: i32 = OUT_END;
 /** After the body: the sentinel, and room for a 16-byte load at its end. */
 export const IN_END: i32 = IN_AT + IN_MAX + 64;
 

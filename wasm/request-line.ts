@@ -3,8 +3,8 @@
  * src/core/chat-record-line.ts — the envelope, `model`, `stream`, the conversation, then the other
  * fields in body order, each member copied as written (a pretty-printed body's without whitespace).
  */
-import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, MEMBERS_AT, OUT_AT, RUNS_AT, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
-import { at, beginScan, CLOSE_BRACE, COLON, COMMA, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, noteBody, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
+import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, LINE_MARGIN, MEMBERS_AT, OUT_AT, OUT_END, RUNS_AT, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
+import { at, beginScan, CLOSE_BRACE, COLON, COMMA, NEWLINE, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, noteBody, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
 import { CLASS_INPUT, CLASS_MESSAGES, CLASS_MODEL, CLASS_OTHER, CLASS_PROMPT, CLASS_STREAM, classOf, forgetKeys, keysKnown } from './field-memo';
 import { constant, put, putByte, putConstant, putPlace, putUidAndTime, putValue } from './write';
 
@@ -16,11 +16,12 @@ export function unknownKeyCount(): i32 { return unknownKeys; }
 
 /**
  * The request line for the body of `length` bytes at IN_AT, of the uid at UID_AT that `uidLow`
- * ends (write.ts, putUidAndTime), stamped `millis` past the second at SECOND_AT, written at
- * OUT_AT: its length, DECLINE or UNKNOWN_KEY (see chat-lines.ts).
+ * ends (write.ts, putUidAndTime), stamped `millis` past the second at SECOND_AT, written with its
+ * newline at `lineAt` in the outbox: its length with the newline, DECLINE or UNKNOWN_KEY (see
+ * chat-lines.ts).
  */
-export function requestLine(length: i32, uidLow: i32, millis: i32): i32 {
-  if (length > IN_MAX) return DECLINE;
+export function requestLine(length: i32, uidLow: i32, millis: i32, lineAt: i32): i32 {
+  if (length > IN_MAX || lineAt < OUT_AT || lineAt + LINE_MARGIN + length > OUT_END) return DECLINE;
   const end = IN_AT + length;
   beginScan(length);
   const open = space(IN_AT);
@@ -105,7 +106,7 @@ export function requestLine(length: i32, uidLow: i32, millis: i32): i32 {
   // A pretty-printed body is written anew by JavaScript, `null` for such a number: decline it.
   if (multiline && hugeNumber) return DECLINE;
 
-  let out = putConstant(OUT_AT, REQUEST_START);
+  let out = putConstant(lineAt, REQUEST_START);
   out = putUidAndTime(out, uidLow, millis);
   out = putPlace(out);
   // ,"model":
@@ -135,6 +136,6 @@ export function requestLine(length: i32, uidLow: i32, millis: i32): i32 {
   if (prompt != -1) out = putValue(putByte(out, COMMA), load<i32>(prompt), load<i32>(prompt, 12));
   if (input != -1) out = putValue(putByte(out, COMMA), load<i32>(input), load<i32>(input, 12));
   for (let r = 0; r < runs; r++) out = putValue(putByte(out, COMMA), load<i32>(RUNS_AT + (r << 3)), load<i32>(RUNS_AT + (r << 3), 4));
-  out = putByte(out, CLOSE_BRACE);
-  return out - OUT_AT;
+  out = putByte(putByte(out, CLOSE_BRACE), NEWLINE);
+  return out - lineAt;
 }

@@ -4,8 +4,8 @@
  * record needs are; the line copies them as written. It declines what rawReply declines (see that
  * file) but line breaks, which it takes as json.ts says.
  */
-import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, SLOT_COUNT } from './layout';
-import { at, beginScan, CLOSE_BRACE, hugeNumber, isDigit, noteBody, objectEnd, OPEN_BRACE, OPEN_BRACKET, QUOTE, sameBytes, space, valueEnd, ZERO, CLOSE_BRACKET } from './json';
+import { COUNTS_AT, DECLINE, IN_AT, IN_MAX, LINE_MARGIN, MODEL_AT, MODEL_MAX, NOTED_AT, OUT_AT, OUT_END, SLOT_COUNT } from './layout';
+import { at, beginScan, CLOSE_BRACE, hugeNumber, NEWLINE, isDigit, noteBody, objectEnd, OPEN_BRACE, OPEN_BRACKET, QUOTE, sameBytes, space, valueEnd, ZERO, CLOSE_BRACKET } from './json';
 import { constant, NULL_TEXT, put, putByte, putConstant, putInt, putUidAndTime, putValue } from './write';
 
 // The line's constant texts (write.ts, constant).
@@ -191,10 +191,10 @@ function noteUsage(): void {
  * The response line for the reply of `length` bytes at IN_AT — of the chat API (`completions` 0)
  * or the completions API (1) — of the uid at UID_AT that `uidLow` ends (putUidAndTime), stamped
  * `millis` past the second at SECOND_AT, with `status`, `ttft` and `duration` (NULL: `null`),
- * written at OUT_AT: its length, or DECLINE.
+ * written with its newline at `lineAt` in the outbox: its length with the newline, or DECLINE.
  */
-export function responseLine(length: i32, completions: i32, uidLow: i32, millis: i32, status: i32, ttft: i32, duration: i32): i32 {
-  if (length > IN_MAX) return DECLINE;
+export function responseLine(length: i32, completions: i32, uidLow: i32, millis: i32, status: i32, ttft: i32, duration: i32, lineAt: i32): i32 {
+  if (length > IN_MAX || lineAt < OUT_AT || lineAt + LINE_MARGIN + length > OUT_END) return DECLINE;
   beginScan(length);
   memory.fill(NOTED_AT, 0xff, SLOT_COUNT << 3);
   const open = space(IN_AT);
@@ -211,7 +211,7 @@ export function responseLine(length: i32, completions: i32, uidLow: i32, millis:
   }
   noteBody(IN_AT, close - IN_AT);
 
-  let out = putConstant(OUT_AT, RESPONSE_START);
+  let out = putConstant(lineAt, RESPONSE_START);
   out = putUidAndTime(out, uidLow, millis);
   out = putInt(putConstant(out, STATUS_KEY), status);
   out = putConstant(out, ASSISTANT_KEY);
@@ -230,8 +230,8 @@ export function responseLine(length: i32, completions: i32, uidLow: i32, millis:
   // `null` is the only value that starts with `n`: an error of `null` is no error.
   const error = kindOf(TOP_ERROR);
   if (error != 0 && error != 0x6e) out = putValue(putConstant(out, ERROR_KEY), notedStart(TOP_ERROR), notedEnd(TOP_ERROR));
-  out = putByte(out, CLOSE_BRACE);
+  out = putByte(putByte(out, CLOSE_BRACE), NEWLINE);
   if (kindOf(TOP_USAGE) == OPEN_BRACE) noteUsage();
-  return out - OUT_AT;
+  return out - lineAt;
 }
 

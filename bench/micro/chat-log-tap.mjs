@@ -5,11 +5,11 @@
  *   npm run build && node bench/micro/chat-log-tap.mjs [--dist DIR] [--rounds N] [--sink count|bytes|lines] [--only json,sse10]
  *
  * `--dist` points at another build (e.g. a copy of an older dist/) to compare before/after on the
- * same machine. As `aifwd run` has it, the hook also gets `appendBytes`, so the common lines are
- * built in WebAssembly (a build from before that ignores it). `--sink bytes` makes `append` compute
- * each line's UTF-8 length, as the file writer does, so a line built by concatenation pays for
- * being flattened here, not later; `--sink lines` puts every line in the file writer's buffer
- * (line-batch.ts), as the log does before each write.
+ * same machine. As `aifwd run` has it, the hook also gets `appendLines`, so the common lines are
+ * built in WebAssembly (builds from before take `appendBytes`, also given; older ones ignore both).
+ * `--sink bytes` makes `append` compute each line's UTF-8 length, as the file writer does, so a
+ * line built by concatenation pays for being flattened here, not later; `--sink lines` puts every
+ * line in the file writer's buffer (line-batch.ts), as the log does before each write.
  *
  * Scenarios (all `POST /v1/chat/completions`, the same ~230-byte request body):
  * - json:    a 300-byte chat.completion reply in one chunk (the issue's example);
@@ -46,15 +46,21 @@ const buffer = new LineBytes();
 const drain = () => {
   if (buffer.size > 1024 * 1024) buffer.recycle(buffer.take());
 };
+// Per sink: [append, appendLines, appendBytes]. appendBytes (one line, no newline) is what builds
+// before 2026-11-28 take instead of appendLines, so that `--dist` can point at one of them.
 const sinks = {
   count: [
     (line) => {
       lines++;
       bytes += line.length;
     },
+    (block, count) => {
+      lines += count;
+      bytes += block.length;
+    },
     (line) => {
       lines++;
-      bytes += line.length;
+      bytes += line.length + 1;
     },
   ],
   bytes: [
@@ -62,15 +68,24 @@ const sinks = {
       lines++;
       bytes += Buffer.byteLength(line);
     },
+    (block, count) => {
+      lines += count;
+      bytes += block.length;
+    },
     (line) => {
       lines++;
-      bytes += line.length;
+      bytes += line.length + 1;
     },
   ],
   lines: [
     (line) => {
       lines++;
       buffer.push(line);
+      drain();
+    },
+    (block, count) => {
+      lines += count;
+      buffer.pushLines(block, count);
       drain();
     },
     (line) => {
@@ -80,10 +95,10 @@ const sinks = {
     },
   ],
 };
-const [append, appendBytes] = sinks[sinkMode];
+const [append, appendLines, appendBytes] = sinks[sinkMode];
 // As `aifwd run` has it: the log tells the metrics each reply's usage (counted here, not summed).
 let usages = 0;
-const hook = createChatLogHook({ append, appendBytes, onUsage: () => usages++ });
+const hook = createChatLogHook({ append, appendLines, appendBytes, onUsage: () => usages++ });
 
 const requestBody = (stream) =>
   Buffer.from(

@@ -57,7 +57,7 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     if (channel === undefined) throw new Error('chat log: worker mode needs an IPC channel (run as a cluster worker)');
     sink = new WorkerSink({ send: channel, stderr });
   }
-  const hook = createChatLogHook({ append: (line) => sink.append(line), appendBytes: (line) => sink.appendBytes(line), onUsage });
+  const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage });
   let closing: Promise<void> | undefined;
   return {
     hook,

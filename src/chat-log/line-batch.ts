@@ -18,8 +18,8 @@ export interface LineBatch<B> {
   readonly size: number;
   /** Adds a complete line (no newline). */
   push(line: string): void;
-  /** Adds a complete line given as UTF-8 bytes (no newline), copied: the caller may reuse them. */
-  pushBytes(line: Uint8Array): void;
+  /** Adds `count` complete lines given as UTF-8 bytes, each ending in `\n`, copied: the caller may reuse them. */
+  pushLines(lines: Uint8Array, count: number): void;
   /** Everything waiting, as one batch; the container is empty afterwards. */
   take(): B;
 }
@@ -84,20 +84,17 @@ export class LineBytes implements LineBatch<ByteBatch> {
     this.#bytes += bytes;
   }
 
-  pushBytes(line: Uint8Array): void {
-    const bytes = line.length + 1;
+  pushLines(lines: Uint8Array, count: number): void {
+    const bytes = lines.length;
     if (bytes > this.#chunkBytes) {
       const own = Buffer.allocUnsafeSlow(bytes);
-      own.set(line);
-      own[bytes - 1] = NEWLINE;
+      own.set(lines);
       this.#pushOwn(own);
     } else {
-      const chunk = this.#room(bytes);
-      chunk.set(line, this.#end);
-      chunk[this.#end + bytes - 1] = NEWLINE;
+      this.#room(bytes).set(lines, this.#end);
       this.#end += bytes;
     }
-    this.#lines++;
+    this.#lines += count;
     this.#bytes += bytes;
   }
 

@@ -16,8 +16,11 @@ export interface SinkStats {
 export interface LineSink extends SinkStats {
   /** Accepts one complete JSON line (without `\n`). Never throws, never waits. */
   append(line: string): void;
-  /** The same, for a line as UTF-8 bytes, which are copied at once (the caller may reuse them). */
-  appendBytes(line: Uint8Array): void;
+  /**
+   * The same for `count` lines as UTF-8 bytes, each ending in `\n`, which are copied at once (the
+   * caller may reuse them).
+   */
+  appendLines(lines: Uint8Array, count: number): void;
   /** Resolves once every line accepted so far is written (or counted as dropped). */
   flush(): Promise<void>;
   /** Flushes, then releases the file or channel; later lines are dropped. */
@@ -118,11 +121,11 @@ export class BatchQueue<B> {
     return true;
   }
 
-  /** Queues a line given as UTF-8 bytes (copied at once); false when the queue is full. */
-  appendBytes(line: Uint8Array): boolean {
-    if (!this.#admits(line.length)) return false;
-    this.#batch.pushBytes(line);
-    this.#added(1);
+  /** Queues `count` lines given as UTF-8 bytes, each ending in `\n` (copied at once); false when the queue is full. */
+  appendLines(lines: Uint8Array, count: number): boolean {
+    if (!this.#admits(lines.length)) return false;
+    this.#batch.pushLines(lines, count);
+    this.#added(count);
     return true;
   }
 
@@ -238,8 +241,8 @@ export abstract class BatchedSink implements LineSink {
     if (this.#closed || !this.#queue.append(line)) this.droppedLines++;
   }
 
-  appendBytes(line: Uint8Array): void {
-    if (this.#closed || !this.#queue.appendBytes(line)) this.droppedLines++;
+  appendLines(lines: Uint8Array, count: number): void {
+    if (this.#closed || !this.#queue.appendLines(lines, count)) this.droppedLines += count;
   }
 
   /** Queues `lines` lines already encoded (a cluster worker's message, see ipc.ts), as they are. */

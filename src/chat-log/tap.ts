@@ -32,12 +32,13 @@ export interface ChatLogHookOptions {
   /** Receives each record as one JSON line (no newline). Must not throw. */
   append: (line: string) => void;
   /**
-   * Receives a record as one JSON line in UTF-8 bytes (no newline) that it copies at once: the
-   * bytes are a view the next record overwrites. Must not throw. When given, the lines of the
-   * common exchange — a JSON request, a one-choice JSON reply — are built in WebAssembly
-   * (core/chat-lines-wasm.ts); the others still go to `append`.
+   * Receives `count` records as JSON lines in UTF-8 bytes, each ending in `\n`, that it copies at
+   * once: the bytes are a view that later records overwrite. Must not throw. When given, the lines
+   * of the common exchange — a JSON request, a one-choice JSON reply — are built in WebAssembly
+   * (core/chat-lines-wasm.ts), gathered, and handed over once per event-loop turn, before any line
+   * that comes after them; the others still go to `append`.
    */
-  appendBytes?: (line: Uint8Array) => void;
+  appendLines?: (lines: Uint8Array, count: number) => void;
   now?: () => number;
   /** Default: UUID-shaped uids from a per-process random prefix and a counter (uid.ts). */
   newUid?: () => string;
@@ -47,8 +48,8 @@ export interface ChatLogHookOptions {
    * Told of every reply's `usage` — of the common JSON reply read from its bytes, only the token
    * counts in it (`prompt_tokens`, `completion_tokens`, `input_tokens`, `output_tokens`) — the model
    * it names and the forward key's policy name (ExchangeInfo.keyName): the metrics' token counts.
-   * Called after the record is handed to `append`; should it throw, {@link ChatLogHook.failures}
-   * counts it. Must not throw.
+   * Called once the record is built (handed to `append`, or waiting for `appendLines`); should it
+   * throw, {@link ChatLogHook.failures} counts it. Must not throw.
    */
   onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
 }
@@ -72,54 +73,79 @@ class HookState {
   readonly uids: UidCounter | (() => string);
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
-  /** The WebAssembly line builder and where its lines go; `null` without `appendBytes` or the module. */
-  readonly bytes: { readonly lines: ChatLineBuilder; readonly append: (line: Uint8Array) => void } | null;
+  /** The WebAssembly line builder, which hands its lines to `appendLines`; `null` without that or the module. */
+  readonly bytes: ChatLineBuilder | null;
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
   #queued: ChatLogTap[] = [];
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
+  /** The same for the hand-off of the builder's lines. */
+  #handOffId = 0;
 
-  constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendBytes' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendBytes' | 'newUid'>) {
+  constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>) {
     this.append = options.append;
     this.now = options.now;
     this.uids = options.newUid ?? new UidCounter();
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
-    const lines = options.appendBytes === undefined ? null : createChatLineBuilder();
-    this.bytes = lines === null || options.appendBytes === undefined ? null : { lines, append: options.appendBytes };
+    this.bytes = options.appendLines === undefined ? null : createChatLineBuilder(options.appendLines);
+  }
+
+  /** Hands over a line built in JavaScript, after the builder's lines that came before it. */
+  appendLine(line: string): void {
+    if (this.bytes !== null && this.bytes.waiting > 0) this.#handOff();
+    this.append(line);
   }
 
   /**
-   * Hands over the request line built in WebAssembly; false when JavaScript must build it — also
-   * when the builder threw (a bug: counted).
+   * Adds the request line built in WebAssembly to the builder's; false when JavaScript must build
+   * it — also when the builder threw (a bug: counted).
    */
-  appendRequestBytes(input: RequestEnvelope, body: Buffer): boolean {
-    const bytes = this.bytes;
-    if (bytes === null) return false;
-    let line: Uint8Array | undefined;
+  requestLineBytes(input: RequestEnvelope, body: Buffer): boolean {
+    if (this.bytes === null) return false;
     try {
-      line = bytes.lines.requestLine(input, body);
+      return this.bytes.requestLine(input, body) && this.#built();
     } catch {
       this.failures++;
+      return false;
     }
-    if (line === undefined) return false;
-    bytes.append(line);
+  }
+
+  /** The same for the response line of a whole JSON reply. */
+  responseLineBytes(input: ResponseEnvelope, api: ChatApi, body: Buffer): boolean {
+    if (this.bytes === null) return false;
+    try {
+      return this.bytes.responseLine(input, api, body) && this.#built();
+    } catch {
+      this.failures++;
+      return false;
+    }
+  }
+
+  /** After the builder took a line: its lines are handed over at the end of this turn (one `setImmediate` for all). */
+  #built(): true {
+    if (this.#handOffId === 0) {
+      this.#handOffId = this.pending.begin();
+      setImmediate(this.#handOffLater);
+    }
     return true;
   }
 
-  /**
-   * The response line of a whole JSON reply from the WebAssembly builder, or `undefined` — also when
-   * it threw (a bug: counted), so that JavaScript still writes the record.
-   */
-  responseLineBytes(input: ResponseEnvelope, api: ChatApi, body: Buffer): Uint8Array | undefined {
-    if (this.bytes === null) return undefined;
+  readonly #handOffLater = (): void => {
+    const id = this.#handOffId;
+    this.#handOffId = 0;
+    this.#handOff();
+    this.pending.done(id);
+  };
+
+  /** Hands the builder's lines to `appendLines` now. */
+  #handOff(): void {
     try {
-      return this.bytes.lines.responseLine(input, api, body);
+      this.bytes?.flush();
     } catch {
       this.failures++;
-      return undefined;
     }
   }
 
@@ -139,6 +165,8 @@ class HookState {
     try {
       for (const tap of taps) tap.writeRequest();
     } finally {
+      // Before the drain counts as done: a flush waiting for it expects its lines in the sink.
+      this.#handOff();
       this.pending.done(id);
     }
   };
@@ -255,8 +283,8 @@ class ChatLogTap implements ExchangeTap {
     try {
       const { ip, route, startedAt } = this.#info;
       const body = this.#body;
-      if (body === undefined || body.length === 0 || !state.appendRequestBytes({ uid: this.#uid, uidLow: this.#uidLow, startedAt, ip, route }, body)) {
-        state.append(requestRecordLine({ ...this.#recordUid(), startedAt, ip, route, body }));
+      if (body === undefined || body.length === 0 || !state.requestLineBytes({ uid: this.#uid, uidLow: this.#uidLow, startedAt, ip, route }, body)) {
+        state.appendLine(requestRecordLine({ ...this.#recordUid(), startedAt, ip, route, body }));
       }
     } catch {
       state.failures++;
@@ -277,13 +305,11 @@ class ChatLogTap implements ExchangeTap {
     if (body === null) return false;
     const startedAt = this.#info.startedAt;
     const ttftMs = this.#firstByteAt < 0 ? null : this.#firstByteAt - startedAt;
-    const line = state.responseLineBytes({ uid: this.#uid, uidLow: this.#uidLow, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body);
-    if (line === undefined) return false;
-    bytes.append(line);
+    if (!state.responseLineBytes({ uid: this.#uid, uidLow: this.#uidLow, endedAt, status: this.#status, ttftMs, durationMs: endedAt - startedAt }, this.#api, body)) return false;
     // After the record, as in #writeResponse.
     const onUsage = state.onUsage;
     if (onUsage === undefined) return true;
-    const usage = bytes.lines.responseUsage();
+    const usage = bytes.responseUsage();
     if (usage !== null) onUsage(usage.model, usage.tokens, this.#info.keyName);
     return true;
   }
@@ -305,7 +331,7 @@ class ChatLogTap implements ExchangeTap {
       unparsed: result.unparsed,
       truncated: result.truncated,
     };
-    state.append(json === undefined ? responseRecordLine(input) : responseRecordLine(input, json));
+    state.appendLine(json === undefined ? responseRecordLine(input) : responseRecordLine(input, json));
     // After the record: counting tokens for the metrics must not be able to cost it.
     const onUsage = state.onUsage;
     if (onUsage === undefined) return;
@@ -316,8 +342,8 @@ class ChatLogTap implements ExchangeTap {
 }
 
 /** The chat log's {@link ExchangeHook}. */
-export function createChatLogHook({ append, appendBytes, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
-  const state = new HookState({ append, appendBytes, now, newUid, maxBodyBytes, onUsage });
+export function createChatLogHook({ append, appendLines, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
+  const state = new HookState({ append, appendLines, now, newUid, maxBodyBytes, onUsage });
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

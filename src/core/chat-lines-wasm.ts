@@ -36,6 +36,8 @@ interface ChatLinesExports {
   inputMax(): number;
   envelopeAt(): number;
   outputAt(): number;
+  outputEnd(): number;
+  lineMargin(): number;
   layoutEnd(): number;
   dataEnd(): number;
   tablesAt(): number;
@@ -55,8 +57,8 @@ interface ChatLinesExports {
   placeMax(): number;
   setPlace(length: number): void;
   setUid(length: number): void;
-  requestLine(length: number, uidLow: number, millis: number): number;
-  responseLine(length: number, completions: number, uidLow: number, millis: number, status: number, ttft: number, duration: number): number;
+  requestLine(length: number, uidLow: number, millis: number, lineAt: number): number;
+  responseLine(length: number, completions: number, uidLow: number, millis: number, status: number, ttft: number, duration: number, lineAt: number): number;
 }
 
 /** What the metrics read of a reply whose line the module built (see ChatLogHookOptions.onUsage). */
@@ -112,7 +114,13 @@ export class ChatLineBuilder {
   readonly #secondAt: number;
   readonly #placeAt: number;
   readonly #placeUnits: number;
+  /** The outbox: lines wait in [outputAt, cursor) until handed off; a line may need lineMargin beyond its body. */
   readonly #outputAt: number;
+  readonly #outputEnd: number;
+  readonly #lineMargin: number;
+  #cursor: number;
+  #waiting = 0;
+  readonly #handOff: (lines: Uint8Array, count: number) => void;
   /** Where the response walk noted each value: start and end by slot, -1 when absent. */
   readonly #noted: Int32Array;
   /** The usage's token counts the module read, by slot (NaN: read the text). */
@@ -127,7 +135,9 @@ export class ChatLineBuilder {
   #uid = '';
   #uidWhole = false;
 
-  constructor(module: WebAssembly.Module) {
+  /** `handOff` receives the outbox's lines (see {@link flush}). */
+  constructor(module: WebAssembly.Module, handOff: (lines: Uint8Array, count: number) => void) {
+    this.#handOff = handOff;
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
     this.#wasm = wasm;
     this.#memory = Buffer.from(wasm.memory.buffer);
@@ -143,49 +153,79 @@ export class ChatLineBuilder {
     this.#secondAt = wasm.secondAt();
     this.#placeAt = wasm.placeAt();
     this.#placeUnits = Math.floor(wasm.placeMax() / 3);
-    this.#outputAt = wasm.outputAt();
+    this.#outputAt = this.#cursor = wasm.outputAt();
+    this.#outputEnd = wasm.outputEnd();
+    this.#lineMargin = wasm.lineMargin();
     this.#noted = new Int32Array(wasm.memory.buffer, wasm.notedAt(), 2 * SLOT_COUNT);
     this.#counts = new Float64Array(wasm.memory.buffer, wasm.countsAt(), SLOT_COUNT);
   }
 
-  /**
-   * The request line of `input` (requestRecordLine's) without a newline, as a view of the
-   * module's memory that the next call overwrites; `undefined` when requestRecordLine must build it.
-   */
-  requestLine(input: RequestEnvelope, body: Buffer): Uint8Array | undefined {
-    if (body.length > this.#inputMax || !this.#stamp(input, input.startedAt) || !this.#writePlace(input.ip, input.route)) return undefined;
-    const memory = this.#memory;
-    const wasm = this.#wasm;
-    memory.set(body, this.#inputAt);
-    const millis = input.startedAt % 1000;
-    let length = wasm.requestLine(body.length, input.uidLow, millis);
-    if (length === UNKNOWN_KEY) {
-      this.#learnKeys();
-      length = wasm.requestLine(body.length, input.uidLow, millis);
-    }
-    if (length < 0) return undefined;
-    // Bytes above 0x7f must be well-formed UTF-8, as utf8ObjectMembers requires.
-    if (wasm.sawHighByte() !== 0 && !isUtf8(body)) return undefined;
-    return this.#lines.subarray(this.#outputAt, this.#outputAt + length);
+  /** Lines waiting in the outbox. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /**
-   * The response line (responseRecordLine's) of `input` with the non-stream reply `body` of `api`,
-   * read as rawReply reads it, as a view of the module's memory that the next call overwrites;
-   * `undefined` when the reply must take the JavaScript path (rawReply and responseRecordLine).
+   * Hands the lines waiting in the outbox to `handOff`, in the order they were built, each ending
+   * in `\n`: a view of the module's memory, which it must copy before it returns.
    */
-  responseLine(input: ResponseEnvelope, api: ChatApi, body: Buffer): Uint8Array | undefined {
+  flush(): void {
+    const count = this.#waiting;
+    if (count === 0) return;
+    const end = this.#cursor;
+    this.#cursor = this.#outputAt;
+    this.#waiting = 0;
+    this.#handOff(this.#lines.subarray(this.#outputAt, end), count);
+  }
+
+  /**
+   * Adds the request line of `input` (requestRecordLine's) to the outbox; false when
+   * requestRecordLine must build it.
+   */
+  requestLine(input: RequestEnvelope, body: Buffer): boolean {
+    if (body.length > this.#inputMax || !this.#stamp(input, input.startedAt) || !this.#writePlace(input.ip, input.route)) return false;
+    const wasm = this.#wasm;
+    this.#memory.set(body, this.#inputAt);
+    const millis = input.startedAt % 1000;
+    const at = this.#lineAt(body.length);
+    let length = wasm.requestLine(body.length, input.uidLow, millis, at);
+    if (length === UNKNOWN_KEY) {
+      this.#learnKeys();
+      length = wasm.requestLine(body.length, input.uidLow, millis, at);
+    }
+    // Bytes above 0x7f must be well-formed UTF-8, as utf8ObjectMembers requires.
+    return length >= 0 && (wasm.sawHighByte() === 0 || isUtf8(body)) && this.#added(at + length);
+  }
+
+  /**
+   * Adds the response line (responseRecordLine's) of `input` with the non-stream reply `body` of
+   * `api`, read as rawReply reads it, to the outbox; false when the reply must take the JavaScript
+   * path (rawReply and responseRecordLine).
+   */
+  responseLine(input: ResponseEnvelope, api: ChatApi, body: Buffer): boolean {
     const status = int32(input.status);
     const ttft = int32(input.ttftMs);
     const duration = int32(input.durationMs);
-    if (api === 'responses' || status === undefined || ttft === undefined || duration === undefined || body.length > this.#inputMax) return undefined;
-    if (!this.#stamp(input, input.endedAt)) return undefined;
-    const memory = this.#memory;
+    if (api === 'responses' || status === undefined || ttft === undefined || duration === undefined || body.length > this.#inputMax) return false;
+    if (!this.#stamp(input, input.endedAt)) return false;
     const wasm = this.#wasm;
-    memory.set(body, this.#inputAt);
-    const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, input.uidLow, input.endedAt % 1000, status, ttft, duration);
-    if (length < 0 || (wasm.sawHighByte() !== 0 && !isUtf8(body))) return undefined;
-    return this.#lines.subarray(this.#outputAt, this.#outputAt + length);
+    this.#memory.set(body, this.#inputAt);
+    const at = this.#lineAt(body.length);
+    const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, input.uidLow, input.endedAt % 1000, status, ttft, duration, at);
+    return length >= 0 && (wasm.sawHighByte() === 0 || isUtf8(body)) && this.#added(at + length);
+  }
+
+  /** Where the line of a body of `length` bytes goes: the outbox is handed off first when it might not fit. */
+  #lineAt(length: number): number {
+    if (this.#cursor + this.#lineMargin + length > this.#outputEnd) this.flush();
+    return this.#cursor;
+  }
+
+  /** Counts the line the module just wrote, which ends at `end`. */
+  #added(end: number): true {
+    this.#cursor = end;
+    this.#waiting++;
+    return true;
   }
 
   /**
@@ -291,7 +331,7 @@ let compiled: WebAssembly.Module | null | undefined;
  * built from another layout than this file expects — and then the chat log builds every line in
  * JavaScript, as before. The tests require a builder, so a broken build fails them.
  */
-export function createChatLineBuilder(): ChatLineBuilder | null {
+export function createChatLineBuilder(handOff: (lines: Uint8Array, count: number) => void): ChatLineBuilder | null {
   if (compiled === undefined) {
     try {
       compiled = new WebAssembly.Module(readFileSync(CHAT_LINES_WASM));
@@ -301,7 +341,7 @@ export function createChatLineBuilder(): ChatLineBuilder | null {
   }
   if (compiled === null) return null;
   try {
-    return new ChatLineBuilder(compiled);
+    return new ChatLineBuilder(compiled, handOff);
   } catch {
     return null;
   }

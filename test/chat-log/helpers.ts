@@ -1,5 +1,6 @@
 /** Shared helpers of the chat-log tests. */
 import { type ChatApi, createAssembler } from '../../src/core/chat-api.js';
+import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { quickReply } from '../../src/core/chat-quick-reply.js';
 import type { AssembledReply, ReplyAssembler } from '../../src/core/chat-reply.js';
 import { SseParser } from '../../src/core/sse-parser.js';
@@ -118,4 +119,38 @@ export function generalReply(api: ChatApi, text: string): AssembledReply {
   const assembler = createAssembler(api);
   assembler.json(body);
   return assembler.result();
+}
+
+/** A WebAssembly line builder whose hand-offs are kept: each as its lines, copied, without their newlines. */
+export interface CollectingBuilder {
+  readonly builder: ChatLineBuilder;
+  readonly handOffs: Buffer[][];
+}
+
+export function collectingBuilder(): CollectingBuilder {
+  const handOffs: Buffer[][] = [];
+  const builder = createChatLineBuilder((view, count) => {
+    const lines: Buffer[] = [];
+    let from = 0;
+    for (let k = 0; k < view.length; k++) {
+      if (view[k] !== 0x0a) continue;
+      lines.push(Buffer.from(view.subarray(from, k)));
+      from = k + 1;
+    }
+    if (lines.length !== count || from !== view.length) throw new Error(`handed ${count} lines, got ${lines.length} and ${view.length - from} bytes after the last newline`);
+    handOffs.push(lines);
+  });
+  // `npm test` builds the module first: without it every line would silently take JavaScript.
+  if (builder === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
+  return { builder, handOffs };
+}
+
+/** The line the builder just added to its outbox (`added`), alone: handed off at once; `undefined` when it declined. */
+export function lineAdded({ builder, handOffs }: CollectingBuilder, added: boolean): Buffer | undefined {
+  if (!added) return undefined;
+  const before = handOffs.length;
+  builder.flush();
+  const lines = handOffs.length === before + 1 ? handOffs[before] : [];
+  if (lines.length !== 1) throw new Error(`expected one line handed off, got ${lines.length}`);
+  return lines[0];
 }

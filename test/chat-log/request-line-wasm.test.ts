@@ -4,30 +4,23 @@
  * requestRecordLine, so only the common bodies need to come from it, and they do.
  */
 import { describe, expect, it } from 'vitest';
-import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { requestRecordLine } from '../../src/core/chat-record-line.js';
 import type { RequestRecordInput } from '../../src/core/chat-record.js';
 import { UidCounter, uidText } from '../../src/chat-log/uid.js';
-import { mutated, seededRandom } from './helpers.js';
+import { type CollectingBuilder, collectingBuilder, lineAdded, mutated, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const base = { uid: 'u-1', startedAt: T0, ip: '203.0.113.9', route: '/v1/chat/completions' };
 
-function builder(): ChatLineBuilder {
-  const built = createChatLineBuilder();
-  // `npm test` builds the module first: without it every line would silently take JavaScript.
-  if (built === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
-  return built;
-}
+const builder = collectingBuilder;
 
 /**
  * The module's line for `body` (as text), or `undefined` when it declines; the uid whole, or
  * given `uidLow`, as the start of the chat log's own uids (LineUid).
  */
-function wasmLine(lines: ChatLineBuilder, body: Buffer, input: Partial<RequestRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
+function wasmLine(lines: CollectingBuilder, body: Buffer, input: Partial<RequestRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
   const { uid, startedAt, ip, route } = { ...base, ...input };
-  const line = lines.requestLine({ uid, uidLow: input.uidLow ?? -1, startedAt, ip, route }, body);
-  return line === undefined ? undefined : Buffer.from(line);
+  return lineAdded(lines, lines.builder.requestLine({ uid, uidLow: input.uidLow ?? -1, startedAt, ip, route }, body));
 }
 
 const jsLine = (body: Buffer, input: Partial<RequestRecordInput> = {}): Buffer => Buffer.from(requestRecordLine({ ...base, ...input, body }));
@@ -208,5 +201,39 @@ describe('request line in WebAssembly: random bodies', () => {
     expect(given).toBeGreaterThan(1_000);
     // Declined valid bodies: duplicate, escaped, digit or __proto__ keys the mutations made.
     expect(validGiven / validOneLine).toBeGreaterThan(0.8);
+  });
+});
+
+describe('the builder’s outbox', () => {
+  it('keeps lines in the order they were built until a flush hands them over at once; a declined body leaves nothing behind', () => {
+    const lines = builder();
+    const bodies = BODIES.slice(0, 5).map(([, text]) => Buffer.from(text));
+    for (const body of bodies) {
+      expect(lines.builder.requestLine({ ...base, uidLow: -1 }, body)).toBe(true);
+      // Declined after the module began to write: not counted, overwritten by the next line.
+      expect(lines.builder.requestLine({ ...base, uidLow: -1 }, Buffer.from('{"model":"m","a":1,"a":2}'))).toBe(false);
+    }
+    expect(lines.builder.waiting).toBe(5);
+    expect(lines.handOffs).toHaveLength(0);
+    lines.builder.flush();
+    lines.builder.flush(); // nothing waits: no hand-off
+    expect(lines.handOffs).toHaveLength(1);
+    expect(lines.handOffs[0].map(String)).toEqual(bodies.map((body) => jsLine(body).toString()));
+    expect(lines.builder.waiting).toBe(0);
+  });
+
+  it('hands over what waits before a line that might not fit, so the largest body always has room', () => {
+    const lines = builder();
+    const big = (n: number): Buffer => Buffer.from(`{"model":"m","messages":[{"role":"user","content":"${String(n).repeat(400_000)}"}]}`);
+    for (let n = 1; n <= 3; n++) expect(lines.builder.requestLine({ ...base, uidLow: -1 }, big(n))).toBe(true);
+    // Two lines of 400 kB and the margin fit in the outbox (about 1 MiB); the third did not.
+    expect(lines.handOffs.map((handOff) => handOff.length)).toEqual([2]);
+    expect(lines.builder.waiting).toBe(1);
+    const largest = Buffer.from(`{"model":"m","x":"${'y'.repeat(1024 * 1024 - 20)}"}`);
+    expect(largest.length).toBe(1024 * 1024);
+    expect(lines.builder.requestLine({ ...base, uidLow: -1 }, largest)).toBe(true);
+    lines.builder.flush();
+    expect(lines.handOffs.map((handOff) => handOff.length)).toEqual([2, 1, 1]);
+    expect(lines.handOffs.flat().map(String)).toEqual([big(1), big(2), big(3), largest].map((body) => jsLine(body).toString()));
   });
 });

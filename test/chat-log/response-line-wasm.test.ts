@@ -6,27 +6,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ChatApi } from '../../src/core/chat-api.js';
-import { type ChatLineBuilder, createChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import { rawReply } from '../../src/core/chat-raw-reply.js';
 import { responseRecordLine } from '../../src/core/chat-record-line.js';
 import type { ResponseRecordInput } from '../../src/core/chat-record.js';
 import type { JsonObject } from '../../src/core/chat-reply.js';
-import { chatReply as chat, generalReply, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
+import { chatReply as chat, type CollectingBuilder, collectingBuilder, generalReply, lineAdded, mutated, ONE_CHOICE_REPLIES, REPLY_USAGE, seededRandom } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0, 123);
 const input: ResponseRecordInput = { uid: 'u-1', endedAt: T0 + 500, status: 200, reply: null, ttftMs: 40, durationMs: 500, outcome: { kind: 'complete' } };
 
-function builder(): ChatLineBuilder {
-  const built = createChatLineBuilder();
-  if (built === null) throw new Error('wasm/build/chat-lines.wasm is missing: run npm run build:wasm');
-  return built;
-}
+const builder = collectingBuilder;
 
 /** The module's line; the uid whole, or given `uidLow`, as the start of the chat log's own uids (LineUid). */
-function wasmLine(lines: ChatLineBuilder, api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
+function wasmLine(lines: CollectingBuilder, api: ChatApi, body: Buffer, extra: Partial<ResponseRecordInput> & { uidLow?: number } = {}): Buffer | undefined {
   const { uid, endedAt, status, ttftMs, durationMs } = { ...input, ...extra };
-  const line = lines.responseLine({ uid, uidLow: extra.uidLow ?? -1, endedAt, status, ttftMs, durationMs }, api, body);
-  return line === undefined ? undefined : Buffer.from(line);
+  return lineAdded(lines, lines.builder.responseLine({ uid, uidLow: extra.uidLow ?? -1, endedAt, status, ttftMs, durationMs }, api, body));
 }
 
 /** rawReply's line, `undefined` when it declines. */
@@ -88,7 +82,7 @@ describe('response line in WebAssembly: the same bytes as rawReply + responseRec
     const line = wasmLine(lines, api, body);
     expect(line).toBeDefined();
     expect(line?.toString()).toBe(jsLine(api, body)?.toString());
-    expect(lines.responseUsage()).toEqual(jsUsage(api, body));
+    expect(lines.builder.responseUsage()).toEqual(jsUsage(api, body));
   });
 
   it('the head and the times as given: a custom uid, no status, no first byte, a clock that stepped back, any second', () => {
@@ -132,7 +126,7 @@ describe('response line in WebAssembly: pretty-printed replies, as OpenAI writes
   });
   it.each(pretty)('%s: one line, the values of the general path', (_name, api, text) => {
     expectSameValues(wasmLine(lines, api, Buffer.from(text)), api, text);
-    expect(lines.responseUsage()).toEqual(generalUsage(api, text));
+    expect(lines.builder.responseUsage()).toEqual(generalUsage(api, text));
   });
 });
 
@@ -142,7 +136,7 @@ describe('response line in WebAssembly: the usage for the metrics', () => {
     const reply = (model: string, read: boolean): void => {
       const body = Buffer.from(JSON.stringify({ model, choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } }));
       expect(wasmLine(lines, 'chat', body)).toBeDefined();
-      if (read) expect(lines.responseUsage()).toEqual({ model, tokens: { prompt_tokens: 1, completion_tokens: 2 } });
+      if (read) expect(lines.builder.responseUsage()).toEqual({ model, tokens: { prompt_tokens: 1, completion_tokens: 2 } });
     };
     const long = `m-${'x'.repeat(300)}`;
     for (const [model, read] of [['a', true], ['b', false], ['b', true], ['a', false], ['a', true], ['é"\\', true], ['a', true], [long, true], [long, true], ['a', true]] as const) reply(model, read);
@@ -151,9 +145,9 @@ describe('response line in WebAssembly: the usage for the metrics', () => {
   it('a reply without usage or without a model', () => {
     const lines = builder();
     expect(wasmLine(lines, 'chat', Buffer.from('{"model":"a","choices":[]}'))).toBeDefined();
-    expect(lines.responseUsage()).toBeNull();
+    expect(lines.builder.responseUsage()).toBeNull();
     expect(wasmLine(lines, 'chat', Buffer.from('{"model":7,"choices":[],"usage":{"output_tokens":123456789012345}}'))).toBeDefined();
-    expect(lines.responseUsage()).toEqual({ model: null, tokens: { output_tokens: 123456789012345 } });
+    expect(lines.builder.responseUsage()).toEqual({ model: null, tokens: { output_tokens: 123456789012345 } });
   });
 });
 
@@ -208,11 +202,11 @@ describe('response line in WebAssembly: random replies', () => {
       if (/[\n\r]/.test(text.trimEnd())) {
         // rawReply refuses line breaks; the module writes the values without them.
         expectSameValues(line, api, text);
-        expect(lines.responseUsage()).toEqual(generalUsage(api, text));
+        expect(lines.builder.responseUsage()).toEqual(generalUsage(api, text));
         continue;
       }
       expect(line.equals(expected ?? Buffer.alloc(0))).toBe(true);
-      expect(lines.responseUsage()).toEqual(jsUsage(api, body));
+      expect(lines.builder.responseUsage()).toEqual(jsUsage(api, body));
     }
     expect(given).toBeGreaterThan(1_000);
     expect(given / rawGiven).toBeGreaterThan(0.95);

@@ -8,8 +8,13 @@ import { sse } from './helpers.js';
 
 type Json = Record<string, unknown>;
 
+/** The lines of a block handed to `appendLines`, as text (each ended by a newline). */
+function textLines(block: Uint8Array): string[] {
+  return Buffer.from(block).toString('utf8').split('\n').slice(0, -1);
+}
+
 /**
- * A hook whose lines are collected as text. `bytes`: it is also given `appendBytes`, so request
+ * A hook whose lines are collected as text. `bytes`: it is also given `appendLines`, so request
  * lines are built in WebAssembly where they can be; `viaBytes` counts the lines that came so.
  */
 function setup(options: { maxBodyBytes?: number; bytes?: boolean } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[]; viaBytes: () => number } {
@@ -18,11 +23,11 @@ function setup(options: { maxBodyBytes?: number; bytes?: boolean } = {}): { hook
   let n = 0;
   let viaBytes = 0;
   const { bytes = false, ...rest } = options;
-  const appendBytes = (line: Uint8Array): void => {
-    viaBytes++;
-    lines.push(Buffer.from(line).toString('utf8'));
+  const appendLines = (block: Uint8Array, count: number): void => {
+    viaBytes += count;
+    lines.push(...textLines(block));
   };
-  const hook = createChatLogHook({ append: (line) => lines.push(line), ...(bytes ? { appendBytes } : {}), now: () => (clock += 10), newUid: () => `uid-${++n}`, ...rest });
+  const hook = createChatLogHook({ append: (line) => lines.push(line), ...(bytes ? { appendLines } : {}), now: () => (clock += 10), newUid: () => `uid-${++n}`, ...rest });
   return { hook, lines, records: () => lines.map((line) => JSON.parse(line) as Json), viaBytes: () => viaBytes };
 }
 
@@ -87,7 +92,7 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
   it('SSE exchange: request then response record, joined by uid', async () => {
     const { hook, records, lines, viaBytes } = setup({ bytes });
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM) });
-    // With appendBytes, the request line came from WebAssembly.
+    // With appendLines, the request line came from WebAssembly.
     expect(viaBytes()).toBe(bytes ? 1 : 0);
     const [request, response] = records();
     expect(request).toEqual({ type: 'request', uid: 'uid-1', time: new Date(1_000).toISOString(), ip: '10.0.0.7', route: '/v1/chat/completions', model: 'gpt-4o-mini', stream: true, messages: CHAT_BODY.messages });
@@ -280,8 +285,8 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
   it.each([false, true])('uids by default: UUID-shaped, one per exchange, the same in both records (bytes: %s)', async (bytes) => {
     const lines: string[] = [];
     const append = (line: string): number => lines.push(line);
-    const appendBytes = (line: Uint8Array): number => lines.push(Buffer.from(line).toString('utf8'));
-    const hook = createChatLogHook({ append, ...(bytes ? { appendBytes } : {}) });
+    const appendLines = (block: Uint8Array): number => lines.push(...textLines(block));
+    const hook = createChatLogHook({ append, ...(bytes ? { appendLines } : {}) });
     for (let i = 0; i < 3; i++) await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
     // A reply JavaScript reads, in between.
     await exchange(hook, { body: CHAT_BODY, eventStream: true, response: Buffer.from(CHAT_STREAM) });
@@ -296,6 +301,34 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
 });
 
 describe('chat log hook: the WebAssembly builder', () => {
+  it('the lines it builds in one turn reach appendLines together, in order with the lines JavaScript builds in between', async () => {
+    const order: string[] = [];
+    const handOffs: number[] = [];
+    const hook = createChatLogHook({
+      // Durations the module writes (it leaves those beyond int32 milliseconds to JavaScript).
+      now: () => 2_000,
+      append: (line) => order.push(`js ${(JSON.parse(line) as Json).type}`),
+      appendLines: (block, count) => {
+        const lines = textLines(block);
+        expect(lines).toHaveLength(count);
+        handOffs.push(count);
+        for (const line of lines) order.push(`wasm ${(JSON.parse(line) as Json).type}`);
+      },
+    });
+    const taps = [0, 1, 2].map(() => hook.open(info())!);
+    for (const tap of taps) tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    taps.forEach((tap, i) => {
+      // The second reply is a stream: JavaScript writes its line.
+      tap.responseStart(200, head(i === 1));
+      tap.responseData(Buffer.from(i === 1 ? CHAT_STREAM : JSON.stringify(CHAT_JSON)));
+      tap.end({ kind: 'complete' });
+    });
+    expect(order).toEqual(['wasm request', 'wasm response', 'wasm request', 'js response']);
+    await hook.settled();
+    expect(order).toEqual(['wasm request', 'wasm response', 'wasm request', 'js response', 'wasm request', 'wasm response']);
+    expect(handOffs).toEqual([3, 2]);
+  });
+
   it('a builder that throws: counted as a failure, and JavaScript still writes both records', async () => {
     const trap = (): never => {
       throw new Error('unreachable');
@@ -323,7 +356,7 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: usage for t
     let viaBytes = 0;
     const hook = createChatLogHook({
       append: () => {},
-      ...(bytes ? { appendBytes: () => viaBytes++ } : {}),
+      ...(bytes ? { appendLines: (_block: Uint8Array, count: number) => (viaBytes += count) } : {}),
       // Durations the module writes (it leaves those beyond int32 milliseconds to JavaScript).
       now: () => 2_000,
       onUsage: (model, usage, keyName) => {
@@ -355,7 +388,7 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: usage for t
     ]);
     // The forward key's policy name comes along, for the tokens by key.
     expect(keys).toEqual([null, null, 'alice']);
-    // With appendBytes: the five request lines and the plain JSON reply's line came as bytes.
+    // With appendLines: the five request lines and the plain JSON reply's line came as bytes.
     expect(viaBytes).toBe(bytes ? 6 : 0);
   });
 });

@@ -27,8 +27,8 @@ class StringLines implements LineBatch<string[]> {
     this.#chars += line.length;
   }
 
-  pushBytes(line: Uint8Array): void {
-    this.push(Buffer.from(line).toString('utf8'));
+  pushLines(lines: Uint8Array): void {
+    for (const line of Buffer.from(lines).toString('utf8').split('\n').slice(0, -1)) this.push(line);
   }
 
   take(): string[] {
@@ -301,19 +301,22 @@ describe('LineBytes', () => {
     expect(countLines(Buffer.concat(batch.buffers))).toBe(5);
   });
 
-  it('pushBytes copies a line given as bytes at once, in order with pushed strings; one longer than a chunk goes alone', () => {
+  it('pushLines copies lines given as bytes at once, in order with pushed strings, never split across buffers; more than a chunk go alone', () => {
     const bytes = new LineBytes(32);
-    const view = Buffer.from('{"b":"é"}');
+    const view = Buffer.from('{"b":"é"}\n{"b":2}\n');
     bytes.push('{"a":1}');
-    bytes.pushBytes(view);
+    bytes.pushLines(view, 2);
     view.fill(0x20); // the caller reuses its bytes: what was pushed stays
-    bytes.pushBytes(Buffer.from('z'.repeat(40)));
+    bytes.pushLines(Buffer.from(`${'z'.repeat(40)}\n`), 1);
+    // Does not fit what is left of the chunk: a new chunk, not half in each.
+    bytes.pushLines(Buffer.from('{"y":1}\n{"y":2}\n{"y":3}\n'), 3);
     bytes.push('{"c":3}');
-    expect(bytes.lines).toBe(4);
-    expect(bytes.size).toBe(Buffer.byteLength(`{"a":1}\n{"b":"é"}\n${'z'.repeat(40)}\n{"c":3}\n`));
+    const all = `{"a":1}\n{"b":"é"}\n{"b":2}\n${'z'.repeat(40)}\n{"y":1}\n{"y":2}\n{"y":3}\n{"c":3}\n`;
+    expect(bytes.lines).toBe(8);
+    expect(bytes.size).toBe(Buffer.byteLength(all));
     const batch = bytes.take();
-    expect(text(batch)).toBe(`{"a":1}\n{"b":"é"}\n${'z'.repeat(40)}\n{"c":3}\n`);
-    expect(countLines(Buffer.concat(batch.buffers))).toBe(4);
+    expect(text(batch)).toBe(all);
+    expect(batch.buffers.map(countLines)).toEqual([3, 1, 3, 1]);
   });
 
   it('reuses a filled chunk once the batch holding its last bytes is recycled, never before', () => {
@@ -347,16 +350,16 @@ describe('ChatLogWriter', () => {
   it('lines given as bytes are written in order with the others', async () => {
     const path = join(tempDir(), 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
-    for (let i = 0; i < 10; i++) {
-      if (i % 2 === 0) writer.append(line(i));
-      else writer.appendBytes(Buffer.from(line(i)));
+    for (let i = 0; i < 12; i += 3) {
+      writer.append(line(i));
+      writer.appendLines(Buffer.from(`${line(i + 1)}\n${line(i + 2)}\n`), 2);
     }
     await writer.flush();
-    expect(readFileSync(path, 'utf8')).toBe(`${Array.from({ length: 10 }, (_, i) => line(i)).join('\n')}\n`);
-    expect(writer.written).toBe(10);
+    expect(readFileSync(path, 'utf8')).toBe(`${Array.from({ length: 12 }, (_, i) => line(i)).join('\n')}\n`);
+    expect(writer.written).toBe(12);
     await writer.close();
-    writer.appendBytes(Buffer.from(line(10)));
-    expect(writer.dropped).toBe(1);
+    writer.appendLines(Buffer.from(`${line(12)}\n${line(13)}\n`), 2);
+    expect(writer.dropped).toBe(2);
   });
 
   it('rotates into chat.N.log, highest newest, never splitting or losing a line', async () => {
