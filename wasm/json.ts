@@ -222,8 +222,12 @@ export function noteBody(a: i32, n: i32): void {
   }
 }
 
-/** True when bytes [a, a+n) equal [b, b+n). */
+/**
+ * True when bytes [a, a+n) equal [b, b+n). Up to 8 bytes — most keys — in one comparison of the
+ * words there (every region has 8 bytes after it to read).
+ */
 export function sameBytes(a: i32, b: i32, n: i32): bool {
+  if (n <= 8) return n <= 0 || ((load<u64>(a) ^ load<u64>(b)) << <u64>(64 - (n << 3))) == 0;
   while (n >= 8) {
     if (load<u64>(a) != load<u64>(b)) return false;
     a += 8; b += 8; n -= 8;

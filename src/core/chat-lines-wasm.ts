@@ -105,7 +105,7 @@ export class ChatLineBuilder {
   /** The module's memory as a Buffer; the module never grows it, so the view stays valid. */
   readonly #memory: Buffer;
   /** The same memory as a plain Uint8Array: its views are cheaper to make than a Buffer's. */
-  readonly #lines: Uint8Array;
+  readonly #bytes: Uint8Array;
   readonly #inputAt: number;
   readonly #inputMax: number;
   readonly #uidAt: number;
@@ -141,7 +141,7 @@ export class ChatLineBuilder {
     const wasm = new WebAssembly.Instance(module, { env: { abort: wasmAbort } }).exports as unknown as ChatLinesExports;
     this.#wasm = wasm;
     this.#memory = Buffer.from(wasm.memory.buffer);
-    this.#lines = new Uint8Array(wasm.memory.buffer);
+    this.#bytes = new Uint8Array(wasm.memory.buffer);
     if (wasm.slotCount() !== SLOT_COUNT) throw new Error(`chat-lines.wasm: ${wasm.slotCount()} slots, chat-raw-reply.ts has ${SLOT_COUNT}`);
     if (this.#memory.length < wasm.layoutEnd() || wasm.dataEnd() > wasm.tablesAt() || wasm.tablesEnd() > wasm.envelopeAt()) {
       throw new Error(`chat-lines.wasm: memory ${this.#memory.length} bytes, data to ${wasm.dataEnd()}, tables ${wasm.tablesAt()}–${wasm.tablesEnd()}, envelope at ${wasm.envelopeAt()}, end ${wasm.layoutEnd()}`);
@@ -175,7 +175,7 @@ export class ChatLineBuilder {
     const end = this.#cursor;
     this.#cursor = this.#outputAt;
     this.#waiting = 0;
-    this.#handOff(this.#lines.subarray(this.#outputAt, end), count);
+    this.#handOff(this.#bytes.subarray(this.#outputAt, end), count);
   }
 
   /**
@@ -185,7 +185,7 @@ export class ChatLineBuilder {
   requestLine(input: RequestEnvelope, body: Buffer): boolean {
     if (body.length > this.#inputMax || !this.#stamp(input, input.startedAt) || !this.#writePlace(input.ip, input.route)) return false;
     const wasm = this.#wasm;
-    this.#memory.set(body, this.#inputAt);
+    this.#bytes.set(body, this.#inputAt);
     const millis = input.startedAt % 1000;
     const at = this.#lineAt(body.length);
     let length = wasm.requestLine(body.length, input.uidLow, millis, at);
@@ -209,7 +209,7 @@ export class ChatLineBuilder {
     if (api === 'responses' || status === undefined || ttft === undefined || duration === undefined || body.length > this.#inputMax) return false;
     if (!this.#stamp(input, input.endedAt)) return false;
     const wasm = this.#wasm;
-    this.#memory.set(body, this.#inputAt);
+    this.#bytes.set(body, this.#inputAt);
     const at = this.#lineAt(body.length);
     const length = wasm.responseLine(body.length, api === 'completions' ? 1 : 0, input.uidLow, input.endedAt % 1000, status, ttft, duration, at);
     return length >= 0 && (wasm.sawHighByte() === 0 || isUtf8(body)) && this.#added(at + length);
