@@ -21,10 +21,10 @@
  * builders — the scanner (json.ts), the writers (write.ts), the field memo (field-memo.ts), the
  * request line (request-line.ts) and the response line (response-line.ts). Memory is fixed at
  * start (never grown, so JavaScript's views stay valid): the body goes at IN_AT, the parts of the
- * envelope JavaScript has (uid, time up to the second, ip and route) at ENV_AT, and the line
- * comes out at OUT_AT.
+ * envelope JavaScript has (the uid or its start, time up to the second, ip and route) at ENV_AT,
+ * and the line, with its newline, at the place in the outbox (from OUT_AT) JavaScript gives.
  *
- * `requestLine` returns the line's length, or:
+ * `requestLine` returns the length of the line and its newline, or:
  * - DECLINE: the body must take the general path (not such an object, nesting beyond MAX_DEPTH,
  *   a key with an escape, a key starting with a digit, `__proto__`, a duplicate key, too many
  *   members, a key too long for the field memo, a number beyond double range in a pretty-printed
@@ -32,7 +32,8 @@
  * - UNKNOWN_KEY: keys the field memo does not know yet are listed at `unknownKeysAt()`
  *   (`unknownKeyCount()` pairs of offset and length, no quotes): JavaScript classifies each
  *   (isOtherField), tells `learnKey`, and asks once more.
- * `responseLine` returns the line's length or DECLINE (response-line.ts).
+ * `responseLine` returns that length or DECLINE (response-line.ts). Either declines when the line
+ * might not fit at the place given (LINE_MARGIN beyond the body before OUT_END).
  * After a line, `sawHighByte()` says whether the body has bytes above 0x7f: JavaScript then checks
  * it is well-formed UTF-8 (node:buffer isUtf8) before it uses the line.
  */

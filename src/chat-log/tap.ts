@@ -10,12 +10,14 @@
  * per event-loop turn — not one per request — writes all their request records (or the tap writes
  * its own first, when the response starts or ends sooner).
  *
- * Given `appendBytes`, as `aifwd run` gives it, the lines of the common exchange — a JSON request,
+ * Given `appendLines`, as `aifwd run` gives it, the lines of the common exchange — a JSON request,
  * a one-choice JSON reply — are built in WebAssembly from the bodies' bytes (core/chat-lines-wasm.ts)
- * and handed over as bytes; the rest as strings. Per exchange the tap costs about 2.35 µs of CPU
- * (`bench/micro/chat-log-tap.mjs --sink lines`, a JSON reply; 3.4 µs with every line built in
- * JavaScript), against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where
- * the log's cost goes.
+ * into the builder's outbox, which is handed over once per event-loop turn (and before any line
+ * built in JavaScript, so the order holds); the rest go as strings. Per exchange the tap costs
+ * about 1.45 µs of CPU (`bench/micro/chat-log-tap.mjs --sink lines`, a JSON reply; 2.35 µs with a
+ * view and a copy per line and the uid as text, 3.4 µs with every line built in JavaScript),
+ * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's
+ * cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { type ChatLineBuilder, createChatLineBuilder, type ResponseEnvelope } from '../core/chat-lines-wasm.js';

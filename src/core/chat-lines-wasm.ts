@@ -5,17 +5,19 @@
  * - the response line of the common one-choice JSON reply: the same bytes as responseRecordLine
  *   of what rawReply (chat-raw-reply.ts) reads;
  * and of a pretty-printed body, which JavaScript parses and writes anew, a line with the same values.
- * Together they took the tap from 3.4 to 2.35 µs per JSON exchange, and a reply as OpenAI writes it
- * from 6.3 to 3.1 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
+ * They took the tap from 3.4 to 1.45 µs per JSON exchange, and a reply as OpenAI writes it from 6.3
+ * to 2.2 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
  *
  * JavaScript copies the body into the module's memory and writes there what it has of the
  * envelope as text when it changes — the uid's start (uid.ts: the same for 2^24 uids in a row), the
- * time up to the second, ip and route — and passes the rest as numbers, the uid's end included; the module validates the body, finds what the record
- * needs and writes the line, which comes back as a view of its memory, valid until the next call.
- * Anything the module declines — see its file comment — takes the JavaScript path, so the two can
- * only differ in speed; the tests hold them to the same bytes (to the same values for pretty-printed
- * bodies). The field memo of isOtherField is mirrored in the module: a key it does not know is
- * classified here once and remembered there.
+ * time up to the second, ip and route — and passes the rest as numbers, the uid's end included.
+ * The module validates the body, finds what the record needs and writes the line and its newline
+ * into its outbox, after the lines before it; {@link ChatLineBuilder.flush} hands those over as one
+ * view (the chat log does once per event-loop turn), and a line that might not fit hands them over
+ * first. Anything the module declines — see its file comment — takes the JavaScript path, so the
+ * two can only differ in speed; the tests hold them to the same bytes (to the same values for
+ * pretty-printed bodies). The field memo of isOtherField is mirrored in the module: a key it does
+ * not know is classified here once and remembered there.
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
