@@ -20,9 +20,8 @@
  * cost goes.
  */
 import { type ChatApi, chatApiOf } from '../core/chat-api.js';
-import { type ChatLineBuilder, createChatLineBuilder, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
+import { type ChatLineBuilder, createChatLineBuilder, type RequestEnvelope, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
 import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
-import type { RequestEnvelope } from '../core/chat-lines-wasm.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
@@ -76,7 +75,7 @@ class HookState {
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
   /** The WebAssembly line builder, which hands its lines to `appendLines`; `null` without that or the module. */
-  readonly bytes: ChatLineBuilder | null;
+  readonly builder: ChatLineBuilder | null;
   /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
@@ -92,12 +91,12 @@ class HookState {
     this.uids = options.newUid ?? new UidCounter();
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
-    this.bytes = options.appendLines === undefined ? null : createChatLineBuilder(options.appendLines);
+    this.builder = options.appendLines === undefined ? null : createChatLineBuilder(options.appendLines);
   }
 
   /** Hands over a line built in JavaScript, after the builder's lines that came before it. */
   appendLine(line: string): void {
-    if (this.bytes !== null && this.bytes.waiting > 0) this.#handOff();
+    if (this.builder !== null && this.builder.waiting > 0) this.#handOff();
     this.append(line);
   }
 
@@ -106,9 +105,9 @@ class HookState {
    * it — also when the builder threw (a bug: counted).
    */
   requestLineBytes(input: RequestEnvelope, body: Buffer): boolean {
-    if (this.bytes === null) return false;
+    if (this.builder === null) return false;
     try {
-      return this.bytes.requestLine(input, body) && this.#built();
+      return this.builder.requestLine(input, body) && this.#built();
     } catch {
       this.failures++;
       return false;
@@ -117,9 +116,9 @@ class HookState {
 
   /** The same for the response line of a whole JSON reply. */
   responseLineBytes(input: ResponseEnvelope, api: ChatApi, body: Buffer): boolean {
-    if (this.bytes === null) return false;
+    if (this.builder === null) return false;
     try {
-      return this.bytes.responseLine(input, api, body) && this.#built();
+      return this.builder.responseLine(input, api, body) && this.#built();
     } catch {
       this.failures++;
       return false;
@@ -145,7 +144,7 @@ class HookState {
   /** Hands the builder's lines to `appendLines` now. */
   #handOff(): void {
     try {
-      this.bytes?.flush();
+      this.builder?.flush();
     } catch {
       this.failures++;
     }
@@ -301,8 +300,8 @@ class ChatLogTap implements ExchangeTap {
    */
   #writeResponseBytes(outcome: ExchangeEnd, endedAt: number, reader: ResponseReader): boolean {
     const state = this.#state;
-    const bytes = state.bytes;
-    if (bytes === null || outcome.kind !== 'complete') return false;
+    const builder = state.builder;
+    if (builder === null || outcome.kind !== 'complete') return false;
     const body = reader.plainBody();
     if (body === null) return false;
     const startedAt = this.#info.startedAt;
@@ -311,7 +310,7 @@ class ChatLogTap implements ExchangeTap {
     // After the record, as in #writeResponse.
     const onUsage = state.onUsage;
     if (onUsage === undefined) return true;
-    const usage = bytes.responseUsage();
+    const usage = builder.responseUsage();
     if (usage !== null) onUsage(usage.model, usage.tokens, this.#info.keyName);
     return true;
   }

@@ -329,6 +329,28 @@ describe('chat log hook: the WebAssembly builder', () => {
     expect(handOffs).toEqual([3, 2]);
   });
 
+  it('an appendLines that throws loses the lines it was handed, counted as a failure; the next ones still come', async () => {
+    const got: string[] = [];
+    let throws = true;
+    const hook = createChatLogHook({
+      now: () => 2_000,
+      append: (line) => got.push(line),
+      appendLines: (block) => {
+        if (throws) {
+          throws = false;
+          throw new Error('sink bug');
+        }
+        got.push(...textLines(block));
+      },
+    });
+    await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    expect(hook.failures).toBe(1);
+    expect(got).toEqual([]);
+    await exchange(hook, { body: { ...CHAT_BODY, stream: false }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    expect(hook.failures).toBe(1);
+    expect(got.map((line) => (JSON.parse(line) as Json).type)).toEqual(['request', 'response']);
+  });
+
   it('a builder that throws: counted as a failure, and JavaScript still writes both records', async () => {
     const trap = (): never => {
       throw new Error('unreachable');
