@@ -133,9 +133,9 @@ export class ChatLineBuilder {
   /** The texts at secondAt (the time up to the second) and at placeAt (`,"ip":…,"route":…`). */
   #second = '';
   #place = '';
-  /** The uid (or its start) written at uidAt, and whether whole (see {@link LineUid}). */
+  /** The uid (or its start) written at uidAt, and whether whole (see {@link LineUid}); `null`: none yet. */
   #uid = '';
-  #uidWhole = false;
+  #uidWhole: boolean | null = null;
 
   /** `handOff` receives the outbox's lines (see {@link flush}). */
   constructor(module: WebAssembly.Module, handOff: (lines: Uint8Array, count: number) => void) {

@@ -84,6 +84,8 @@ describe('request line in WebAssembly: the same bytes as requestRecordLine', () 
 
   it("the chat log's own uids: the module ends their shared start with the counter's low half, across a change of start", () => {
     const body = Buffer.from(BODIES[0][1]);
+    // An empty start, first thing a builder writes: still a JSON string.
+    expect(wasmLine(builder(), body, { uid: '', uidLow: 0xabcdef })?.toString()).toBe(jsLine(body, { uid: 'abcdef' }).toString());
     // Two starts: the counter's high half moves on after 2^24 uids.
     const uids = new UidCounter({ start: 0xffffff - 2 });
     for (let k = 0; k < 6; k++) {
