@@ -25,6 +25,7 @@ import { isKeyFault, isKeyRefusal } from '../core/key-health.js';
 import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './h1/types.js';
 import { type FailoverContext, HOLD_LIMIT, MAX_RETRIES, restRefusedKey } from './key-failover.js';
 import { sendError } from './respond.js';
+import { noteRelayed } from './transfer-relief.js';
 import { ClientGoneError } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import { toGatewayError, type UpstreamErrorContext } from './upstream-error.js';
@@ -196,6 +197,7 @@ export class ForwardHandler implements UpstreamHandler {
   }
 
   #relayData(chunk: Buffer): boolean {
+    noteRelayed(chunk.length);
     if (this.#tap !== undefined) {
       try {
         this.#tap.responseData(chunk);

@@ -14,6 +14,7 @@ import type { ExchangeHook } from '../core/exchange.js';
 import { IpFilter, parseIpRanges } from '../core/ip-filter.js';
 import { createRouter, normalisePrefix } from '../core/route.js';
 import { exposeGc, MemoryRelief } from './memory-relief.js';
+import { startTransferRelief, TransferRelief } from './transfer-relief.js';
 import { createPipeline } from './pipeline.js';
 import { localRateGate, type RateGate } from './rate-gate.js';
 import { H1Server, type RequestHandler } from './server/server.js';
@@ -142,7 +143,9 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
   // After a crowd of connections leaves, give its memory back (memory-relief.ts): only when asked
   // (the CLI does), since exposing gc() changes V8's flags for the whole process.
   const gc = memoryRelief ? exposeGc() : undefined;
-  const relief = gc === undefined ? undefined : new MemoryRelief(gc);
+  const relief = gc === undefined ? undefined : new MemoryRelief(() => gc());
+  // Large uploads and downloads: their reads freed as they go (transfer-relief.ts).
+  const stopTransferRelief = gc === undefined ? undefined : startTransferRelief(new TransferRelief(() => gc({ type: 'minor' })));
   const server = new H1Server({
     handler: parts.handler,
     onError: (err) => log(`aifwd: internal error while handling a request: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
@@ -180,6 +183,7 @@ export function createGateway(config: Config, { env = process.env, hook, log = s
         const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
         void server.close().then(() => {
           clearTimeout(deadline);
+          stopTransferRelief?.();
           parts.upstream.close().then(resolve, resolve);
         });
       });

@@ -11,14 +11,17 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+/** Node's `gc()`: a full collection, or with `{ type: 'minor' }` one of the young generation. */
+export type Collect = (options?: { type: 'major' | 'minor' }) => void;
+
 /** Node's `gc()`, exposed at run time (as `--expose-gc` would at start), or undefined if it cannot be. */
-export function exposeGc(): (() => void) | undefined {
+export function exposeGc(): Collect | undefined {
   const existing: unknown = (globalThis as { gc?: unknown }).gc;
-  if (typeof existing === 'function') return () => void existing();
+  if (typeof existing === 'function') return existing as Collect;
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? () => void gc() : undefined;
+    return typeof gc === 'function' ? (gc as Collect) : undefined;
   } catch {
     return undefined;
   }

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { GatewayError } from '../../core/errors.js';
 import type { RequestHead } from '../h1/request-parser.js';
+import { noteRelayed } from '../transfer-relief.js';
 
 /** What a request needs of its connection: flow control of the client's socket. */
 export interface BodySource {
@@ -145,6 +146,7 @@ export class IncomingRequest {
 
   onBody(chunk: Buffer): void {
     if (this.#failure !== null) return;
+    noteRelayed(chunk.length);
     this.#size += chunk.length;
     if (this.#limit > 0 && this.#size > this.#limit) {
       this.#fail(bodyTooLarge(this.#limit));
