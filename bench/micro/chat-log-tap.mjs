@@ -48,34 +48,31 @@ const drain = () => {
 };
 // Per sink: [append, appendLines, appendBytes]. appendBytes (one line, no newline) is what builds
 // before 2026-11-28 take instead of appendLines, so that `--dist` can point at one of them.
+/** Counts a block of lines, or a line given as bytes, without looking at them. */
+const countBlock = (block, count) => {
+  lines += count;
+  bytes += block.length;
+};
+const countLine = (line) => {
+  lines++;
+  bytes += line.length + 1;
+};
 const sinks = {
   count: [
     (line) => {
       lines++;
       bytes += line.length;
     },
-    (block, count) => {
-      lines += count;
-      bytes += block.length;
-    },
-    (line) => {
-      lines++;
-      bytes += line.length + 1;
-    },
+    countBlock,
+    countLine,
   ],
   bytes: [
     (line) => {
       lines++;
       bytes += Buffer.byteLength(line);
     },
-    (block, count) => {
-      lines += count;
-      bytes += block.length;
-    },
-    (line) => {
-      lines++;
-      bytes += line.length + 1;
-    },
+    countBlock,
+    countLine,
   ],
   lines: [
     (line) => {
