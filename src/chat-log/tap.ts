@@ -19,7 +19,7 @@
  * against the gateway's own ~28 µs per request; BENCHMARKS.md (measure 4) says where the log's
  * cost goes.
  */
-import { type ChatApi, chatApiOf } from '../core/chat-api.js';
+import { CHAT_ROUTES, type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { type ChatLineBuilder, createChatLineBuilder, type RequestEnvelope, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
 import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
@@ -282,7 +282,10 @@ class ChatLogTap implements ExchangeTap {
     this.#request = 'written';
     const state = this.#state;
     try {
-      const { ip, route, startedAt } = this.#info;
+      const { ip, startedAt } = this.#info;
+      // The same text as the exchange's route, as one string for every record: the builder
+      // compares it with the last route by identity, not character by character.
+      const route = CHAT_ROUTES[this.#api];
       const body = this.#body;
       if (body === undefined || body.length === 0 || !state.requestLineBytes({ uid: this.#uid, uidLow: this.#uidLow, startedAt, ip, route }, body)) {
         state.appendLine(requestRecordLine({ ...this.#recordUid(), startedAt, ip, route, body }));

@@ -250,6 +250,16 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
     expect(records().map((r) => r.type)).toEqual(['request', 'response']);
   });
 
+  it('each recorded route, cut from a request line as the parser does, is recorded as its own text', async () => {
+    const { hook, records } = setup({ bytes });
+    for (const route of ['/v1/chat/completions', '/v1/completions', '/v1/responses']) {
+      const line = `POST ${route}?x=1 HTTP/1.1`;
+      const cut = line.slice(5, line.indexOf('?'));
+      await exchange(hook, { route: cut, body: { model: 'm', messages: [] }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
+    }
+    expect(records().filter((r) => r.type === 'request').map((r) => r.route)).toEqual(['/v1/chat/completions', '/v1/completions', '/v1/responses']);
+  });
+
   it('body fields named like the envelope do not replace it', async () => {
     const { hook, records } = setup({ bytes });
     await exchange(hook, { body: { model: 'm', messages: [], uid: 'theirs', type: 'x', route: '/evil' }, response: Buffer.from(JSON.stringify(CHAT_JSON)) });
