@@ -8,7 +8,9 @@
  * the client's bytes. The request record is built right after the proxy has dispatched the request,
  * so parsing the body never delays forwarding it: taps with a body queue up, and one `setImmediate`
  * per event-loop turn — not one per request — writes all their request records (or the tap writes
- * its own first, when the response starts or ends sooner).
+ * its own first, when the response starts or ends sooner). The response records of the common
+ * reply, which the WebAssembly builder builds, are written in that drain too, after the request
+ * records.
  *
  * Given `appendLines`, as `aifwd run` gives it, the lines of the common exchange — a JSON request,
  * a one-choice JSON reply — are built in WebAssembly from the bodies' bytes (core/chat-lines-wasm.ts)
@@ -64,6 +66,7 @@ export interface ChatLogHook extends ExchangeHook {
 
 /** The result of an exchange that had no response body to read. */
 const NO_BODY: ReadResult = { reply: null };
+const COMPLETE: ExchangeEnd = { kind: 'complete' };
 
 /** State shared by the hook and its taps. */
 class HookState {
@@ -80,6 +83,8 @@ class HookState {
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
   #queued: ChatLogTap[] = [];
+  /** Taps whose response record waits for it (see {@link ChatLogTap.end}). */
+  #ended: ChatLogTap[] = [];
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
   /** The same for the hand-off of the builder's lines. */
@@ -153,6 +158,16 @@ class HookState {
   /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
   defer(tap: ChatLogTap): void {
     this.#queued.push(tap);
+    this.#scheduleDrain();
+  }
+
+  /** Has `tap` write its response record, which the builder builds, in the next drain, after the request records. */
+  deferResponse(tap: ChatLogTap): void {
+    this.#ended.push(tap);
+    this.#scheduleDrain();
+  }
+
+  #scheduleDrain(): void {
     if (this.#drainId !== 0) return;
     this.#drainId = this.pending.begin();
     setImmediate(this.#drain);
@@ -160,11 +175,14 @@ class HookState {
 
   readonly #drain = (): void => {
     const taps = this.#queued;
+    const ended = this.#ended;
     const id = this.#drainId;
     this.#queued = [];
+    this.#ended = [];
     this.#drainId = 0;
     try {
       for (const tap of taps) tap.writeRequest();
+      for (const tap of ended) tap.writeDeferredResponse();
     } finally {
       // Before the drain counts as done: a flush waiting for it expects its lines in the sink.
       this.#handOff();
@@ -187,6 +205,8 @@ class ChatLogTap implements ExchangeTap {
   #reader: ResponseReader | null = null;
   #firstByteAt = -1;
   #ended = false;
+  /** When the exchange ended, for a response record the drain writes. */
+  #endedAt = 0;
 
   constructor(state: HookState, info: ExchangeInfo, api: ChatApi) {
     this.#state = state;
@@ -252,13 +272,21 @@ class ChatLogTap implements ExchangeTap {
     this.#ended = true;
     const state = this.#state;
     try {
-      this.writeRequest();
       const endedAt = state.now();
       const reader = this.#reader;
+      if (reader !== null && outcome.kind === 'complete' && state.builder !== null && !reader.decoding && reader.plainBody() !== null) {
+        // The common reply: its line is built in the drain, with the other lines of this turn, one
+        // after the other while the module's code and tables are in the caches (a response line
+        // built alone, between the forwarding of other requests, cost it twice as long).
+        this.#endedAt = endedAt;
+        state.deferResponse(this);
+        return;
+      }
+      this.writeRequest();
       if (reader === null) {
         this.#writeResponse(outcome, endedAt, NO_BODY);
       } else if (!reader.decoding) {
-        if (!this.#writeResponseBytes(outcome, endedAt, reader)) this.#writeResponse(outcome, endedAt, reader.finishNow());
+        this.#writeResponse(outcome, endedAt, reader.finishNow());
       } else {
         const pendingId = state.pending.begin();
         reader.finish((result) => {
@@ -271,6 +299,18 @@ class ChatLogTap implements ExchangeTap {
           }
         });
       }
+    } catch {
+      state.failures++;
+    }
+  }
+
+  /** The drain's part of {@link end} for the common reply: both records, unless written. Never throws. */
+  writeDeferredResponse(): void {
+    const state = this.#state;
+    try {
+      this.writeRequest();
+      const reader = this.#reader as ResponseReader;
+      if (!this.#writeResponseBytes(this.#endedAt, reader)) this.#writeResponse(COMPLETE, this.#endedAt, reader.finishNow());
     } catch {
       state.failures++;
     }
@@ -297,14 +337,14 @@ class ChatLogTap implements ExchangeTap {
   }
 
   /**
-   * The common JSON reply's line, built in WebAssembly from the body's bytes; false when the
-   * exchange must take {@link #writeResponse} (no builder, not complete, not a whole plain JSON
-   * body, or a reply the module declines).
+   * The common JSON reply's line of a complete exchange, built in WebAssembly from the body's
+   * bytes; false when the exchange must take {@link #writeResponse} (no builder, not a whole plain
+   * JSON body, or a reply the module declines).
    */
-  #writeResponseBytes(outcome: ExchangeEnd, endedAt: number, reader: ResponseReader): boolean {
+  #writeResponseBytes(endedAt: number, reader: ResponseReader): boolean {
     const state = this.#state;
     const builder = state.builder;
-    if (builder === null || outcome.kind !== 'complete') return false;
+    if (builder === null) return false;
     const body = reader.plainBody();
     if (body === null) return false;
     const startedAt = this.#info.startedAt;
