@@ -51,8 +51,9 @@ export interface ChatLogHookOptions {
    * Told of every reply's `usage` — of the common JSON reply read from its bytes, only the token
    * counts in it (`prompt_tokens`, `completion_tokens`, `input_tokens`, `output_tokens`) — the model
    * it names and the forward key's policy name (ExchangeInfo.keyName): the metrics' token counts.
-   * Called once the record is built (handed to `append`, or waiting for `appendLines`); should it
-   * throw, {@link ChatLogHook.failures} counts it. Must not throw.
+   * Called once the record is built (handed to `append`, or waiting for `appendLines`): for the
+   * common JSON reply, whose record the drain builds, at the end of the event-loop turn its
+   * exchange ended in. Should it throw, {@link ChatLogHook.failures} counts it. Must not throw.
    */
   onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
 }
@@ -79,7 +80,7 @@ class HookState {
   readonly onUsage: ChatLogHookOptions['onUsage'];
   /** The WebAssembly line builder, which hands its lines to `appendLines`; `null` without that or the module. */
   readonly builder: ChatLineBuilder | null;
-  /** Deferred request records and decoders still finishing: what {@link settled} waits for. */
+  /** Drains to come (deferred request records, the common replies' response records), hand-offs and decoders still finishing: what {@link settled} waits for. */
   readonly pending = new PendingWork();
   /** Taps whose request record waits for the next drain. */
   #queued: ChatLogTap[] = [];
@@ -243,6 +244,8 @@ class ChatLogTap implements ExchangeTap {
   }
 
   responseStart(status: number, head: UpstreamResponseHead): void {
+    // Nothing after the end changes the record (the common reply's is built later, in the drain).
+    if (this.#ended) return;
     try {
       this.writeRequest();
       this.#status = status;
@@ -258,6 +261,7 @@ class ChatLogTap implements ExchangeTap {
   }
 
   responseData(chunk: Buffer): void {
+    if (this.#ended) return;
     try {
       if (this.#firstByteAt < 0) this.#firstByteAt = this.#state.now();
       this.#reader?.write(chunk);

@@ -1,8 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { ChatLineBuilder } from '../../src/core/chat-lines-wasm.js';
 import type { ExchangeEnd, ExchangeInfo } from '../../src/core/exchange.js';
 import type { UpstreamResponseHead } from '../../src/core/headers.js';
+import { createChatLog } from '../../src/chat-log/chat-log.js';
 import { type ChatLogHook, createChatLogHook } from '../../src/chat-log/tap.js';
 import { sse } from './helpers.js';
 
@@ -82,6 +86,10 @@ describe('chat log hook: which exchanges', () => {
     ['POST', '/v1/embeddings', false],
     ['POST', '/v1/chat/completions/', false],
     ['POST', '/v1/responses/resp_1/cancel', false],
+    ['post', '/v1/chat/completions', false],
+    ['POST', '/v1/chat/completions ', false],
+    ['POST', '__proto__', false],
+    ['POST', 'constructor', false],
   ])('%s %s → tap: %s', (method, route, tapped) => {
     expect(setup().hook.open(info(route, method)) !== undefined).toBe(tapped);
   });
@@ -340,6 +348,96 @@ describe('chat log hook: the WebAssembly builder', () => {
     expect(handOffs).toEqual([2, 3]);
   });
 
+  /** A hook with the builder, its lines as records, and its clock and usage calls in the test's hands. */
+  function builderHook(): { hook: ChatLogHook; records: () => Json[]; clock: { now: number }; usage: string[] } {
+    const lines: string[] = [];
+    const clock = { now: 1_000 };
+    const usage: string[] = [];
+    let n = 0;
+    const hook = createChatLogHook({
+      append: (line) => lines.push(line),
+      appendLines: (block) => lines.push(...textLines(block)),
+      now: () => clock.now,
+      newUid: () => `uid-${++n}`,
+      onUsage: (model, tokens) => usage.push(`${model} ${JSON.stringify(tokens)}`),
+    });
+    return { hook, records: () => lines.map((line) => JSON.parse(line) as Json), clock, usage };
+  }
+  const REPLY = Buffer.from(JSON.stringify({ ...CHAT_JSON, model: 'gpt-x', usage: { prompt_tokens: 3, completion_tokens: 2 } }));
+
+  it('a JSON reply\'s record, built in the drain, keeps the times of its end', async () => {
+    const { hook, records, clock } = builderHook();
+    const tap = hook.open(info())!;
+    tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    clock.now = 1_007;
+    tap.responseStart(200, head(false));
+    tap.responseData(REPLY);
+    clock.now = 1_019;
+    tap.end({ kind: 'complete' });
+    clock.now = 5_000;
+    await hook.settled();
+    const response = records().find((r) => r.type === 'response');
+    expect(response).toMatchObject({ time: new Date(1_019).toISOString(), status: 200, assistant: 'Hello JSON', ttft_ms: 7, duration_ms: 19 });
+  });
+
+  it('the common reply\'s record waits for the drain, also without a request body, and settled() waits for it', async () => {
+    const { hook, records, usage } = builderHook();
+    const tap = hook.open(info())!;
+    tap.responseStart(200, head(false));
+    tap.responseData(REPLY);
+    tap.end({ kind: 'complete' });
+    expect(records().map((r) => r.type)).toEqual(['request']);
+    expect(usage).toEqual([]);
+    await hook.settled();
+    expect(records().map((r) => r.type)).toEqual(['request', 'response']);
+    expect(usage).toEqual(['gpt-x {"prompt_tokens":3,"completion_tokens":2}']);
+    expect(hook.failures).toBe(0);
+  });
+
+  it('a deferred reply: a second end and calls after the end change nothing', async () => {
+    const { hook, records, usage } = builderHook();
+    const tap = hook.open(info())!;
+    tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    tap.responseStart(200, head(false));
+    tap.responseData(REPLY);
+    tap.end({ kind: 'complete' });
+    tap.end({ kind: 'aborted' });
+    tap.responseData(Buffer.from('late'));
+    tap.responseStart(500, head(false));
+    await hook.settled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(records()).toHaveLength(2);
+    expect(records()[1]).toMatchObject({ type: 'response', status: 200, assistant: 'Hello JSON', usage: { prompt_tokens: 3, completion_tokens: 2 } });
+    expect(records()[1]).not.toHaveProperty('unparsed');
+    expect(usage).toHaveLength(1);
+  });
+
+  it('many large replies ending in one turn fill the outbox mid-drain: every record, each uid\'s request first', async () => {
+    const { hook, records, usage } = builderHook();
+    const content = 'x'.repeat(100 * 1024);
+    const reply = Buffer.from(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+    for (let i = 0; i < 200; i++) {
+      const tap = hook.open(info())!;
+      tap.requestBody(Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `q${i}` }] })));
+      tap.responseStart(200, head(false));
+      tap.responseData(reply);
+      tap.end({ kind: 'complete' });
+    }
+    await hook.settled();
+    const all = records();
+    expect(all).toHaveLength(400);
+    const seen = new Set<unknown>();
+    for (const r of all) {
+      if (r.type === 'request') seen.add(r.uid);
+      else {
+        expect(seen.has(r.uid)).toBe(true);
+        expect((r.assistant as string).length).toBe(content.length);
+      }
+    }
+    expect(usage).toHaveLength(200);
+    expect(hook.failures).toBe(0);
+  });
+
   it('an appendLines that throws loses the lines it was handed, counted as a failure; the next ones still come', async () => {
     const got: string[] = [];
     let throws = true;
@@ -423,5 +521,25 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: usage for t
     expect(keys).toEqual([null, null, 'alice']);
     // With appendLines: the five request lines and the plain JSON reply's line came as bytes.
     expect(viaBytes).toBe(bytes ? 6 : 0);
+  });
+});
+
+describe('chat log: closing right after the last exchange', () => {
+  it('close() in the same turn as the last end writes both records of the common reply to the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aifwd-tap-'));
+    try {
+      const log = createChatLog({ dir, rotateSize: 0, mode: 'file' });
+      const tap = log.hook.open(info())!;
+      tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+      tap.responseStart(200, head(false));
+      tap.responseData(Buffer.from(JSON.stringify(CHAT_JSON)));
+      tap.end({ kind: 'complete' });
+      await log.close();
+      const records = readFileSync(join(dir, 'chat.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Json);
+      expect(records).toMatchObject([{ type: 'request' }, { type: 'response', assistant: 'Hello JSON' }]);
+      expect(log.stats).toMatchObject({ written: 2, dropped: 0, tapFailures: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
