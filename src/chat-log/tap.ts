@@ -90,6 +90,8 @@ class HookState {
   #drainId = 0;
   /** The same for the hand-off of the builder's lines. */
   #handOffId = 0;
+  /** Whether the drain runs. */
+  #draining = false;
 
   constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>) {
     this.append = options.append;
@@ -133,7 +135,8 @@ class HookState {
 
   /** After the builder took a line: its lines are handed over at the end of this turn (one `setImmediate` for all). */
   #built(): true {
-    if (this.#handOffId === 0) {
+    // The drain hands its lines off as it ends.
+    if (this.#handOffId === 0 && !this.#draining) {
       this.#handOffId = this.pending.begin();
       setImmediate(this.#handOffLater);
     }
@@ -181,10 +184,12 @@ class HookState {
     this.#queued = [];
     this.#ended = [];
     this.#drainId = 0;
+    this.#draining = true;
     try {
       for (const tap of taps) tap.writeRequest();
       for (const tap of ended) tap.writeDeferredResponse();
     } finally {
+      this.#draining = false;
       // Before the drain counts as done: a flush waiting for it expects its lines in the sink.
       this.#handOff();
       this.pending.done(id);

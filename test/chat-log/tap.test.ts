@@ -412,6 +412,20 @@ describe('chat log hook: the WebAssembly builder', () => {
     expect(usage).toHaveLength(1);
   });
 
+  it('the lines the drain builds go with its end: one setImmediate per turn', async () => {
+    const { hook, records } = builderHook();
+    const immediate = vi.spyOn(globalThis, 'setImmediate');
+    try {
+      const taps = [0, 1, 2].map(() => hook.open(info())!);
+      for (const tap of taps) tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+      await hook.settled();
+      expect(immediate).toHaveBeenCalledTimes(1);
+      expect(records().map((r) => r.type)).toEqual(['request', 'request', 'request']);
+    } finally {
+      immediate.mockRestore();
+    }
+  });
+
   it('many large replies ending in one turn fill the outbox mid-drain: every record, each uid\'s request first', async () => {
     const { hook, records, usage } = builderHook();
     const content = 'x'.repeat(100 * 1024);
