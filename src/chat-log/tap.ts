@@ -85,7 +85,7 @@ class HookState {
   /** Taps whose request record waits for the next drain. */
   #queued: ChatLogTap[] = [];
   /** Taps whose response record waits for it (see {@link ChatLogTap.end}). */
-  #ended: ChatLogTap[] = [];
+  #replies: ChatLogTap[] = [];
   /** The {@link PendingWork} id of the scheduled drain, 0 when none is. */
   #drainId = 0;
   /** The same for the hand-off of the builder's lines. */
@@ -167,7 +167,7 @@ class HookState {
 
   /** Has `tap` write its response record, which the builder builds, in the next drain, after the request records. */
   deferResponse(tap: ChatLogTap): void {
-    this.#ended.push(tap);
+    this.#replies.push(tap);
     this.#scheduleDrain();
   }
 
@@ -179,15 +179,15 @@ class HookState {
 
   readonly #drain = (): void => {
     const taps = this.#queued;
-    const ended = this.#ended;
+    const replies = this.#replies;
     const id = this.#drainId;
     this.#queued = [];
-    this.#ended = [];
+    this.#replies = [];
     this.#drainId = 0;
     this.#draining = true;
     try {
       for (const tap of taps) tap.writeRequest();
-      for (const tap of ended) tap.writeDeferredResponse();
+      for (const tap of replies) tap.writeDeferredResponse();
     } finally {
       this.#draining = false;
       // Before the drain counts as done: a flush waiting for it expects its lines in the sink.
