@@ -5,8 +5,8 @@
  * - the response line of the common one-choice JSON reply: the same bytes as responseRecordLine
  *   of what rawReply (chat-raw-reply.ts) reads;
  * and of a pretty-printed body, which JavaScript parses and writes anew, a line with the same values.
- * They took the tap from 3.4 to 1.45 µs per JSON exchange, and a reply as OpenAI writes it from 6.3
- * to 2.2 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
+ * They took the tap from 3.4 to 1.3–1.4 µs per JSON exchange, and a reply as OpenAI writes it from
+ * 6.3 to 2.2–2.3 µs (`bench/micro/chat-log-tap.mjs --sink lines`).
  *
  * JavaScript copies the body into the module's memory and writes there what it has of the
  * envelope as text when it changes — the uid's start (uid.ts: the same for 2^24 uids in a row), the

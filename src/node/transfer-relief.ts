@@ -4,10 +4,11 @@
  * generation. A large upload or download allocates few JavaScript objects, so V8 collects only
  * under "external memory pressure": on this project's machine about every 40 ms of a 200 MB upload,
  * some 26 MB of 64 KiB reads, each such collection taking 2.3–2.9 ms (`--trace-gc`). The dead reads
- * gather in between: peak RSS grew 0–37 MB per upload, where nginx's does not grow. Asking for a
- * young-generation collection every 16 MB of large reads relayed kept the growth at 0–3 MB over 8
- * uploads, each collection taking about 0.3 ms, and the uploads ran faster (about 1,030 against
- * 800 MB/s, by hand, 2026-11-28).
+ * gather in between. Asking for a young-generation collection every 16 MB of large reads relayed
+ * (each taking about 0.3 ms) changed the full bench's 200 MB transfers (5 each way per run, the
+ * runs of 2026-11-28 in bench/out): uploads had grown peak RSS by 24–43 MB in 20 of 33 and grew it
+ * by 0–5.5 MB after the first, which grows it by 18–30 MB while the allocator grows its pools;
+ * downloads from up to 33 MB to 0–3 MB; uploads ran at 654–1,037 MB/s against 505–1,007 before.
  *
  * The gateway starts it when asked for memory relief (the CLI does: see memory-relief.ts); the
  * relay notes each body chunk it passes on, either way ({@link noteRelayed}).
