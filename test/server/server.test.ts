@@ -542,6 +542,22 @@ describe('H1Server: keep-alive and pipelining', () => {
     expect((await client.response()).body.toString()).toBe('POST /b tls body');
     expect(sockets).toHaveLength(1);
   });
+
+  it("plain sockets read into the shared buffer (no 'data' listener); TLS sockets deliver 'data' events", async () => {
+    const plain = await start(echo);
+    const client = await Client.open(plain.port);
+    client.send(POST('/a', 'body'));
+    expect((await client.response()).body.toString()).toBe('POST /a body');
+    expect(plain.sockets[0].listenerCount('data')).toBe(0);
+
+    const secure = await start(echo, { tls: { key: KEY, cert: CERT } });
+    const tlsSockets: Socket[] = [];
+    secure.server.net.on('secureConnection', (socket: Socket) => tlsSockets.push(socket));
+    const tlsClient = await Client.openTls(secure.port);
+    tlsClient.send(POST('/b', 'body'));
+    expect((await tlsClient.response()).body.toString()).toBe('POST /b body');
+    expect(tlsSockets[0].listenerCount('data')).toBe(1);
+  });
 });
 
 // --- response framing ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { copyRead } from '../socket-reads.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './types.js';
 
@@ -241,9 +242,7 @@ export class H1Connection implements ResponseSink {
    * read or two per stream. Pausing is the socket's own (`#pause`), so this always answers true.
    */
   onRead(size: number, buffer: Uint8Array): boolean {
-    const chunk = Buffer.allocUnsafe(size);
-    chunk.set(size === buffer.length ? buffer : buffer.subarray(0, size));
-    this.#onSocketData(chunk);
+    this.#onSocketData(copyRead(size, buffer));
     return true;
   }
 

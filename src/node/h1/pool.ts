@@ -14,6 +14,7 @@
  */
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { READ_BUFFER } from '../socket-reads.js';
 import { H1Connection, type ConnectionOwner } from './connection.js';
 import { UpstreamClientError, type UpstreamDispatcher, type UpstreamHandler, type UpstreamRequest } from './types.js';
 
@@ -36,8 +37,6 @@ export interface H1PoolOptions {
 }
 
 const TICK_MS = 250;
-/** Where every upstream socket reads into (H1Connection.onRead copies each read out at once). */
-const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   now = Date.now();

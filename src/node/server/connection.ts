@@ -16,6 +16,7 @@ import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
 import { ClientGoneError, IncomingRequest, type BodySource, type DetachedSocket } from './incoming-request.js';
 import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
+import { readIntoSharedBuffer } from '../socket-reads.js';
 
 /** What a connection needs of its server. */
 export interface ConnectionServer {
@@ -65,18 +66,23 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   /** The current request waits on `Expect: 100-continue` and has not been told yet. */
   #continueDue = false;
   #closed = false;
+  /** Handed over after a protocol switch (detach()): reads are the socket's stream's again. */
+  #detached = false;
   /** An exchange ended while the client's socket was full: the next request waits for 'drain'. */
   #awaitingDrain = false;
   /** Absolute time (server clock, ms) of the current deadline; 0 = none. */
   deadline = 0;
   #deadlineKind: DeadlineKind = 'none';
 
-  constructor(socket: Socket, server: ConnectionServer) {
+  /** `sharedReads`: the socket is plain TCP, whose reads may land in the shared buffer. */
+  constructor(socket: Socket, server: ConnectionServer, sharedReads: boolean) {
     this.socket = socket;
     this.#server = server;
     this.#parser = new RequestParser(this);
     this.#remoteAddress = socket.remoteAddress ?? '';
-    socket.on('data', this.#onData);
+    // A plain TCP socket reads into the process's shared buffer (socket-reads.ts); TLS, or a Node
+    // whose sockets cannot, delivers 'data' events.
+    if (!sharedReads || !readIntoSharedBuffer(socket, this.#onRead)) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', noop);
     socket.on('close', this.#onClose);
@@ -140,6 +146,13 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
       return;
     }
     this.#feed(chunk);
+  };
+
+  /** A read from the shared buffer (a copy of its own): after detach(), it goes to the socket's new reader. */
+  #onRead = (chunk: Buffer): boolean => {
+    if (this.#detached) return this.socket.push(chunk);
+    this.#onData(chunk);
+    return true;
   };
 
   #onEnd = (): void => {
@@ -323,6 +336,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     socket.off('close', this.#onClose);
     socket.off('drain', this.#onDrain);
     this.#closed = true;
+    this.#detached = true;
     this.deadline = 0;
     this.#deadlineKind = 'none';
     const head = this.#held ?? EMPTY;

@@ -60,6 +60,7 @@ export class H1Server implements ConnectionServer {
   readonly #connections = new Set<ServerConnection>();
   readonly #sockets = new Set<Socket>();
   #timer: NodeJS.Timeout | null = null;
+  readonly #tls: boolean;
 
   constructor(options: H1ServerOptions) {
     this.#handler = options.handler;
@@ -69,6 +70,7 @@ export class H1Server implements ConnectionServer {
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.counters = options.counters ?? new GatewayCounters();
+    this.#tls = options.tls !== undefined;
     this.keepAliveLine = options.keepAliveTimeoutMs > 0 ? `keep-alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n` : '';
     if (options.tls === undefined) {
       // Half-open: a client's FIN is the connection's business (connection.ts), not an automatic end.
@@ -158,7 +160,7 @@ export class H1Server implements ConnectionServer {
       socket.destroy();
       return;
     }
-    this.#connections.add(new ServerConnection(socket, this));
+    this.#connections.add(new ServerConnection(socket, this, !this.#tls));
   };
 
   #tick = (): void => {
