@@ -7,7 +7,9 @@
  * (`--trace-gc-nvp`, 2026-11-28), freeing the client sockets' read buffers took 0.52–0.66 ms of
  * every second collection, most of its pause. With `onread`, Node reads into a buffer the program
  * owns and calls back with the size; a small read copied into a slice of Buffer's shared 8 KB pool
- * costs no ArrayBuffer of its own, and the read skips the Readable machinery ('data' events).
+ * costs no ArrayBuffer of its own, and the read skips the Readable machinery ('data' events). Since
+ * the client sockets read so too, the mean pause went from 0.93 to 0.55 ms (freeing ArrayBuffers
+ * 0.53 → 0.18 ms), and a build loaded at once next to the one before served 1.07–1.09x its requests.
  *
  * Reads arrive one at a time (libuv callbacks), and each is copied out before the next can land,
  * so every socket of the process shares one buffer. A copy is what the reader keeps: a view of a

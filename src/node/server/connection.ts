@@ -14,9 +14,9 @@ import type { Socket } from 'node:net';
 import type { GatewayCounters } from '../../core/counters.js';
 import { GatewayError, toOpenAIErrorBody } from '../../core/errors.js';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from '../h1/request-parser.js';
+import { readIntoSharedBuffer } from '../socket-reads.js';
 import { ClientGoneError, IncomingRequest, type BodySource, type DetachedSocket } from './incoming-request.js';
 import { OutgoingResponse, type ResponseOwner } from './outgoing-response.js';
-import { readIntoSharedBuffer } from '../socket-reads.js';
 
 /** What a connection needs of its server. */
 export interface ConnectionServer {
