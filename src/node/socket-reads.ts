@@ -14,7 +14,10 @@
  * Reads arrive one at a time (libuv callbacks), and each is copied out before the next can land,
  * so every socket of the process shares one buffer. A copy is what the reader keeps: a view of a
  * pool block pins the whole block, so what keeps bytes beyond the exchange's own pace copies them
- * again (core/own-copy.ts).
+ * again (core/own-copy.ts). A request body read whole stays such a slice for as long as its
+ * exchange (it is kept for a resend with another key), so a long stream can pin up to one 8 KB
+ * block that way: with all 10,000 streams of measure 5 open at once, RSS per stream went from
+ * 13.7–14.1 KB (the two full runs before) to 14.3–14.7 KB (the three after).
  *
  * The upstream pool's sockets take `onread` as documented (net.connect, tls.connect). A server has
  * no such option for the sockets it accepts, so `readIntoSharedBuffer` does what Node's Socket
