@@ -8,7 +8,8 @@
  * (each taking about 0.3 ms) changed the full bench's 200 MB transfers (5 each way per run, the
  * runs of 2026-11-28 in bench/out): uploads had grown peak RSS by 24–43 MB in 20 of 33 and grew it
  * by 0–5.5 MB after the first, which grows it by 18–30 MB while the allocator grows its pools;
- * downloads from up to 33 MB to 0–3 MB; uploads ran at 654–1,037 MB/s against 505–1,007 before.
+ * downloads from up to 33 MB to 0–3 MB (0–7.7 MB in the three runs after the client sockets' shared
+ * reads, socket-reads.ts); uploads ran at 654–1,037 MB/s against 505–1,007 before.
  *
  * The gateway starts it when asked for memory relief (the CLI does: see memory-relief.ts); the
  * relay notes each body chunk it passes on, either way ({@link noteRelayed}).
