@@ -44,10 +44,12 @@ export interface ChatLogOptions {
   send?: SendMessage;
   /** Told of every reply's `usage` (chat-log/tap.ts): the metrics' token counts. */
   onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
+  /** Runs the log's work of a turn at its end (chat-log/tap.ts; default `setImmediate`). */
+  endOfTurn?: (task: () => void) => void;
 }
 
 /** Creates the chat log of this process. Throws if `worker` mode has no IPC channel. */
-export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send, onUsage }: ChatLogOptions): ChatLog {
+export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send, onUsage, endOfTurn }: ChatLogOptions): ChatLog {
   const path = resolve(dir, ACTIVE_LOG_NAME);
   let sink: LineSink;
   if (mode === 'file') {
@@ -57,7 +59,7 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     if (channel === undefined) throw new Error('chat log: worker mode needs an IPC channel (run as a cluster worker)');
     sink = new WorkerSink({ send: channel, stderr });
   }
-  const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage });
+  const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage, endOfTurn });
   let closing: Promise<void> | undefined;
   return {
     hook,

@@ -43,6 +43,12 @@ export interface ChatLogHookOptions {
    */
   appendLines?: (lines: Uint8Array, count: number) => void;
   now?: () => number;
+  /**
+   * Runs a task at the end of this event-loop turn — the drain of the turn's records and the
+   * hand-off of the builder's lines. Default `setImmediate`; `aifwd run` gives the turn's writes'
+   * (node/turn-writes.ts), which runs it after the turn's answers went out.
+   */
+  endOfTurn?: (task: () => void) => void;
   /** Default: UUID-shaped uids from a per-process random prefix and a counter (uid.ts). */
   newUid?: () => string;
   /** Largest non-stream response body parsed, decoded bytes (default 8 MiB). */
@@ -74,6 +80,7 @@ class HookState {
   failures = 0;
   readonly append: (line: string) => void;
   readonly now: () => number;
+  readonly endOfTurn: (task: () => void) => void;
   /** The uids' source: the default's parts (uid.ts), or the `newUid` option's whole uids. */
   readonly uids: UidCounter | (() => string);
   readonly maxBodyBytes: number;
@@ -96,6 +103,7 @@ class HookState {
   constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>) {
     this.append = options.append;
     this.now = options.now;
+    this.endOfTurn = options.endOfTurn;
     this.uids = options.newUid ?? new UidCounter();
     this.maxBodyBytes = options.maxBodyBytes;
     this.onUsage = options.onUsage;
@@ -138,7 +146,7 @@ class HookState {
     // The drain hands its lines off as it ends.
     if (this.#handOffId === 0 && !this.#draining) {
       this.#handOffId = this.pending.begin();
-      setImmediate(this.#handOffLater);
+      this.endOfTurn(this.#handOffLater);
     }
     return true;
   }
@@ -174,7 +182,7 @@ class HookState {
   #scheduleDrain(): void {
     if (this.#drainId !== 0) return;
     this.#drainId = this.pending.begin();
-    setImmediate(this.#drain);
+    this.endOfTurn(this.#drain);
   }
 
   readonly #drain = (): void => {
@@ -396,8 +404,8 @@ class ChatLogTap implements ExchangeTap {
 }
 
 /** The chat log's {@link ExchangeHook}. */
-export function createChatLogHook({ append, appendLines, now = Date.now, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
-  const state = new HookState({ append, appendLines, now, newUid, maxBodyBytes, onUsage });
+export function createChatLogHook({ append, appendLines, now = Date.now, endOfTurn = setImmediate, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
+  const state = new HookState({ append, appendLines, now, endOfTurn, newUid, maxBodyBytes, onUsage });
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

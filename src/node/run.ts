@@ -20,6 +20,7 @@ import { answerRateQuestions, localRateGate, primaryRateGate } from './rate-gate
 import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
 import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
 import { tuneV8ForServing } from './v8-tuning.js';
+import { turnWrites } from './turn-writes.js';
 
 /** The variable by which the primary of `--workers N` marks the workers it forks. */
 const WORKER_MARK = 'AIFWD_CLUSTER_WORKER';
@@ -144,6 +145,8 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         mode: AIFWD_WORKER ? 'worker' : 'file',
         stderr: opts.stderr,
         onUsage: (model, usage, keyName) => counters.countUsage(model, usage, keyName),
+        // The log's work of a turn waits until the turn's answers went out.
+        endOfTurn: (task) => turnWrites.afterWrites(task),
       })
     : undefined;
   // Under --workers, the primary counts forward keys' requests per minute for all workers.

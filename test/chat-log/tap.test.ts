@@ -349,7 +349,7 @@ describe('chat log hook: the WebAssembly builder', () => {
   });
 
   /** A hook with the builder, its lines as records, and its clock and usage calls in the test's hands. */
-  function builderHook(): { hook: ChatLogHook; records: () => Json[]; clock: { now: number }; usage: string[] } {
+  function builderHook(endOfTurn?: (task: () => void) => void): { hook: ChatLogHook; records: () => Json[]; clock: { now: number }; usage: string[] } {
     const lines: string[] = [];
     const clock = { now: 1_000 };
     const usage: string[] = [];
@@ -360,6 +360,7 @@ describe('chat log hook: the WebAssembly builder', () => {
       now: () => clock.now,
       newUid: () => `uid-${++n}`,
       onUsage: (model, tokens) => usage.push(`${model} ${JSON.stringify(tokens)}`),
+      endOfTurn,
     });
     return { hook, records: () => lines.map((line) => JSON.parse(line) as Json), clock, usage };
   }
@@ -412,10 +413,24 @@ describe('chat log hook: the WebAssembly builder', () => {
     expect(usage).toHaveLength(1);
   });
 
-  it('the lines the drain builds go with its end: one setImmediate per turn', async () => {
-    const { hook, records } = builderHook();
+  it('the lines the drain builds go with its end: one task at the end of the turn, where endOfTurn runs it', async () => {
+    const ends: (() => void)[] = [];
+    const { hook, records } = builderHook((task) => ends.push(task));
+    const taps = [0, 1, 2].map(() => hook.open(info())!);
+    for (const tap of taps) tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ends).toHaveLength(1);
+    expect(records()).toEqual([]);
+    ends[0]();
+    await hook.settled();
+    expect(ends).toHaveLength(1);
+    expect(records().map((r) => r.type)).toEqual(['request', 'request', 'request']);
+  });
+
+  it('by default the drain is one setImmediate per turn', async () => {
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     try {
+      const { hook, records } = builderHook();
       const taps = [0, 1, 2].map(() => hook.open(info())!);
       for (const tap of taps) tap.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
       await hook.settled();

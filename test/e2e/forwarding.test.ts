@@ -351,3 +351,34 @@ describe('request targets', () => {
     expect(evil.requests).toHaveLength(0);
   });
 });
+
+describe('a burst of requests', () => {
+  // Under load the gateway holds the messages of an event-loop turn and sends them together at its
+  // end (src/node/turn-writes.ts): many requests arriving, and many replies coming back, at once.
+  it('64 requests at once, answered by the upstream all at once: each client gets its own answer, each request goes up once with a pool key', async () => {
+    const COUNT = 64;
+    const waiting: (() => void)[] = [];
+    const up = await upstream((_req, res, seen) => {
+      const { messages } = JSON.parse(seen.body.toString()) as { messages: { content: string }[] };
+      const body = JSON.stringify({
+        id: 'chatcmpl-burst', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: `answer to ${messages[0].content}` }, finish_reason: 'stop' }],
+      });
+      waiting.push(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      // Every reply is written in the same tick, once all requests are in.
+      if (waiting.length === COUNT) for (const answer of waiting.splice(0)) answer();
+    });
+    const gw = await startGateway(['--base-url', up.url, '--api-key', POOL, '--forward-key', FORWARD]);
+    const openai = client(gw.url, FORWARD);
+    const answers = await Promise.all(
+      Array.from({ length: COUNT }, (_, i) => openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `q${i}` }] })),
+    );
+    expect(answers.map((a) => a.choices[0].message.content)).toEqual(Array.from({ length: COUNT }, (_, i) => `answer to q${i}`));
+    const asked = up.requests.map((r) => (JSON.parse(r.body.toString()) as { messages: { content: string }[] }).messages[0].content);
+    expect(asked.sort()).toEqual(Array.from({ length: COUNT }, (_, i) => `q${i}`).sort());
+    expect(new Set(up.requests.map((r) => r.headers.authorization))).toEqual(new Set(['Bearer sk-fake-pool-one', 'Bearer sk-fake-pool-two']));
+  });
+});

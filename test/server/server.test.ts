@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { RequestParseError } from '../../src/node/h1/request-parser.js';
 import type { IncomingRequest } from '../../src/node/server/incoming-request.js';
 import { InvalidHeaderError, type OutgoingResponse } from '../../src/node/server/outgoing-response.js';
 import { H1Server, type H1ServerOptions, type RequestHandler } from '../../src/node/server/server.js';
+import { turnWrites } from '../../src/node/turn-writes.js';
 import { CERT, KEY } from '../h1/helpers.js';
 
 // --- a raw client that parses responses strictly ----------------------------------------------------
@@ -561,6 +562,44 @@ describe('H1Server: keep-alive and pipelining', () => {
 });
 
 // --- response framing ------------------------------------------------------------------------------
+
+describe('H1Server: replies held to the end of their turn (turn-writes.ts)', () => {
+  /** Makes the reply written next the second message of this turn, so it is held. */
+  const busyTurn = (): void => turnWrites.beforeWrite(new Socket());
+
+  it('a held reply and the reply to the request pipelined after it, answered in the same turn, arrive whole and in order', async () => {
+    const corked: number[] = [];
+    const { port, sockets } = await start((req, res) => {
+      if (req.url === '/first') busyTurn();
+      reply(res, req.url === '/first' ? 'one' : 'two');
+      corked.push(sockets[0].writableCorked);
+    });
+    const client = await Client.open(port);
+    client.send(GET('/first') + GET('/second'));
+    const first = await client.response();
+    const second = await client.response();
+    expect([first.body.toString(), second.body.toString()]).toEqual(['one', 'two']);
+    // Both were written while the socket was held: the hold was in play.
+    expect(corked).toEqual([1, 1]);
+    await ticks();
+    expect(sockets[0].writableCorked).toBe(0);
+  });
+
+  it('server.close() in the turn a reply is held: the idle connection still gets the reply, then closes', async () => {
+    let closing: Promise<void> | undefined;
+    const { server, port } = await start((_req, res) => {
+      busyTurn();
+      reply(res, 'last words');
+      closing = server.close();
+    });
+    const client = await Client.open(port);
+    client.send(GET('/'));
+    const res = await client.response();
+    expect(res.body.toString()).toBe('last words');
+    await client.serverClosed();
+    await within(closing!, 2000, 'server.close()');
+  });
+});
 
 describe('H1Server: TLS sockets before the handshake', () => {
   it('shutdown is not held up by a TCP client that never starts its TLS handshake', async () => {

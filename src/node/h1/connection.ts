@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { copyRead } from '../socket-reads.js';
+import { turnWrites } from '../turn-writes.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 import { UpstreamClientError, type UpstreamHandler, type UpstreamRequest } from './types.js';
 
@@ -125,12 +126,15 @@ export class H1Connection implements ResponseSink {
       this.#bodyDone = true;
       head += '\r\n';
       if (body === null || body.length === 0) {
+        turnWrites.beforeWrite(socket);
         socket.write(head, 'latin1');
       } else if (body.length <= COPY_LIMIT) {
-        // One buffer, one write(2): cheaper than a corked writev of head and body.
+        // One buffer, one write(2): cheaper than a corked writev of head and body. It leaves with
+        // the turn's other messages (turn-writes.ts).
         const out = Buffer.allocUnsafe(head.length + body.length);
         out.write(head, 0, 'latin1');
         body.copy(out, head.length);
+        turnWrites.beforeWrite(socket);
         socket.write(out);
       } else {
         socket.cork();

@@ -132,7 +132,10 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
 
   /** Closes the connection now if it is idle, else after the response in progress (shutdown). */
   closeIdle(): void {
-    if (this.idle) this.socket.destroy();
+    if (!this.idle) return;
+    // The last response may still be held for the end of this turn (turn-writes.ts): end() sends it.
+    this.socket.end();
+    this.socket.destroy();
   }
 
   // Socket events -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { GatewayCounters } from '../../core/counters.js';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { isSafeFieldValue, isTokenString } from '../h1/syntax.js';
+import { turnWrites } from '../turn-writes.js';
 
 /** What a response needs of its connection. */
 export interface ResponseOwner {
@@ -196,10 +197,13 @@ export class OutgoingResponse {
     if (socket.destroyed || socket.writableEnded) return true;
     // Counted as it goes on the wire, so a head taken back is never counted (counters only grow).
     if (head !== null) this.#owner.counters.countResponse(this.statusCode);
-    // Body bytes after the head (a stream): the writes of one event-loop turn — often many SSE
-    // events from one upstream read — leave in one writev when the turn's work is done, as
-    // node:http does. A reply whose head and body go out together is one write and needs none.
-    if ((head === null || this.#streaming) && !socket.writableCorked) {
+    if (head !== null && !this.#streaming) {
+      // A reply's head, mostly with all of its body: it leaves with the turn's other messages
+      // (turn-writes.ts).
+      turnWrites.beforeWrite(socket);
+    } else if (!socket.writableCorked) {
+      // A stream, or body bytes after the head: the writes of one callback — often many SSE events
+      // from one upstream read — leave in one writev when it is done, as node:http does.
       socket.cork();
       process.nextTick(uncork, socket);
     }
