@@ -6,9 +6,10 @@
  * The tap runs synchronously on the proxy's hot path, so it never throws (every entry point catches
  * and counts), never waits, and keeps per-chunk work to feeding the reader: no timers, no copies of
  * the client's bytes. The request record is built right after the proxy has dispatched the request,
- * so parsing the body never delays forwarding it: taps with a body queue up, and one `setImmediate`
- * per event-loop turn — not one per request — writes all their request records (or the tap writes
- * its own first, when the response starts or ends sooner). The response records of the common
+ * so parsing the body never delays forwarding it: taps with a body queue up, and one task at the end
+ * of the event-loop turn (`endOfTurn`: in `aifwd run` after the turn's answers went out) — not one
+ * per request — writes all their request records (or the tap writes its own first, when the
+ * response starts or ends sooner). The response records of the common
  * reply, which the WebAssembly builder builds, are written in that drain too, after the request
  * records.
  *
@@ -45,8 +46,8 @@ export interface ChatLogHookOptions {
   now?: () => number;
   /**
    * Runs a task at the end of this event-loop turn — the drain of the turn's records and the
-   * hand-off of the builder's lines. Default `setImmediate`; `aifwd run` gives the turn's writes'
-   * (node/turn-writes.ts), which runs it after the turn's answers went out.
+   * hand-off of the builder's lines. Default `setImmediate`; `aifwd run` gives `afterWrites` of
+   * node/turn-writes.ts, which runs it once the turn's answers went out.
    */
   endOfTurn?: (task: () => void) => void;
   /** Default: UUID-shaped uids from a per-process random prefix and a counter (uid.ts). */
@@ -141,7 +142,7 @@ class HookState {
     }
   }
 
-  /** After the builder took a line: its lines are handed over at the end of this turn (one `setImmediate` for all). */
+  /** After the builder took a line: its lines are handed over at the end of this turn (one task for all). */
   #built(): true {
     // The drain hands its lines off as it ends.
     if (this.#handOffId === 0 && !this.#draining) {
@@ -167,7 +168,7 @@ class HookState {
     }
   }
 
-  /** Has `tap` write its request record in the next drain (one `setImmediate` for all taps). */
+  /** Has `tap` write its request record in the next drain (one end-of-turn task for all taps). */
   defer(tap: ChatLogTap): void {
     this.#queued.push(tap);
     this.#scheduleDrain();

@@ -29,6 +29,12 @@ import type { Socket } from 'node:net';
 /** Writes in a turn from which the next turn holds its first write too. */
 const BUSY_TURN = 2;
 
+function rethrow(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
 /** The decision, without sockets: which writes of a turn are held. */
 export class TurnLoad {
   /** Writes in the turn before this one, and in this one so far. */
@@ -52,13 +58,18 @@ export class TurnLoad {
 export class TurnWrites {
   readonly #load = new TurnLoad();
   readonly #schedule: (callback: () => void) => void;
+  readonly #onError: (err: unknown) => void;
   #scheduled = false;
   #held: Socket[] = [];
   #after: (() => void)[] = [];
 
-  /** `schedule`: runs a callback at the end of this turn (default `setImmediate`). */
-  constructor(schedule: (callback: () => void) => void = setImmediate) {
+  /**
+   * `schedule`: runs a callback at the end of this turn (default `setImmediate`). `onError`: gets
+   * what a task threw (default: thrown again on its own, as from a `setImmediate` callback).
+   */
+  constructor(schedule: (callback: () => void) => void = setImmediate, onError: (err: unknown) => void = rethrow) {
     this.#schedule = schedule;
+    this.#onError = onError;
   }
 
   /**
@@ -74,7 +85,8 @@ export class TurnWrites {
 
   /**
    * Runs `task` at the end of this turn, once the held messages are on their way: work that can
-   * wait (the chat log's records) never delays an answer. `task` must not throw.
+   * wait (the chat log's records) never delays an answer. A task that throws does not stop the
+   * others (see the constructor's `onError`).
    */
   afterWrites(task: () => void): void {
     this.#after.push(task);
@@ -96,7 +108,13 @@ export class TurnWrites {
     if (after.length > 0) this.#after = [];
     // `end()` or `destroy()` may have come first: uncork() is then a no-op.
     for (const socket of held) socket.uncork();
-    for (const task of after) task();
+    for (const task of after) {
+      try {
+        task();
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
   };
 }
 

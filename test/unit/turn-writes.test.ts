@@ -210,6 +210,20 @@ describe('TurnWrites over loopback sockets', () => {
     expect(seen.at(-1)).toBe('later');
   });
 
+  it('a task that throws does not stop the tasks after it; its error goes to onError', () => {
+    const ends: (() => void)[] = [];
+    const errors: unknown[] = [];
+    const writes = new TurnWrites((callback) => ends.push(callback), (err) => errors.push(err));
+    const ran: string[] = [];
+    writes.afterWrites(() => {
+      throw new Error('task bug');
+    });
+    writes.afterWrites(() => ran.push('second'));
+    ends[0]();
+    expect(ran).toEqual(['second']);
+    expect(errors).toEqual([new Error('task bug')]);
+  });
+
   it('by default the end of the turn is the loop\'s check phase (setImmediate)', async () => {
     const [a, b] = await pairs(2);
     const writes = new TurnWrites();
