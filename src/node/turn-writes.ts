@@ -28,6 +28,11 @@ import type { Socket } from 'node:net';
 
 /** Writes in a turn from which the next turn holds its first write too. */
 const BUSY_TURN = 2;
+/**
+ * Most sockets held at once. Under heavy load one turn can handle a thousand events or more before
+ * it ends: the held messages are sent in groups of this many, so none waits for all of those.
+ */
+const MAX_HELD = 64;
 
 function rethrow(err: unknown): void {
   queueMicrotask(() => {
@@ -59,6 +64,7 @@ export class TurnWrites {
   readonly #load = new TurnLoad();
   readonly #schedule: (callback: () => void) => void;
   readonly #onError: (err: unknown) => void;
+  readonly #maxHeld: number;
   #scheduled = false;
   #held: Socket[] = [];
   #after: (() => void)[] = [];
@@ -66,10 +72,12 @@ export class TurnWrites {
   /**
    * `schedule`: runs a callback at the end of this turn (default `setImmediate`). `onError`: gets
    * what a task threw (default: thrown again on its own, as from a `setImmediate` callback).
+   * `maxHeld`: most sockets held at once (default {@link MAX_HELD}).
    */
-  constructor(schedule: (callback: () => void) => void = setImmediate, onError: (err: unknown) => void = rethrow) {
+  constructor(schedule: (callback: () => void) => void = setImmediate, onError: (err: unknown) => void = rethrow, maxHeld = MAX_HELD) {
     this.#schedule = schedule;
     this.#onError = onError;
+    this.#maxHeld = maxHeld;
   }
 
   /**
@@ -79,6 +87,7 @@ export class TurnWrites {
   beforeWrite(socket: Socket): void {
     this.#endOfTurn();
     if (!this.#load.write() || socket.writableCorked !== 0) return;
+    if (this.#held.length >= this.#maxHeld) this.#release();
     socket.cork();
     this.#held.push(socket);
   }
@@ -102,12 +111,9 @@ export class TurnWrites {
   readonly #turnEnded = (): void => {
     this.#scheduled = false;
     this.#load.turnEnded();
-    const held = this.#held;
+    this.#release();
     const after = this.#after;
-    if (held.length > 0) this.#held = [];
     if (after.length > 0) this.#after = [];
-    // `end()` or `destroy()` may have come first: uncork() is then a no-op.
-    for (const socket of held) socket.uncork();
     for (const task of after) {
       try {
         task();
@@ -116,6 +122,15 @@ export class TurnWrites {
       }
     }
   };
+
+  /** Sends what is held. */
+  #release(): void {
+    const held = this.#held;
+    if (held.length === 0) return;
+    this.#held = [];
+    // `end()` or `destroy()` may have come first: uncork() is then a no-op.
+    for (const socket of held) socket.uncork();
+  }
 }
 
 /** The process's turn writes: every socket of the gateway shares the event loop, so one for all. */

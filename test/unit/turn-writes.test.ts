@@ -210,6 +210,22 @@ describe('TurnWrites over loopback sockets', () => {
     expect(seen.at(-1)).toBe('later');
   });
 
+  it('no more than maxHeld sockets wait at once: holding one more sends those held so far', async () => {
+    const [a, b, c, d] = await pairs(4);
+    const ends: (() => void)[] = [];
+    const writes = new TurnWrites((callback) => ends.push(callback), undefined, 2);
+    for (const [pair, text] of [[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd']] as const) {
+      writes.beforeWrite(pair.local);
+      pair.local.write(text);
+    }
+    await settle();
+    // a went at once (the first of a quiet turn); b and c were held, then sent when d was held.
+    expect([a, b, c, d].map((p) => p.received())).toEqual(['a', 'b', 'c', '']);
+    ends[0]();
+    await settle();
+    expect(d.received()).toBe('d');
+  });
+
   it('a task that throws does not stop the tasks after it; its error goes to onError', () => {
     const ends: (() => void)[] = [];
     const errors: unknown[] = [];
