@@ -1,7 +1,8 @@
 /**
  * The response to one request, written straight to the client's socket. The head is built once
  * from a flat header list and goes out together with the first body bytes in a single write (a
- * non-stream reply is one system call); chunked framing, when the body's length is unknown, is
+ * non-stream reply is one system call; under load, made when the event-loop turn ends, with the
+ * turn's other messages: turn-writes.ts); chunked framing, when the body's length is unknown, is
  * added in the same buffer. Framing follows RFC 9112 §6: no body for HEAD, 1xx, 204 and 304; a
  * Content-Length from the headers is kept; otherwise chunked for HTTP/1.1 clients and
  * close-delimited for HTTP/1.0.
