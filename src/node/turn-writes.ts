@@ -49,13 +49,23 @@ export class TurnLoad {
   /** Counts a write; true when it should be held until the turn ends. */
   write(): boolean {
     this.#current++;
-    return this.#current > 1 || this.#previous >= BUSY_TURN;
+    return this.#current > 1 || this.busy;
   }
 
-  /** The turn has ended. */
+  /**
+   * The turn has ended. Only turns that wrote are counted: after a burst, the first write of the
+   * next turn that writes is held too, if only until that turn ends. Turns without writes are not
+   * watched: scheduling an end for them would itself keep the loop's next poll from blocking, and
+   * such a poll, finding nothing yet, would end a busy spell in the middle of the load.
+   */
   turnEnded(): void {
     this.#previous = this.#current;
     this.#current = 0;
+  }
+
+  /** The last turn that wrote wrote two or more: the next one holds from its first write. */
+  get busy(): boolean {
+    return this.#previous >= BUSY_TURN;
   }
 }
 
@@ -81,10 +91,11 @@ export class TurnWrites {
   }
 
   /**
-   * Call right before writing a whole message to `socket`: the write (and any after it on this
-   * socket) is held until the turn ends, or goes out at once when the gateway is quiet.
+   * Call right before writing a whole message to `socket`: in a busy turn the write (and any after
+   * it on this socket) is held until the turn ends; in a quiet one it goes out at once. A socket
+   * corked already is left to whoever corked it.
    */
-  beforeWrite(socket: Socket): void {
+  hold(socket: Socket): void {
     this.#endOfTurn();
     if (!this.#load.write() || socket.writableCorked !== 0) return;
     if (this.#held.length >= this.#maxHeld) this.#release();

@@ -565,7 +565,7 @@ describe('H1Server: keep-alive and pipelining', () => {
 
 describe('H1Server: replies held to the end of their turn (turn-writes.ts)', () => {
   /** Makes the reply written next the second message of this turn, so it is held. */
-  const busyTurn = (): void => turnWrites.beforeWrite(new Socket());
+  const busyTurn = (): void => turnWrites.hold(new Socket());
 
   it('a held reply and the reply to the request pipelined after it, answered in the same turn, arrive whole and in order', async () => {
     const corked: number[] = [];
@@ -583,6 +583,30 @@ describe('H1Server: replies held to the end of their turn (turn-writes.ts)', () 
     expect(corked).toEqual([1, 1]);
     await ticks();
     expect(sockets[0].writableCorked).toBe(0);
+  });
+
+  it('a stream\'s writes are not held: in a quiet turn and in a busy one they leave when the callback is done', async () => {
+    // Whether the socket is still corked once the callback's nextTick queue has run.
+    const afterTicks: number[] = [];
+    const { port, sockets } = await start((req, res) => {
+      if (req.url === '/busy') busyTurn();
+      res.writeHead(200, ['content-type', 'text/event-stream']);
+      res.flushHeaders();
+      res.write(Buffer.from('data: 1\n\n'));
+      res.write(Buffer.from('data: 2\n\n'));
+      process.nextTick(() => afterTicks.push(sockets.at(-1)!.writableCorked));
+      res.end();
+    });
+    for (const path of ['/quiet', '/busy']) {
+      const client = await Client.open(port);
+      // A quiet turn first (one write): whatever came before, the next turn starts quiet.
+      turnWrites.hold(new Socket());
+      await ticks();
+      client.send(GET(path));
+      const res = await client.response();
+      expect(res.body.toString()).toBe('data: 1\n\ndata: 2\n\n');
+    }
+    expect(afterTicks).toEqual([0, 0]);
   });
 
   it('server.close() in the turn a reply is held: the idle connection still gets the reply, then closes', async () => {

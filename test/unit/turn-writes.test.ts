@@ -26,6 +26,18 @@ describe('TurnLoad', () => {
     expect(load.write()).toBe(false);
   });
 
+  it('busy: the last turn counted wrote two or more', () => {
+    const load = new TurnLoad();
+    expect(load.busy).toBe(false);
+    load.write();
+    load.turnEnded();
+    expect(load.busy).toBe(false);
+    load.write();
+    load.write();
+    load.turnEnded();
+    expect(load.busy).toBe(true);
+  });
+
   it('a turn without writes counts as quiet', () => {
     const load = new TurnLoad();
     load.write();
@@ -105,9 +117,9 @@ describe('TurnWrites over loopback sockets', () => {
   it('the first message of a quiet turn leaves at once; the next ones wait for the end of the turn, in order', async () => {
     const [a, b] = await pairs(2);
     const { writes, endTurn, scheduled } = manual();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('A1');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('B1');
     // Later writes to a held socket wait behind the held message, whoever makes them.
     b.local.write('B2');
@@ -124,19 +136,19 @@ describe('TurnWrites over loopback sockets', () => {
   it('after a busy turn the first message of the next is held too; after a quiet turn it is not', async () => {
     const [a, b] = await pairs(2);
     const { writes, endTurn } = manual();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('1');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('1');
     endTurn();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('2');
     await settle();
     expect(a.received()).toBe('1');
     endTurn();
     await settle();
     expect(a.received()).toBe('12');
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('3');
     await settle();
     expect(a.received()).toBe('123');
@@ -146,10 +158,10 @@ describe('TurnWrites over loopback sockets', () => {
   it('a socket corked by someone else is left to them (not corked twice, not uncorked for them)', async () => {
     const [a, b] = await pairs(2);
     const { writes, endTurn } = manual();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('x');
     b.local.cork();
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('y');
     expect(b.local.writableCorked).toBe(1);
     endTurn();
@@ -163,9 +175,9 @@ describe('TurnWrites over loopback sockets', () => {
   it('end() on a held socket sends the held message before the FIN; the end of the turn then does nothing to it', async () => {
     const [a, b] = await pairs(2);
     const { writes, endTurn } = manual();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('first');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('held');
     b.local.end();
     await b.ended;
@@ -176,9 +188,9 @@ describe('TurnWrites over loopback sockets', () => {
   it('a held socket destroyed before the end of the turn: the end of the turn neither throws nor writes', async () => {
     const [a, b] = await pairs(2);
     const { writes, endTurn } = manual();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('first');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('lost');
     b.local.destroy();
     expect(() => endTurn()).not.toThrow();
@@ -191,9 +203,9 @@ describe('TurnWrites over loopback sockets', () => {
     const { writes, endTurn, scheduled } = manual();
     const seen: string[] = [];
     writes.afterWrites(() => seen.push(`task1 corked=${b.local.writableCorked}`));
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('a');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('b');
     writes.afterWrites(() => seen.push('task2'));
     expect(scheduled()).toBe(1);
@@ -215,7 +227,7 @@ describe('TurnWrites over loopback sockets', () => {
     const ends: (() => void)[] = [];
     const writes = new TurnWrites((callback) => ends.push(callback), undefined, 2);
     for (const [pair, text] of [[a, 'a'], [b, 'b'], [c, 'c'], [d, 'd']] as const) {
-      writes.beforeWrite(pair.local);
+      writes.hold(pair.local);
       pair.local.write(text);
     }
     await settle();
@@ -243,9 +255,9 @@ describe('TurnWrites over loopback sockets', () => {
   it('by default the end of the turn is the loop\'s check phase (setImmediate)', async () => {
     const [a, b] = await pairs(2);
     const writes = new TurnWrites();
-    writes.beforeWrite(a.local);
+    writes.hold(a.local);
     a.local.write('a');
-    writes.beforeWrite(b.local);
+    writes.hold(b.local);
     b.local.write('b');
     expect(b.local.writableCorked).toBe(1);
     await new Promise((resolve) => setImmediate(resolve));

@@ -126,7 +126,7 @@ export class H1Connection implements ResponseSink {
       this.#bodyDone = true;
       head += '\r\n';
       if (body === null || body.length === 0) {
-        turnWrites.beforeWrite(socket);
+        turnWrites.hold(socket);
         socket.write(head, 'latin1');
       } else if (body.length <= COPY_LIMIT) {
         // One buffer, one write(2): cheaper than a corked writev of head and body. It leaves with
@@ -134,7 +134,7 @@ export class H1Connection implements ResponseSink {
         const out = Buffer.allocUnsafe(head.length + body.length);
         out.write(head, 0, 'latin1');
         body.copy(out, head.length);
-        turnWrites.beforeWrite(socket);
+        turnWrites.hold(socket);
         socket.write(out);
       } else {
         socket.cork();
