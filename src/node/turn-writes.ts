@@ -14,7 +14,8 @@
  *
  * A quiet gateway — one message in a turn, as at one connection — writes at once: holding would only
  * add the time to the end of the turn to its latency. A turn holds its messages from the second on,
- * and all of them when the turn before it wrote more than one ({@link TurnLoad}).
+ * and all of them when the last turn that wrote wrote more than one ({@link TurnLoad}). Streams are
+ * not held (server/outgoing-response.ts says why).
  *
  * Measured by hand on the bench's machine (2026-11-28; wrk at 50 connections on each of two
  * gateways loaded at once on one core, rounds of 6–8 s with the order swapped): 1.03–1.12x the
