@@ -14,7 +14,7 @@
  *
  * A quiet gateway — one message in a turn, as at one connection — writes at once: holding would only
  * add the time to the end of the turn to its latency. A turn holds its messages from the second on,
- * and all of them when the last turn that wrote wrote more than one ({@link TurnLoad}). Streams are
+ * and all of them when the last turn it counted wrote more than one ({@link TurnLoad}). Streams are
  * not held (server/outgoing-response.ts says why).
  *
  * Measured by hand on the bench's machine (2026-11-28; wrk at 50 connections on each of two
@@ -43,7 +43,7 @@ function rethrow(err: unknown): void {
 
 /** The decision, without sockets: which writes of a turn are held. */
 export class TurnLoad {
-  /** Writes in the turn before this one, and in this one so far. */
+  /** Writes in the last turn counted, and in this one so far. */
   #previous = 0;
   #current = 0;
 
@@ -54,17 +54,18 @@ export class TurnLoad {
   }
 
   /**
-   * The turn has ended. Only turns that wrote are counted: after a burst, the first write of the
-   * next turn that writes is held too, if only until that turn ends. Turns without writes are not
-   * watched: scheduling an end for them would itself keep the loop's next poll from blocking, and
-   * such a poll, finding nothing yet, would end a busy spell in the middle of the load.
+   * The turn has ended. TurnWrites counts only the turns whose end it scheduled, for a write or a
+   * task: after a burst, the first write of the next such turn is held too, if only until that turn
+   * ends. Other turns are not watched: scheduling an end for them would itself keep the loop's next
+   * poll from blocking, and such a poll, finding nothing yet, would end a busy spell in the middle
+   * of the load.
    */
   turnEnded(): void {
     this.#previous = this.#current;
     this.#current = 0;
   }
 
-  /** The last turn that wrote wrote two or more: the next one holds from its first write. */
+  /** The last turn counted wrote two or more: the next one holds from its first write. */
   get busy(): boolean {
     return this.#previous >= BUSY_TURN;
   }
