@@ -19,7 +19,7 @@
  *
  * Measured by hand on the bench's machine (2026-11-28; wrk at 50 connections on each of two
  * gateways loaded at once on one core, rounds of 6–8 s with the order swapped): 1.03–1.12x the
- * requests of the same gateway writing at once (median 1.06x, 10 rounds); with the chat log on,
+ * requests of the same gateway writing at once (median 1.05x, 10 rounds); with the chat log on,
  * 1.00–1.07x (8 rounds), the log's work of a turn then waiting until its answers went out. A
  * profile (perf, 5 s at 50 connections each) shows where it comes from: waking the other CPU
  * (`_raw_spin_unlock_irqrestore` under `sock_def_readable`) fell from 6.9% to 3.7% of the
