@@ -78,6 +78,8 @@ export class H1Connection implements ResponseSink {
   deadlineKind: DeadlineKind = 'connect';
   /** When an idle connection is closed by the pool. */
   idleUntil = 0;
+  /** Its place among the pool's busy connections (core/slot-set.ts), -1 when idle. */
+  slot = -1;
 
   constructor(socket: Socket, owner: ConnectionOwner, connectEvent: 'connect' | 'secureConnect') {
     this.socket = socket;

@@ -14,6 +14,7 @@
  */
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { SlotSet } from '../../core/slot-set.js';
 import { READ_BUFFER } from '../socket-reads.js';
 import { H1Connection, type ConnectionOwner } from './connection.js';
 import { UpstreamClientError, type UpstreamDispatcher, type UpstreamHandler, type UpstreamRequest } from './types.js';
@@ -54,7 +55,8 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   readonly #maxIdle: number;
   readonly #onResend: (() => void) | undefined;
   readonly #idle: H1Connection[] = [];
-  readonly #busy = new Set<H1Connection>();
+  /** Connections with an exchange: a SlotSet, not a Set, which would make old-generation garbage per request (core/slot-set.ts). */
+  readonly #busy = new SlotSet<H1Connection>();
   #session: Buffer | undefined;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -201,7 +203,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
 
   readonly #tick = (): void => {
     const now = (this.now = Date.now());
-    for (const connection of this.#busy) {
+    for (const connection of this.#busy.snapshot()) {
       if (connection.deadline !== 0 && now >= connection.deadline) connection.timeout();
     }
     // One pass keeps the live idle connections in order and closes the rest.

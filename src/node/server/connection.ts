@@ -38,7 +38,10 @@ export interface ConnectionServer {
   upgradeRefusal(): GatewayError | undefined;
   /** The request handler threw (a bug): reported, and the client gets a 500. */
   reportError(err: unknown): void;
+  /** The connection closed. */
   remove(connection: ServerConnection): void;
+  /** The connection handed its socket over after a protocol switch: the socket is still open. */
+  detached(connection: ServerConnection): void;
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -73,6 +76,8 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
   /** Absolute time (server clock, ms) of the current deadline; 0 = none. */
   deadline = 0;
   #deadlineKind: DeadlineKind = 'none';
+  /** Its place among the server's connections (core/slot-set.ts). */
+  slot = -1;
 
   /** `sharedReads`: the socket is plain TCP, whose reads may land in the shared buffer. */
   constructor(socket: Socket, server: ConnectionServer, sharedReads: boolean) {
@@ -346,7 +351,7 @@ export class ServerConnection implements RequestSink, ResponseOwner, BodySource 
     this.#held = null;
     this.#req = null;
     this.#res = null;
-    this.#server.remove(this);
+    this.#server.detached(this);
     return { socket, head };
   }
 

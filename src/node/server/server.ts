@@ -11,6 +11,7 @@
  * deadline; there is no timer per request or socket.
  */
 import { GatewayCounters } from '../../core/counters.js';
+import { SlotSet } from '../../core/slot-set.js';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { GatewayError } from '../../core/errors.js';
@@ -57,7 +58,13 @@ export class H1Server implements ConnectionServer {
   readonly #upgradeRefusal: (() => GatewayError) | undefined;
   readonly #onError: (err: unknown) => void;
   readonly #onTick: ((connections: number) => void) | undefined;
-  readonly #connections = new Set<ServerConnection>();
+  /** A SlotSet, not a Set: a client that opens a connection per request makes no old-generation garbage (core/slot-set.ts). */
+  readonly #connections = new SlotSet<ServerConnection>();
+  /**
+   * Open sockets that are not a connection, so shutdown can cut them too: with TLS every TCP socket,
+   * also one still in its handshake; and a socket handed over after a protocol switch (WebSocket).
+   * A plain socket is a connection at once, so it costs this Set nothing.
+   */
   readonly #sockets = new Set<Socket>();
   #timer: NodeJS.Timeout | null = null;
   readonly #tls: boolean;
@@ -84,12 +91,9 @@ export class H1Server implements ConnectionServer {
       });
       // A failed handshake only concerns that client; the socket is destroyed by Node.
       this.net.on('tlsClientError', () => {});
+      // Every TCP socket, also one still in its handshake, so shutdown can cut them all.
+      this.net.on('connection', (socket: Socket) => this.#track(socket));
     }
-    // Every TCP socket, also one still in its TLS handshake, so shutdown can cut them all.
-    this.net.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
   }
 
   /** Open client connections. */
@@ -123,11 +127,11 @@ export class H1Server implements ConnectionServer {
   }
 
   closeIdleConnections(): void {
-    for (const connection of this.#connections) connection.closeIdle();
+    for (const connection of this.#connections.snapshot()) connection.closeIdle();
   }
 
   closeAllConnections(): void {
-    for (const connection of this.#connections) connection.socket.destroy();
+    for (const connection of this.#connections.snapshot()) connection.socket.destroy();
     for (const socket of this.#sockets) socket.destroy();
   }
 
@@ -155,6 +159,17 @@ export class H1Server implements ConnectionServer {
     this.#connections.delete(connection);
   }
 
+  detached(connection: ServerConnection): void {
+    this.#connections.delete(connection);
+    if (!this.#tls) this.#track(connection.socket);
+  }
+
+  #track(socket: Socket): void {
+    if (socket.destroyed) return;
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
   #onConnection = (socket: Socket): void => {
     if (this.closing) {
       socket.destroy();
@@ -167,7 +182,7 @@ export class H1Server implements ConnectionServer {
     const now = Date.now();
     this.now = now;
     this.date = new Date(now).toUTCString();
-    for (const connection of this.#connections) {
+    for (const connection of this.#connections.snapshot()) {
       if (connection.deadline !== 0 && connection.deadline <= now) connection.timeout();
     }
     this.#onTick?.(this.#connections.size);
