@@ -5,8 +5,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Dependencies first, in their own layer: editing src/ does not download them again.
-# --ignore-scripts: no dependency install script runs (only esbuild, a vitest dev dependency, has
-# one), and the project's own `prepare` (the build) would fail here because src/ is not copied yet.
+# --ignore-scripts: no dependency install script runs (only esbuild, the build's bundler, has one:
+# a check of the binary its platform package brings), and the project's own `prepare` (the build)
+# would fail here because src/ is not copied yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
@@ -23,7 +24,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/wasm/build ./wasm/build
 COPY --from=build /app/bin ./bin
-# dist/version.js reads ../package.json.
+# The version is read from package.json, in the directory above dist/ (src/package-root.ts).
 COPY --from=build /app/package.json ./
 # The chat log (log_dir ./Log) is the only place the gateway writes.
 RUN mkdir /app/Log && chown 1000:1000 /app/Log

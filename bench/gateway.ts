@@ -17,12 +17,15 @@ export interface BuildResult {
   readonly firstErrors: string[];
 }
 
-/** Compiles the gateway (`tsc -p tsconfig.json` in `root`); throws only when there is nothing to run. */
+/** Compiles the gateway (`tsc -p tsconfig.json` in `root`, then the bundle the CLI runs); throws only when there is nothing to run. */
 export function buildGateway(root: string): BuildResult {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, encoding: 'utf8' });
   const lines = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.includes('error TS'));
   if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error(`the gateway did not build:\n${lines.join('\n')}`);
+  // The CLI runs the bundle of dist/ (bin/aifwd.js): made again from what tsc just wrote.
+  const bundle = spawnSync('npm', ['run', '--silent', 'build:bundle'], { cwd: root, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`the gateway's bundle did not build:\n${bundle.stdout}${bundle.stderr}`);
   return { ok: run.status === 0, errors: lines.length, firstErrors: lines.slice(0, 5) };
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
+import { PACKAGE_ROOT } from './package-root.js';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(PACKAGE_ROOT);
 
-/** The package version (read once from package.json, which sits one level above dist/ and src/). */
-export const VERSION: string = (require('../package.json') as { version: string }).version;
+/** The package version (read once from package.json). */
+export const VERSION: string = (require('./package.json') as { version: string }).version;

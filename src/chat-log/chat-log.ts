@@ -3,12 +3,13 @@
  * (`mode: 'file'`, a single process) or the cluster primary (`mode: 'worker'`).
  */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHAT_LINES_WASM } from '../core/chat-lines-wasm.js';
 import type { JsonObject } from '../core/chat-reply.js';
-import type { ExchangeHook } from '../core/exchange.js';
 import { processSend, type SendMessage, WorkerSink } from './ipc.js';
 import { ACTIVE_LOG_NAME } from './log-files.js';
 import type { LineSink } from './sink.js';
-import { createChatLogHook } from './tap.js';
+import { type ChatLogHook, createChatLogHook } from './tap.js';
 import { ChatLogWriter } from './writer.js';
 
 export interface ChatLogStats {
@@ -22,7 +23,7 @@ export interface ChatLogStats {
 
 export interface ChatLog {
   /** Pass to the gateway (`createGateway(config, { hook })`). */
-  readonly hook: ExchangeHook;
+  readonly hook: ChatLogHook;
   /** Absolute path of the active log file (for the banner). */
   readonly path: string;
   readonly stats: ChatLogStats;
@@ -60,6 +61,10 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     sink = new WorkerSink({ send: channel, stderr });
   }
   const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage, endOfTurn });
+  if (!hook.builtInWasm) {
+    // Every record is still written; each costs several times the CPU (chat-log/tap.ts).
+    stderr.write(`aifwd: chat log: ${fileURLToPath(CHAT_LINES_WASM)} could not be loaded (build it with \`npm run build\`); the log's lines are built in JavaScript, at several times the CPU per request\n`);
+  }
   let closing: Promise<void> | undefined;
   return {
     hook,

@@ -68,6 +68,11 @@ export interface ChatLogHookOptions {
 export interface ChatLogHook extends ExchangeHook {
   /** Tap calls that failed internally (each lost at most its record). */
   readonly failures: number;
+  /**
+   * Whether the common lines are built in WebAssembly: false without `appendLines`, or when the
+   * module could not be loaded (not built, or not where core/chat-lines-wasm.ts looks for it).
+   */
+  readonly builtInWasm: boolean;
   /** Resolves once every exchange ended so far has handed its records to `append`. */
   settled(): Promise<void>;
 }
@@ -421,6 +426,7 @@ export function createChatLogHook({ append, appendLines, now = Date.now, endOfTu
     get failures() {
       return state.failures;
     },
+    builtInWasm: state.builder !== null,
     settled: () => state.pending.settled(),
   };
 }

@@ -28,9 +28,10 @@ import { isOtherField, type RequestRecordInput, type ResponseRecordInput } from 
 import type { JsonObject } from './chat-reply.js';
 import { isoSecond } from './chat-time.js';
 import { OPEN_BRACE, QUOTE } from './json-scan.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-/** Where `npm run build:wasm` writes the module, the same from src/ and from dist/. */
-export const CHAT_LINES_WASM = new URL('../../wasm/build/chat-lines.wasm', import.meta.url);
+/** Where `npm run build:wasm` writes the module. */
+export const CHAT_LINES_WASM = new URL('wasm/build/chat-lines.wasm', PACKAGE_ROOT);
 
 interface ChatLinesExports {
   readonly memory: WebAssembly.Memory;

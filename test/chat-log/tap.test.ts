@@ -572,3 +572,10 @@ describe('chat log: closing right after the last exchange', () => {
     }
   });
 });
+
+describe('builtInWasm', () => {
+  it('is true when the hook is given appendLines (the module loads here), false without it', () => {
+    expect(setup({ bytes: true }).hook.builtInWasm).toBe(true);
+    expect(setup().hook.builtInWasm).toBe(false);
+  });
+});

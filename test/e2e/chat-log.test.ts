@@ -63,6 +63,8 @@ describe('chat log', () => {
     const dir = logDir();
     const { gw, openai } = await gatewayWithLog(dir);
     expect(gw.stdout()).toContain(`chat log     on → ${join(dir, 'chat.log')}`);
+    // The CLI is a bundle (bin/aifwd.js): it found the WebAssembly line builder next to it.
+    expect(gw.stderr()).not.toContain('could not be loaded');
     const reply = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], temperature: 0.3 });
     const stream = await openai.chat.completions.create(
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true } },
