@@ -62,8 +62,8 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
   }
   const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage, endOfTurn });
   if (!hook.builtInWasm) {
-    // Every record is still written; each costs several times the CPU (chat-log/tap.ts).
-    stderr.write(`aifwd: chat log: ${fileURLToPath(CHAT_LINES_WASM)} could not be loaded (build it with \`npm run build\`); the log's lines are built in JavaScript, at several times the CPU per request\n`);
+    // Every record is still written, at about 2.5 times the log's CPU per exchange (chat-log/tap.ts).
+    stderr.write(`aifwd: chat log: ${fileURLToPath(CHAT_LINES_WASM)} could not be loaded (build it with \`npm run build\`); the log's lines are built in JavaScript instead, at about 2.5 times the CPU\n`);
   }
   let closing: Promise<void> | undefined;
   return {
