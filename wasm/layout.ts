@@ -57,7 +57,8 @@ export const IN_MAX: i32 = 1 << 20;
 export const LINE_MARGIN: i32 = ENV_MAX + 128;
 /** The outbox holds at least the line of the largest body. */
 export const OUT_END: i32 = OUT_AT + LINE_MARGIN + IN_MAX;
-export const IN_AT: i32 = OUT_END;
+/** After the outbox, room for what a short copy writes past the end of a line (write.ts, put). */
+export const IN_AT: i32 = OUT_END + 16;
 /** After the body: the sentinel, and room for a 16-byte load at its end. */
 export const IN_END: i32 = IN_AT + IN_MAX + 64;
 
