@@ -240,7 +240,7 @@ export function renderReport(r: BenchResults): string {
 Measured ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${s.quick ? 'quick' : 'full'} run of ${Math.round(r.seconds)} s.
 Each figure is the median of ${s.runs} runs with the min–max range in parentheses (transfers: ${s.transferRuns} runs; open streams: ${s.streamRuns} run${s.streamRuns > 1 ? 's' : ''} on one process; start-up: ${s.startups} starts);
 throughput runs last ${s.seconds} s at 50 connections, latency runs ${s.latencySeconds} s at one connection, and every target
-gets a warm-up run first. Ratios are taken per round (targets measured back to back) and then summarised.
+gets a warm-up run first. Ratios are taken per round (targets measured back to back, in reverse order every second round) and then summarised.
 ${noiseText(r)}
 Raw numbers: \`bench/out/latest.json\`. ${failing === 0 ? 'All targets met.' : `${failing} target${failing > 1 ? 's' : ''} not met.`}
 

@@ -145,7 +145,9 @@ export interface RoundOptions {
 
 /**
  * Warms every endpoint up once, then runs `runs` rounds, each measuring every endpoint in turn
- * (interleaved, so slow drifts of the machine hit all of them alike). Returns the samples per label.
+ * (interleaved, so slow drifts of the machine hit all of them alike), in reverse order every second
+ * round: a drift within a round then favours no endpoint (with three endpoints and three rounds the
+ * middle one is always in the middle). Returns the samples per label.
  */
 export async function runRounds(endpoints: readonly Endpoint[], o: RoundOptions): Promise<Map<string, LoadSample[]>> {
   const out = new Map<string, LoadSample[]>(endpoints.map((e) => [e.label, []]));
@@ -155,8 +157,9 @@ export async function runRounds(endpoints: readonly Endpoint[], o: RoundOptions)
       await runWrk({ url: e.url, script: o.script, connections, seconds: o.warmupSeconds });
     }
   }
+  const reversed = [...endpoints].reverse();
   for (let run = 1; run <= o.runs; run++) {
-    for (const e of endpoints) {
+    for (const e of run % 2 === 1 ? endpoints : reversed) {
       const sample = await measureLoad({ ...e, script: o.script, connections: o.connections, seconds: o.seconds });
       out.get(e.label)?.push(sample);
       const retried = sample.attempts > 1 ? `, ${sample.attempts - 1} disturbed attempt(s) repeated` : '';
