@@ -4,7 +4,7 @@
  * the envelope's parts JavaScript left in memory (uid, second, ip and route).
  */
 import { NULL, PLACE_AT, SECOND_AT, SECOND_LENGTH, TEXTS_AT, TEXTS_END, UID_AT } from './layout';
-import { at, MINUS, multiline, QUOTE, stringEnd, ZERO } from './json';
+import { at, MINUS, multiline, QUOTE, spaceFrom, stringEnd, ZERO } from './json';
 
 /** The length of `,"ip":…,"route":…` JavaScript wrote at PLACE_AT. */
 let placeLength: i32 = 0;
@@ -24,8 +24,12 @@ export function putMinified(out: i32, a: i32, b: i32): i32 {
       const end = stringEnd(i);
       out = put(out, i, end);
       i = end;
+    } else if (c <= 0x20) {
+      // Whitespace (valid JSON has no other byte below 0x21 outside strings); the value ends in a
+      // token, so the run ends before b.
+      i = spaceFrom(i);
     } else {
-      if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) store<u8>(out++, c);
+      store<u8>(out++, c);
       i++;
     }
   }
