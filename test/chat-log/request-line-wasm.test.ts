@@ -130,6 +130,8 @@ describe('request line in WebAssembly: pretty-printed bodies', () => {
     return [
       [`${name}, indented`, JSON.stringify(value, null, 2)],
       [`${name}, tabs and CRLF`, `${JSON.stringify(value, null, '\t').replace(/\n/g, '\r\n')}\r\n`],
+      // Runs of whitespace longer than the 16 bytes the module skips at a time.
+      [`${name}, indented 10 deep`, ` \r\n${JSON.stringify(value, null, 10).replace(/\n/g, `\n${' '.repeat(37)}`)}\n\t`],
     ];
   });
   it.each(pretty)('%s: one line, the values of requestRecordLine', (_name, text) => {

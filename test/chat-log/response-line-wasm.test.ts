@@ -122,6 +122,8 @@ describe('response line in WebAssembly: pretty-printed replies, as OpenAI writes
     return [
       [`${name}, indented`, api, `${JSON.stringify(value, null, 2)}\n`],
       [`${name}, tabs and CRLF`, api, JSON.stringify(value, null, '\t').replace(/\n/g, '\r\n')],
+      // Runs of whitespace longer than the 16 bytes the module skips at a time.
+      [`${name}, indented 10 deep`, api, ` \r\n${JSON.stringify(value, null, 10).replace(/\n/g, `\n${' '.repeat(37)}`)}\n\t`],
     ];
   });
   it.each(pretty)('%s: one line, the values of the general path', (_name, api, text) => {
