@@ -35,6 +35,8 @@ export interface GatewayOptions {
   readonly upstreamPort: number;
   /** Turn the chat log on, writing into this directory. */
   readonly logDir?: string;
+  /** `--log-rotate-size` (default: the gateway's). */
+  readonly logRotateSize?: string;
   /** Extra node flags (`--cpu-prof`, …). */
   readonly nodeFlags?: readonly string[];
   readonly nofile?: number;
@@ -60,6 +62,7 @@ export function gatewayArgs(o: GatewayOptions): string[] {
   const args = ['run'];
   for (const [name, value] of Object.entries(coreSettings(o.port, o.upstreamPort))) args.push(`--${name.replaceAll('_', '-')}`, value);
   if (o.logDir !== undefined) args.push('--log-chat', '--log-dir', o.logDir);
+  if (o.logRotateSize !== undefined) args.push('--log-rotate-size', o.logRotateSize);
   return args;
 }
 

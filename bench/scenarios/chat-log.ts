@@ -4,14 +4,17 @@
  * per-exchange work weighs most; the same is measured on SSE responses of 50 events (what chat
  * clients mostly ask for), where it is spread over a longer exchange. In the same rounds, a
  * yardstick: the gateway with the least work any log must do (bench/reference/minimal-logger.ts),
- * which shows how far the target is from what logging costs at the least. Both ratios are also
+ * which shows how far the target is from what logging costs at the least; and the same gateway
+ * with its log written to /dev/null, which shows what the file's pages cost (with the kernel's cost
+ * of writing new and cached file pages, bench/file-pages.ts). The first two ratios are also
  * measured in pairs (the two gateways loaded at once), which cancels the drift between rounds.
  * Skipped when the gateway refuses `--log-chat`; flagged when it accepts the flag but writes
  * nothing (then the ratio measures no chat log).
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
+import { type FilePageCost, measureFilePages } from '../file-pages.js';
 import { startGateway, startMinimalLogger, type RunningGateway } from '../gateway.js';
 import { freePort } from '../ports.js';
 import { waitForQuiet } from '../quiet.js';
@@ -40,11 +43,23 @@ export type ChatLogResult =
        */
       readonly minimal: { readonly rps: Summary; readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null;
       /**
+       * The same gateway and log with its file on /dev/null (`chat.log` a link to it), measured in
+       * the same rounds: the log's cost but the file's pages; `null` when it did not start.
+       */
+      readonly devNull: { readonly rps: Summary; readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null;
+      /** What the kernel spends per KB written to a file in the log's directory (bench/file-pages.ts). */
+      readonly filePages: FilePageCost;
+      /**
        * Throughput on / off with both gateways loaded at once (each by its own wrk), sharing CPU 1,
        * per round — which cancels the drift between rounds of the machine and of wrk — and the same
        * for the yardstick (`null` when it did not start).
        */
-      readonly paired: { readonly ratio: Summary; readonly minimalRatio: Summary | null };
+      readonly paired: {
+        readonly ratio: Summary;
+        readonly minimalRatio: Summary | null;
+        /** The gateway logging to /dev/null over the one logging to the file, loaded at once: what the file's pages cost. */
+        readonly nullOverFile: Summary | null;
+      };
       /** The same on SSE responses of 50 events (responses per second, CPU µs per response). */
       readonly sse: {
         readonly rps: { readonly off: Summary; readonly on: Summary };
@@ -68,18 +83,18 @@ function dirSize(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-type LogState = 'off' | 'on' | 'minimal';
+type LogState = 'off' | 'on' | 'minimal' | 'null';
 
-/** wrk rounds, interleaved, against a gateway with the log off, one with it on, and the yardstick if given. */
+/** wrk rounds, interleaved, against a gateway with the log off, one with it on, and the yardsticks given. */
 async function onOff(
   ctx: Context,
-  gateways: { off: RunningGateway; on: RunningGateway; minimal?: RunningGateway },
+  gateways: { off: RunningGateway; on: RunningGateway; minimal?: RunningGateway; null?: RunningGateway },
   sse: boolean,
 ): Promise<Record<LogState, LoadSample[]>> {
   const path = '/v1/chat/completions';
   const upstreamPid = sse ? ctx.infra.sse.proc.pid : ctx.infra.json.workerPid;
-  const label = (state: LogState): string => `log ${state}${sse ? ' (SSE)' : ''}`;
-  const states: LogState[] = gateways.minimal === undefined ? ['off', 'on'] : ['off', 'on', 'minimal'];
+  const label = (state: LogState): string => `log ${state === 'null' ? 'on /dev/null' : state}${sse ? ' (SSE)' : ''}`;
+  const states = (['off', 'on', 'minimal', 'null'] as const).filter((state) => gateways[state] !== undefined);
   const rounds = await runRounds(
     states.map((state) => {
       const gateway = gateways[state] as RunningGateway;
@@ -87,7 +102,7 @@ async function onOff(
     }),
     { script: sse ? ctx.scripts.sse : ctx.scripts.json, connections: 50, seconds: ctx.settings.seconds, warmupSeconds: ctx.settings.warmupSeconds, runs: ctx.settings.runs, log: ctx.log },
   );
-  return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [], minimal: rounds.get(label('minimal')) ?? [] };
+  return { off: rounds.get(label('off')) ?? [], on: rounds.get(label('on')) ?? [], minimal: rounds.get(label('minimal')) ?? [], null: rounds.get(label('null')) ?? [] };
 }
 
 /**
@@ -132,11 +147,23 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     return undefined;
   });
   if (minimal !== undefined) ctx.command('the minimal logger (measure 4)', minimal.proc.command);
-  const { off: offRuns, on: onRuns, minimal: minimalRuns } = await onOff(ctx, { off, on, minimal }, false);
+  // The same log, its file /dev/null: rotation off, so the link stays.
+  const nullLogDir = join(ctx.dir, 'chat-log-null');
+  mkdirSync(nullLogDir, { recursive: true });
+  symlinkSync('/dev/null', join(nullLogDir, 'chat.log'));
+  const devNull = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.jsonPort, logDir: nullLogDir, logRotateSize: '0' }).catch((err: unknown) => {
+    ctx.log(`  the gateway logging to /dev/null did not start, measuring without it: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  });
+  if (devNull !== undefined) ctx.command('aifwd with the chat log on /dev/null (measure 4)', devNull.proc.command);
+  const { off: offRuns, on: onRuns, minimal: minimalRuns, null: nullRuns } = await onOff(ctx, { off, on, minimal, null: devNull }, false);
   const pairedOn = await pairedRatios(ctx, off, on, 'log on ÷ off');
   const pairedMinimal = minimal === undefined ? null : await pairedRatios(ctx, off, minimal, 'minimal ÷ off');
+  const pairedNull = devNull === undefined ? null : await pairedRatios(ctx, on, devNull, 'log on /dev/null ÷ on the file');
   // Stopping flushes the log.
-  await Promise.all([on.proc.stop(10_000), minimal?.proc.stop()]);
+  await Promise.all([on.proc.stop(10_000), minimal?.proc.stop(), devNull?.proc.stop(10_000)]);
+  const filePages = measureFilePages(logDir);
+  ctx.log(`  file pages: ${filePages.newPagesUsPerKb.toFixed(2)} µs per KB new, ${filePages.cachedPagesUsPerKb.toFixed(2)} µs per KB cached`);
 
   const sseLogDir = join(ctx.dir, 'chat-log-sse');
   const sseOff = await startGateway({ root: ctx.root, port: await freePort(), upstreamPort: ctx.infra.sse.port });
@@ -169,14 +196,27 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
             cpuPerRequestUs: summarise(minimalRuns.map((s) => cpuPerUnitUs(s))),
             ratio: summarise(paired(minimalRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
           },
-    paired: { ratio: summarise(pairedOn), minimalRatio: pairedMinimal === null ? null : summarise(pairedMinimal) },
+    devNull:
+      nullRuns.length === 0
+        ? null
+        : {
+            rps: summarise(nullRuns.map((s) => s.rps)),
+            cpuPerRequestUs: summarise(nullRuns.map((s) => cpuPerUnitUs(s))),
+            ratio: summarise(paired(nullRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
+          },
+    filePages,
+    paired: {
+      ratio: summarise(pairedOn),
+      minimalRatio: pairedMinimal === null ? null : summarise(pairedMinimal),
+      nullOverFile: pairedNull === null ? null : summarise(pairedNull),
+    },
     sse: {
       rps: { off: summarise(sse.off.map((s) => s.rps)), on: summarise(sse.on.map((s) => s.rps)) },
       cpuPerResponseUs: { off: summarise(sse.off.map((s) => cpuPerUnitUs(s))), on: summarise(sse.on.map((s) => cpuPerUnitUs(s))) },
       busy: { off: summarise(sse.off.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(sse.on.map((s) => s.cpuSeconds / s.wallSeconds)) },
       ratio: summarise(paired(sse.on.map((s) => s.rps), sse.off.map((s) => s.rps), (a, b) => a / b)),
     },
-    errors: [...offRuns, ...onRuns, ...minimalRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),
-    samples: [...offRuns, ...onRuns, ...minimalRuns, ...sse.off, ...sse.on],
+    errors: [...offRuns, ...onRuns, ...minimalRuns, ...nullRuns, ...sse.off, ...sse.on].reduce((n, s) => n + s.errors, 0),
+    samples: [...offRuns, ...onRuns, ...minimalRuns, ...nullRuns, ...sse.off, ...sse.on],
   };
 }
