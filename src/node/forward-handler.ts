@@ -159,6 +159,14 @@ export class ForwardHandler implements UpstreamHandler {
       return false;
     }
     this.#resume = resume;
+    // From here the request cannot go again: no other key once the client has the head, and the
+    // connection resends only what got no response. So its body is let go now, not when a stream
+    // ends hours later: a body read from the client's socket is a slice of one of Node's 8 KB
+    // buffer-pool blocks, which malloc'd memory stays while any slice of it lives. With 9,968 open
+    // streams (bench measure 5, by hand) glibc's heap held 19.2 MB instead of 29.2–31.5 MB, and
+    // RSS after they ended was 73.8 MB instead of 85.5–87.8 MB.
+    const request = this.#exchange.request;
+    if (Buffer.isBuffer(request.body)) request.body = null;
     // Event streams: put the headers on the wire now, so the client sees the 200 before the first event.
     if (head.eventStream) this.#res.flushHeaders();
     return true;
