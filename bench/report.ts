@@ -88,8 +88,10 @@ function rows(r: BenchResults): Row[] {
       n: 4,
       measure: 'throughput, chat log on ÷ off',
       result: `**${fmt(v.ratio, 2)}x** (${fmt(v.rps.on, 0)} vs ${fmt(v.rps.off, 0)} req/s)${written ? `; ${int(v.logBytes / 1024)} KB logged` : '; **nothing was logged** (flag accepted, chat log not active yet)'}; SSE of 50 events: ${fmt(v.sse.ratio, 2)}x${v.devNull === null ? '' : `; its file on /dev/null: ${fmt(v.devNull.ratio, 2)}x${v.paired.nullOverFile === null ? '' : ` (${fmt(v.paired.nullOverFile, 2)}x the log on the file, in pairs)`}`}${v.minimal === null ? '' : `; a minimal logger (the floor, see below): ${fmt(v.minimal.ratio, 2)}x`}; in pairs (loaded at once): log ${fmt(v.paired.ratio, 2)}x${v.paired.minimalRatio === null ? '' : `, minimal logger ${fmt(v.paired.minimalRatio, 2)}x`}`,
-      target: '≥ 0.9x',
-      verdict: written ? verdict(v.ratio.median >= 0.9) : 'n/a',
+      target: '≥ 0.9x (in rounds and in pairs)',
+      // Both ways: rounds one after the other drift on this machine (a log has measured 1.35x its
+      // gateway without one), and loaded at once the two share CPU 1's caches.
+      verdict: written ? verdict(v.ratio.median >= 0.9 && (v.paired.ratio.median >= 0.9)) : 'n/a',
     });
   }
   const st = r.streams;
