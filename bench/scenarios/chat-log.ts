@@ -129,6 +129,16 @@ async function pairedRatios(ctx: Context, a: RunningGateway, b: RunningGateway, 
   return ratios;
 }
 
+/** A variant's rounds summarised, with its throughput over the gateway without a log per round; `null` when it did not run. */
+function versusOff(runs: readonly LoadSample[], offRuns: readonly LoadSample[]): { rps: Summary; cpuPerRequestUs: Summary; ratio: Summary } | null {
+  if (runs.length === 0) return null;
+  return {
+    rps: summarise(runs.map((s) => s.rps)),
+    cpuPerRequestUs: summarise(runs.map((s) => cpuPerUnitUs(s))),
+    ratio: summarise(paired(runs.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
+  };
+}
+
 /** Runs measure 4; `off` is a running gateway in front of the JSON upstream without the chat log. */
 export async function runChatLog(ctx: Context, off: RunningGateway): Promise<ChatLogResult> {
   const logDir = join(ctx.dir, 'chat-log');
@@ -188,22 +198,8 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     systemPerRequestUs: { off: summarise(offRuns.map((s) => systemPerUnitUs(s))), on: summarise(onRuns.map((s) => systemPerUnitUs(s))) },
     busy: { off: summarise(offRuns.map((s) => s.cpuSeconds / s.wallSeconds)), on: summarise(onRuns.map((s) => s.cpuSeconds / s.wallSeconds)) },
     ratio: summarise(paired(onRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
-    minimal:
-      minimalRuns.length === 0
-        ? null
-        : {
-            rps: summarise(minimalRuns.map((s) => s.rps)),
-            cpuPerRequestUs: summarise(minimalRuns.map((s) => cpuPerUnitUs(s))),
-            ratio: summarise(paired(minimalRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
-          },
-    devNull:
-      nullRuns.length === 0
-        ? null
-        : {
-            rps: summarise(nullRuns.map((s) => s.rps)),
-            cpuPerRequestUs: summarise(nullRuns.map((s) => cpuPerUnitUs(s))),
-            ratio: summarise(paired(nullRuns.map((s) => s.rps), offRuns.map((s) => s.rps), (a, b) => a / b)),
-          },
+    minimal: versusOff(minimalRuns, offRuns),
+    devNull: versusOff(nullRuns, offRuns),
     filePages,
     paired: {
       ratio: summarise(pairedOn),
