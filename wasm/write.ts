@@ -24,9 +24,8 @@ export function putMinified(out: i32, a: i32, b: i32): i32 {
       const end = stringEnd(i);
       out = put(out, i, end);
       i = end;
-    } else if (c <= 0x20) {
-      // Whitespace (valid JSON has no other byte below 0x21 outside strings); the value ends in a
-      // token, so the run ends before b.
+    } else if (c == 0x20 || c == 0x0a || c == 0x09 || c == 0x0d) {
+      // A run of whitespace, skipped at once; the value ends in a token, so the run ends before b.
       i = spaceFrom(i);
     } else {
       store<u8>(out++, c);
