@@ -91,7 +91,7 @@ function rows(r: BenchResults): Row[] {
       target: '≥ 0.9x (in rounds and in pairs)',
       // Both ways: rounds one after the other drift on this machine (a log has measured 1.35x its
       // gateway without one), and loaded at once the two share CPU 1's caches.
-      verdict: written ? verdict(v.ratio.median >= 0.9 && (v.paired.ratio.median >= 0.9)) : 'n/a',
+      verdict: written ? verdict(v.ratio.median >= 0.9 && v.paired.ratio.median >= 0.9) : 'n/a',
     });
   }
   const st = r.streams;
