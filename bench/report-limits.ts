@@ -94,19 +94,24 @@ function sse(r: BenchResults): string {
 
 /** Measure 4: what the log's file costs, from the gateway logging to /dev/null and the kernel's cost per KB of file pages. */
 function filePages(drifted: boolean, c: {
-  readonly cpuPerRequestUs: { readonly on: Summary };
-  readonly devNull: { readonly cpuPerRequestUs: Summary; readonly ratio: Summary } | null;
+  readonly devNull: { readonly ratio: Summary } | null;
   readonly paired: { readonly nullOverFile: Summary | null };
   readonly filePages: { readonly newPagesUsPerKb: number; readonly cachedPagesUsPerKb: number };
 }): string {
   const f = c.filePages;
-  const probe = `In this run the kernel spent ${f.newPagesUsPerKb.toFixed(2)} µs per KB appending to a new file in the log's directory and ${f.cachedPagesUsPerKb.toFixed(2)} µs per KB writing the same bytes over it, into pages it already held (\`bench/file-pages.ts\`, 480 KB writes as a busy log makes).`;
   const d = c.devNull;
-  const paired = c.paired.nullOverFile === null ? '' : `loaded at once with the gateway logging to the file, it served ${n2(med(c.paired.nullOverFile))}x (${n2(c.paired.nullOverFile.min)}–${n2(c.paired.nullOverFile.max)}x) its requests`;
-  const rounds = d === null || drifted ? '' : `spent ${n1(med(d.cpuPerRequestUs))} µs per request, ${n1(med(c.cpuPerRequestUs.on) - med(d.cpuPerRequestUs))} µs less than with the file, for ${n2(med(d.ratio))}x (${n2(d.ratio.min)}–${n2(d.ratio.max)}x) the throughput without a log`;
-  const both = [rounds, paired].filter((t) => t !== '').join('; ');
-  const nul = d === null || both === '' ? '' : `The same gateway with its log's file on /dev/null — every line built and handed to the writer, no page of a file written — ${both}. `;
-  return `${nul}${probe} A log line is a copy into the page cache, cheap where the kernel reuses pages, but this virtual machine's balloon hands the guest's free memory back to the hypervisor, so a page the kernel takes anew is backed again on its first write: by hand on 2026-11-28, \`dd\` appending 960 MB in 480 KB writes took 1.44 s of kernel time and writing over the same file 0.17 s; appending on tmpfs took 1.12 s (1.01 s with huge pages), and on ext4 right after 1.9 GB of files were deleted 0.22 s, as pages freed a moment before are still backed. The log's ~650 bytes per exchange are all new pages: perf on the log's writer threads gave 0.34 µs per exchange in one run and 1.48 µs in another, and a gateway logging to /dev/null reached 1.06–1.18x the requests of one logging to a file (6 pairs of 5 s loaded at once; 1.02–1.20x in 5 rounds one after the other). A machine whose memory is in use, or a container under a memory limit, whose page cache is recycled, does not pay this.`;
+  const p = c.paired.nullOverFile;
+  const parts = [
+    p === null ? '' : `loaded at once with the gateway logging to the file, it served ${n2(med(p))}x (${n2(p.min)}–${n2(p.max)}x) its requests`,
+    d === null || drifted ? '' : `in the rounds it had ${n2(med(d.ratio))}x (${n2(d.ratio.min)}–${n2(d.ratio.max)}x) the throughput without a log`,
+  ].filter((t) => t !== '');
+  const nul = parts.length === 0 ? '' : `The same gateway with its log's file on /dev/null — every line built and handed to the writer, no page of a file written: ${parts.join('; ')}. `;
+  const probe = `In this run the kernel spent ${f.newPagesUsPerKb.toFixed(2)} µs per KB appending to a new file in the log's directory and ${f.cachedPagesUsPerKb.toFixed(2)} µs per KB writing the same bytes over it, into pages it already held (\`bench/file-pages.ts\`, 480 KB writes as a busy log makes)`;
+  const vm = `this virtual machine's balloon hands the guest's free memory back to the hypervisor, so a page the kernel takes anew from it is backed again on its first write, while memory freed a moment before is still backed: by hand on 2026-11-28, \`dd\` appending 960 MB in 480 KB writes took 1.44 s of kernel time and writing over the same file 0.17 s; appending on tmpfs took 1.12 s (1.01 s with huge pages), and on ext4 right after 1.9 GB of files were deleted 0.22 s. The log's ~650 bytes per exchange are all new pages: perf on the log's writer threads gave 0.34 µs per exchange in one run and 1.48 µs in another, and a gateway logging to /dev/null reached 1.06–1.18x the requests of one logging to a file (6 pairs of 5 s loaded at once; 1.02–1.20x in 5 rounds one after the other). A machine whose memory is in use, or a container under a memory limit, whose page cache is recycled, does not pay this.`;
+  const costly = f.newPagesUsPerKb >= 2 * f.cachedPagesUsPerKb;
+  return costly
+    ? `${nul}${probe}: new pages cost it ${n1(f.newPagesUsPerKb / f.cachedPagesUsPerKb)} times as much. A log line is a copy into the page cache, cheap where the kernel reuses pages, but ${vm}`
+    : `${nul}${probe}: new pages cost it about what cached ones do, as they do when the memory the kernel takes is still backed. A log line is a copy into the page cache, and that is cheap then; but ${vm}`;
 }
 
 /** Measure 4: the log's own code (measured by hand; the numbers say when). */
@@ -156,10 +161,11 @@ function chatLog(r: BenchResults): string {
     const cpuOn = med(c.cpuPerRequestUs.on);
     const sysOff = med(c.systemPerRequestUs.off);
     const sysOn = med(c.systemPerRequestUs.on);
-    // Rounds one after the other that drifted this much say nothing about the log's cost.
-    const drifted = cpuOn <= cpuOff || c.ratio.max / c.ratio.min > 1.25;
+    // Rounds one after the other that drifted this much, or that disagree this much with the pairs
+    // (which cancel the drift), say nothing about the log's cost.
+    const drifted = cpuOn <= cpuOff || c.ratio.max / c.ratio.min > 1.25 || Math.abs(med(c.ratio) - med(c.paired.ratio)) > 0.06;
     const cost = drifted
-      ? `In rounds one after the other the gateway with the log on spent ${n1(cpuOn)} µs of CPU per request and the one without ${n1(cpuOff)} µs (${n2(med(c.ratio))}x the throughput), but those rounds drifted too much to read the log's cost from them: on ÷ off ranged ${n2(c.ratio.min)}–${n2(c.ratio.max)}x from round to round, as the machine's speed changed between the rounds. Loaded at once, which cancels that drift (and charges a log that builds lines for sharing CPU 1's caches with the other gateway), the log gave ${n2(med(c.paired.ratio))}x (${n2(c.paired.ratio.min)}–${n2(c.paired.ratio.max)}x); the verdict takes both. What logging costs per exchange on CPU 1: holding the request body for the record, reading the reply, building the two lines, and writing them to the file on libuv's thread pool, which runs on CPU 1 with the rest.`
+      ? `In rounds one after the other the gateway with the log on spent ${n1(cpuOn)} µs of CPU per request and the one without ${n1(cpuOff)} µs (${n2(med(c.ratio))}x the throughput), but those rounds drifted too much to read the log's cost from them: on ÷ off ranged ${n2(c.ratio.min)}–${n2(c.ratio.max)}x from round to round, as the machine's speed changed between rounds. Loaded at once, which cancels that drift (and charges a log that builds lines for sharing CPU 1's caches with the other gateway), the log gave ${n2(med(c.paired.ratio))}x (${n2(c.paired.ratio.min)}–${n2(c.paired.ratio.max)}x); the verdict takes both. What logging costs per exchange on CPU 1: holding the request body for the record, reading the reply, building the two lines, and writing them to the file on libuv's thread pool, which runs on CPU 1 with the rest.`
       : `With the log on, aifwd spent ${n1(cpuOn)} µs of CPU per request against ${n1(cpuOff)} µs without (${n2(med(c.ratio))}x the throughput). ${saturated ? 'Both gateways saturated CPU 1, so the throughput ratio is the inverse of the ratio of CPU per request: ' : ''}the ${n1(cpuOn - cpuOff)} µs difference is what logging costs per exchange on CPU 1 — holding the request body for the record, reading the reply, building the two lines, and writing them to the file on libuv's thread pool, which runs on CPU 1 with the rest. 0.9x would allow ${n1(cpuOff / 9)} µs. Split by /proc, user time went from ${n1(cpuOff - sysOff)} to ${n1(cpuOn - sysOn)} µs and kernel time from ${n1(sysOff)} to ${n1(sysOn)} µs per request.`;
     return `The log wrote ${n0(c.logBytes / 1024)} KB in ${c.logFiles} file(s). ${cost} ${filePages(drifted, c)} ${logCode} ${yardstick(drifted, c)}${sse}`;
   });
