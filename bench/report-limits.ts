@@ -155,7 +155,7 @@ function chatLog(r: BenchResults): string {
     const saturated = med(c.busy.on) >= 0.9 && med(c.busy.off) >= 0.9;
     const sseSaturated = med(c.sse.busy.on) >= 0.9 && med(c.sse.busy.off) >= 0.9;
     const sse = sseSaturated
-      ? `On SSE responses of 50 events the same work is spread over a longer exchange: ${n1(med(c.sse.cpuPerResponseUs.on))} against ${n1(med(c.sse.cpuPerResponseUs.off))} µs of CPU per response, ${n2(med(c.sse.ratio))}x the throughput.`
+      ? `On SSE responses of 50 events the same work is spread over a longer exchange${med(c.sse.cpuPerResponseUs.on) <= med(c.sse.cpuPerResponseUs.off) ? ', and its cost was below the rounds\' drift here' : ''}: ${n1(med(c.sse.cpuPerResponseUs.on))} against ${n1(med(c.sse.cpuPerResponseUs.off))} µs of CPU per response, ${n2(med(c.sse.ratio))}x the throughput.`
       : `On SSE responses of 50 events the gateways do not saturate CPU 1 (${pct(med(c.sse.busy.off))} with the log off, ${pct(med(c.sse.busy.on))} on: wrk and the upstream on CPU 0 set the pace, as in measure 3), and the log costs no throughput there (${n2(med(c.sse.ratio))}x, ${n1(med(c.sse.cpuPerResponseUs.on))} against ${n1(med(c.sse.cpuPerResponseUs.off))} µs of CPU per response): reading each event costs user time, but a busier gateway finds more events waiting per read, and in a run by hand it made 7 reads and 8 writes per response instead of 14 and 14.`;
     const cpuOff = med(c.cpuPerRequestUs.off);
     const cpuOn = med(c.cpuPerRequestUs.on);
