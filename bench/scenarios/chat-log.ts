@@ -165,7 +165,7 @@ export async function runChatLog(ctx: Context, off: RunningGateway): Promise<Cha
     ctx.log(`  the gateway logging to /dev/null did not start, measuring without it: ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   });
-  if (devNull !== undefined) ctx.command('aifwd with the chat log on /dev/null (measure 4)', devNull.proc.command);
+  if (devNull !== undefined) ctx.command('aifwd with the chat log on /dev/null (measure 4)', `ln -s /dev/null ${join(nullLogDir, 'chat.log')}\n${devNull.proc.command}`);
   const { off: offRuns, on: onRuns, minimal: minimalRuns, null: nullRuns } = await onOff(ctx, { off, on, minimal, null: devNull }, false);
   const pairedOn = await pairedRatios(ctx, off, on, 'log on ÷ off');
   const pairedMinimal = minimal === undefined ? null : await pairedRatios(ctx, off, minimal, 'minimal ÷ off');
