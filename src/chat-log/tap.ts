@@ -19,7 +19,7 @@
  * built in JavaScript, so the order holds); the rest go as strings. Per exchange the tap costs
  * about 1.25–1.31 µs of CPU (`bench/micro/chat-log-tap.mjs --sink lines`, a JSON reply,
  * 2026-11-28; 2.35 µs with a view and a copy per line and the uid as text, 3.4 µs with every line
- * built in JavaScript), against the gateway's own ~21–28 µs per request; BENCHMARKS.md (measure
+ * built in JavaScript), against the gateway's own ~21–27 µs per request; BENCHMARKS.md (measure
  * 4) says where the log's cost goes.
  */
 import { CHAT_ROUTES, type ChatApi, chatApiOf } from '../core/chat-api.js';
