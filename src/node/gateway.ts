@@ -39,6 +39,8 @@ export interface PartsOptions {
   counters?: GatewayCounters;
   /** Where forward keys' requests per minute are counted (default: in this process). */
   rateGate?: RateGate;
+  /** The clock that stamps requests' arrival (default `Date.now`; `aifwd run`: node/turn-clock.ts). */
+  now?: () => number;
 }
 
 export function createGatewayParts(config: Config, options: PartsOptions): GatewayParts {
@@ -72,6 +74,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     onResend: () => {
       counters.upstreamResends++;
     },
+    now: options.now,
   });
   const prefix = normalisePrefix(config.route_prefix);
   const handler = createPipeline({
@@ -88,6 +91,7 @@ export function createGatewayParts(config: Config, options: PartsOptions): Gatew
     cors: createCorsPolicy(config.cors_origins),
     log: options.log,
     counters,
+    now: options.now,
   });
   return { counters, auth, ipFilter, upstream, prefix, handler };
 }
@@ -134,12 +138,14 @@ export interface StartOptions {
   counters?: GatewayCounters;
   /** Where forward keys' requests per minute are counted (default: in this process; a cluster worker's primary). */
   rateGate?: RateGate;
+  /** The clock that stamps requests' arrival (default `Date.now`; `aifwd run`: one read per event-loop turn, turn-clock.ts). */
+  now?: () => number;
 }
 
 /** Builds a gateway (not yet listening). */
-export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false, counters, rateGate }: StartOptions = {}): Gateway {
+export function createGateway(config: Config, { env = process.env, hook, log = stderrLine, memoryRelief = false, counters, rateGate, now }: StartOptions = {}): Gateway {
   const tlsFiles = readTls(config);
-  const parts = createGatewayParts(config, { env, hook, log, counters, rateGate });
+  const parts = createGatewayParts(config, { env, hook, log, counters, rateGate, now });
   // After a crowd of connections leaves, give its memory back (memory-relief.ts): only when asked
   // (the CLI does), since exposing gc() changes V8's flags for the whole process.
   const gc = memoryRelief ? exposeGc() : undefined;

@@ -61,6 +61,8 @@ export interface PipelineOptions {
   log?: (line: string) => void;
   /** What the metrics count: upstream failures and WebSocket sessions here. */
   counters: GatewayCounters;
+  /** The clock that stamps a request's arrival, in `Date.now()` milliseconds (default `Date.now`; `aifwd run`: node/turn-clock.ts). */
+  now?: () => number;
 }
 
 /** What stage 8 needs of an upgrade request. */
@@ -87,7 +89,7 @@ const NO_MODEL: RequestModels = { kind: 'none' };
 const SESSION_WITHOUT_MODEL: RequestModels = { kind: 'unreadable', why: 'a WebSocket session must name its model in the target (?model=...)' };
 
 export function createPipeline(options: PipelineOptions): RequestHandler {
-  const { router, ipFilter, auth, policies, rateGate, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters } = options;
+  const { router, ipFilter, auth, policies, rateGate, upstream, maxBodySize, connectTimeoutMs, totalTimeoutMs = 0, hook, cors, log, counters, now = () => Date.now() } = options;
   const policyBodyLimit = maxBodySize > 0 ? Math.min(maxBodySize, POLICY_BODY_LIMIT) : POLICY_BODY_LIMIT;
   const { dispatcher, origin } = upstream;
   const errorContext: UpstreamErrorContext = {
@@ -246,7 +248,7 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
 
   return function handleRequest(req: IncomingRequest, res: OutgoingResponse) {
     const method = req.method;
-    const startedAt = Date.now();
+    const startedAt = now();
 
     // 1. route
     const routed = router.route(method, req.url);

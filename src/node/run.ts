@@ -20,6 +20,7 @@ import { answerRateQuestions, localRateGate, primaryRateGate } from './rate-gate
 import { gatewaySnapshot, type MetricsSources, processSamples, startMetricsServer } from './metrics.js';
 import { collectWorkerMetrics, reportMetricsToPrimary } from './metrics-sharing.js';
 import { tuneV8ForServing } from './v8-tuning.js';
+import { TurnClock } from './turn-clock.js';
 import { turnWrites } from './turn-writes.js';
 
 /** The variable by which the primary of `--workers N` marks the workers it forks. */
@@ -137,6 +138,8 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
   tuneV8ForServing();
   // The chat log reads each reply's usage: it counts the tokens into the gateway's metrics.
   const counters = new GatewayCounters();
+  // Requests' arrival and the log's times: one clock read per event-loop turn.
+  const clock = new TurnClock((task) => turnWrites.afterWrites(task));
   // In a cluster worker the primary owns the log file; this process hands it its lines.
   const chatLog = config.log_chat
     ? createChatLog({
@@ -147,11 +150,12 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         onUsage: (model, usage, keyName) => counters.countUsage(model, usage, keyName),
         // The log's work of a turn waits until the turn's answers went out.
         endOfTurn: (task) => turnWrites.afterWrites(task),
+        now: clock.now,
       })
     : undefined;
   // Under --workers, the primary counts forward keys' requests per minute for all workers.
   const rateGate = AIFWD_WORKER && hasRpm(config) ? primaryRateGate(process) : undefined;
-  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters, rateGate });
+  const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters, rateGate, now: clock.now });
   // A worker tells the others, through the primary, when a pool key rests.
   if (AIFWD_WORKER) shareKeyRests(gateway.auth.pool, process);
   const metrics = await processMetrics(config, gateway, chatLog);

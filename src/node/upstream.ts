@@ -20,6 +20,8 @@ export interface UpstreamOptions {
   env: NodeJS.ProcessEnv;
   /** Called when a request is sent again after a kept-alive connection turned out closed (direct connections only). */
   onResend?: () => void;
+  /** The clock of direct connections' deadlines and keep-alive (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface Upstream {
@@ -90,13 +92,13 @@ function tunnelRouteOf(baseUrl: URL, proxy: string | undefined, noProxy: string 
   return { kind: 'proxy', url };
 }
 
-export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env, onResend }: UpstreamOptions): Upstream {
+export function createUpstream({ baseUrl, connectTimeoutMs, responseTimeoutMs, idleTimeoutMs, env, onResend, now }: UpstreamOptions): Upstream {
   const origin = baseUrl.origin;
   const proxy = proxyFromEnv(env, baseUrl.protocol === 'https:');
   // Keep idle upstream sockets for a while: a chat burst after a pause should not pay TLS again.
   const dispatcher: UpstreamDispatcher =
     proxy === undefined
-      ? new H1Pool({ origin: baseUrl, connectTimeoutMs, headersTimeoutMs: responseTimeoutMs, bodyTimeoutMs: idleTimeoutMs, keepAliveTimeoutMs: 30_000, onResend })
+      ? new H1Pool({ origin: baseUrl, connectTimeoutMs, headersTimeoutMs: responseTimeoutMs, bodyTimeoutMs: idleTimeoutMs, keepAliveTimeoutMs: 30_000, onResend, now })
       : viaUndici(
           createEnvProxyAgent({
             connect: { timeout: connectTimeoutMs },

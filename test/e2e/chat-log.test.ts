@@ -89,6 +89,30 @@ describe('chat log', () => {
     expect(second.response.usage).toMatchObject({ total_tokens: expect.any(Number) });
   });
 
+  it('stamps arrival, first byte and end as they happened, in different event-loop turns (one clock read per turn)', async () => {
+    const dir = logDir();
+    const { gw } = await gatewayWithLog(dir);
+    const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'slowly' }] });
+    const sentAt = Date.now();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json', 'x-mock-first-byte-ms': '120', 'x-mock-chunks': '3', 'x-mock-delay-ms': '60' },
+    });
+    await res.text();
+    const doneAt = Date.now();
+    const all = await records(dir, 2);
+    const { request, response } = pair(all, all[0].uid);
+    const requestTime = Date.parse(request.time as string);
+    const responseTime = Date.parse(response.time as string);
+    expect(requestTime).toBeGreaterThanOrEqual(sentAt);
+    expect(responseTime).toBeLessThanOrEqual(doneAt);
+    // The head came after 120 ms, the first delta with it or after; 3 deltas 60 ms apart follow.
+    expect(response.ttft_ms as number).toBeGreaterThanOrEqual(115);
+    expect(response.duration_ms as number).toBeGreaterThanOrEqual((response.ttft_ms as number) + 115);
+    expect(responseTime - requestTime).toBe(response.duration_ms);
+  });
+
   it('decodes a gzip stream on a copy, records tool calls and reasoning, and passes the client the original bytes', async () => {
     const dir = logDir();
     const { gw } = await gatewayWithLog(dir);

@@ -35,6 +35,11 @@ export interface H1PoolOptions {
   maxIdle?: number;
   /** Called when a request goes again on a new connection after the keep-alive race (connection.ts). */
   onResend?: () => void;
+  /**
+   * The clock read as a request is dispatched, for its deadlines and the keep-alive of idle
+   * connections (default `Date.now`; `aifwd run`: one read per event-loop turn, node/turn-clock.ts).
+   */
+  now?: () => number;
 }
 
 const TICK_MS = 250;
@@ -54,6 +59,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   readonly #tlsOptions: ConnectionOptions | undefined;
   readonly #maxIdle: number;
   readonly #onResend: (() => void) | undefined;
+  readonly #clock: () => number;
   readonly #idle: H1Connection[] = [];
   /** Connections with an exchange: a SlotSet, not a Set, which would make old-generation garbage per request (core/slot-set.ts). */
   readonly #busy = new SlotSet<H1Connection>();
@@ -63,7 +69,8 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
   #drained: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls, maxIdle = 256, onResend }: H1PoolOptions) {
+  constructor({ origin, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs = 30_000, tls, maxIdle = 256, onResend, now = () => Date.now() }: H1PoolOptions) {
+    this.#clock = now;
     this.#tlsOptions = tls;
     this.#maxIdle = maxIdle;
     this.#onResend = onResend;
@@ -84,7 +91,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
       handler.onError(new UpstreamClientError('UPSTREAM_CLOSED', 'the upstream pool is closed'));
       return;
     }
-    this.now = Date.now();
+    this.now = this.#clock();
     let connection = this.#idle.pop();
     // Skip sockets that closed, half-closed (the server's FIN arrived) or outlived their keep-alive.
     while (connection !== undefined && (!connection.socket.writable || this.now >= connection.idleUntil)) {
@@ -96,7 +103,7 @@ export class H1Pool implements UpstreamDispatcher, ConnectionOwner {
 
   /** A request in flight goes again on a new connection, closing pool or not (it is not a new one). */
   resend(request: UpstreamRequest, handler: UpstreamHandler): void {
-    this.now = Date.now();
+    this.now = this.#clock();
     this.#onResend?.();
     this.#start(this.#open(), request, handler);
   }
