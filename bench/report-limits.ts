@@ -4,6 +4,7 @@
  * saturated, whether the log was written, whether RSS drifted, …).
  */
 import type { ProfileResult } from './scenarios/profile.js';
+import type { SseResult } from './scenarios/sse.js';
 import type { BenchResults, Outcome } from './results.js';
 import type { Summary } from './stats.js';
 
@@ -75,6 +76,28 @@ aifwd's stalls are its garbage collector's: young-generation collections at one 
   });
 }
 
+/** A quartile gap from which the first events count as two groups, in µs. */
+const GROUP_GAP_US = 80;
+
+/**
+ * Measure 3's first-byte sentences when both proxies' first events fall into two groups (their
+ * quartiles ≥ GROUP_GAP_US apart): the p50 then says which group is the larger, and the fast
+ * group's quartile what the proxy's own work adds. Null otherwise, or for results without quartiles.
+ */
+function firstByteGroups(s: SseResult): string | null {
+  const p25 = s.ttfbP25Us;
+  const p75 = s.ttfbP75Us;
+  if (p25 === undefined || p75 === undefined) return null;
+  const gap = (target: 'nginx' | 'aifwd'): number => med(p75[target]) - med(p25[target]);
+  if (gap('nginx') < GROUP_GAP_US || gap('aifwd') < GROUP_GAP_US) return null;
+  const own = med(p25.aifwd) - med(p25.nginx);
+  const slow = med(p75.aifwd) - med(p75.nginx);
+  const cause = Math.abs(slow) <= 0.2 * med(p75.nginx)
+    ? 'The slow group is about as slow through nginx, so it is not a proxy\'s code'
+    : `The slow group is ${n0(Math.abs(slow))} µs ${slow > 0 ? 'slower' : 'faster'} through aifwd than through nginx`;
+  return `at one connection the first events through either proxy fall into two groups here, some ${n0(Math.min(gap('nginx'), gap('aifwd')))}–${n0(Math.max(gap('nginx'), gap('aifwd')))} µs apart: nginx's quartiles are ${n0(med(p25.nginx))} and ${n0(med(p75.nginx))} µs, aifwd's ${n0(med(p25.aifwd))} and ${n0(med(p75.aifwd))} µs (direct: ${n0(med(p25.direct))} and ${n0(med(p75.direct))} µs). Which group holds the p50 changes from run to run — by hand on 2026-11-28, four runs of 2,000 requests alternating the two proxies gave nginx p50s of 59–68 µs with p75s of 201–218 µs, and aifwd p50s of 66–182 µs with p75s of 139–206 µs — so the two p50 overheads can differ by a group's gap while neither proxy's work changes. ${cause}; the likely cause of the two groups is this VM: on the way to the first event a proxy waits three times for a process on the other virtual CPU (the request to the proxy, the request to the upstream, the upstream's head back). In the fast group aifwd's first event comes ${own >= 0 ? `${n0(own)} µs after nginx's` : `${n0(-own)} µs before nginx's`}: ${own >= 0 ? 'its own work per request on that way — parsing the request, the pipeline, writing the upstream request, relaying the head — against nginx\'s C.' : 'nginx\'s own work on that way costs more than aifwd\'s.'}`;
+}
+
 function sse(r: BenchResults): string {
   return section('3. SSE: CPU per event and first-byte overhead', r.sse, (s) => {
     const eventsDirect = med(s.rps.direct) * 50;
@@ -85,9 +108,9 @@ function sse(r: BenchResults): string {
       : `${nginxSat ? 'nginx saturated CPU 1' : `nginx used ${pct(med(s.busy.nginx))} of CPU 1`} and ${aifwdSat ? 'aifwd saturated it' : `aifwd ${pct(med(s.busy.aifwd))}`}, while CPU 0 was ${pct(Math.min(med(s.cpu0Busy.nginx), med(s.cpu0Busy.aifwd)))}–${pct(Math.max(med(s.cpu0Busy.nginx), med(s.cpu0Busy.aifwd)))} busy: wrk reading 50 chunks per response and the upstream making 51 writes per response fill CPU 0, so ${nginxSat || aifwdSat ? 'the proxy that does not saturate its core is held back by CPU 0' : 'the event rate is set by CPU 0 and both proxies are compared at the rate it offers'}. CPU time per event is still comparable, and an offered rate below a proxy's maximum is how streams behave in production (a model emits tokens at its own pace).`;
     const fb = med(s.firstByteOverheadP50Us.aifwd);
     const fbNginx = med(s.firstByteOverheadP50Us.nginx);
-    const fbText = fb <= fbNginx * 1.15
+    const fbText = firstByteGroups(s) ?? (fb <= fbNginx * 1.15
       ? `aifwd is on par with nginx, so what limits it is what both pay: the hops between the cores (the direct figure has none) — with nginx itself at ${ms(fbNginx)}, the 0.3 ms target is out of reach for any proxy on this machine.`
-      : `aifwd adds ${n0(fb - fbNginx)} µs more than nginx: its per-request work before the upstream request leaves and before the first event is written, on top of the cross-core hops both pay.`;
+      : `aifwd adds ${n0(fb - fbNginx)} µs more than nginx: its per-request work before the upstream request leaves and before the first event is written, on top of the cross-core hops both pay.`);
     return `Directly, the SSE upstream serves ${n0(med(s.rps.direct))} streams/s (${n0(eventsDirect)} events/s) using ${pct(med(s.busy.upstream))} of CPU 0 (${n1(med(s.cpuPerEventUs.upstream))} µs per event, each event its own write); wrk takes the rest of the core. Through nginx ${n0(med(s.rps.nginx))} and through aifwd ${n0(med(s.rps.aifwd))} streams/s. ${limit} Per event nginx spends ${n1(med(s.cpuPerEventUs.nginx))} µs (${n1(med(s.systemPerEventUs.nginx))} µs of it in the kernel) and aifwd ${n1(med(s.cpuPerEventUs.aifwd))} µs (${n1(med(s.systemPerEventUs.aifwd))} µs in the kernel), ${n1(med(s.ratio))}x: an event is a small chunk that costs both proxies mostly system calls, and how many events each read and write carries depends on timing, not on the proxy's code alone.${profileText(r.profileSse)} First byte: directly the first event arrives ${n0(med(s.ttfbP50Us.direct))} µs p50 after the request is sent, ${ms(fbNginx)} later through nginx and ${ms(fb)} later through aifwd; ${fbText}`;
   });
 }

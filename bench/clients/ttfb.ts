@@ -33,7 +33,9 @@ function next(): void {
     socket.end();
     printResult({
       requests,
+      p25: percentile(firstEventUs, 25),
       p50: percentile(firstEventUs, 50),
+      p75: percentile(firstEventUs, 75),
       p90: percentile(firstEventUs, 90),
       p99: percentile(firstEventUs, 99),
       totalP50: percentile(totalUs, 50),
