@@ -9,7 +9,7 @@ import { type ConfigSources, ConfigError, loadConfig, type LoadOptions, readConf
 import { SETTINGS, type SettingKey } from './config/schema.js';
 import { secondsAsMs } from './config/values.js';
 import { sourcesFromPrimary } from './node/config-sharing.js';
-import { AIFWD_WORKER, runGateway } from './node/run.js';
+import { AIFWD_WORKER, listenFailure, runGateway } from './node/run.js';
 import { VERSION } from './version.js';
 
 class UsageError extends Error {}
@@ -75,7 +75,9 @@ function buildProgram(): Command {
       if (!/^\d+$/.test(options.port) || port > 65535) throw new UsageError(`--port "${options.port}": expected an integer from 0 to 65535`);
       // Loaded on demand: `aifwd run` never pays for the mock's code.
       const { startMock } = await import('./mock/server.js');
-      const mock = await startMock({ port, host: options.host });
+      const mock = await startMock({ port, host: options.host }).catch((err: unknown) => {
+        throw listenFailure(err, options.host, port);
+      });
       process.stdout.write(`aifwd mock listening on ${mock.url}\n`);
       const stop = (): void => {
         mock.close().then(() => process.exit(0), () => process.exit(0));
@@ -119,8 +121,21 @@ function loadOptionsOf(options: Record<string, unknown>, command: Command): Load
     const value = options[key];
     if (setting in SETTINGS && (typeof value === 'string' || typeof value === 'boolean')) flags[setting] = value;
   }
+  if (options.config === '') throw new UsageError('--config "": expected the path of a YAML or JSON config file');
   const configFile = typeof options.config === 'string' ? options.config : undefined;
   return { flags, configFile, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * Commander's message as one line (its suggestion, `(Did you mean --base-url?)`, is on a line of
+ * its own), naming an argument as it was typed, not as normaliseArgv spelled it (`--base_ur`).
+ */
+function commanderMessage(message: string, typed: readonly string[], normalised: readonly string[]): string {
+  let line = message.replace(/^error: /, '').replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/, ' (did you mean $1?)').replace(/\s*\n\s*/g, ' ');
+  for (let i = 0; i < typed.length; i++) {
+    if (typed[i] !== normalised[i]) line = line.replaceAll(`'${normalised[i]}'`, `'${typed[i]}'`);
+  }
+  return line;
 }
 
 /** Entry point of the `aifwd` / `openai-forward` binaries. */
@@ -130,12 +145,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(program.helpInformation());
     process.exit(2);
   }
+  const normalised = normaliseArgv(argv);
+  // Commander answers `help <unknown>` with the whole help on stderr: one line instead.
+  const commands = program.commands.map((command) => command.name());
+  if (normalised[0] === 'help' && normalised.length > 1 && !commands.includes(normalised[1])) {
+    fail(`unknown command '${argv[1]}' (commands: ${commands.join(', ')}, help)`);
+  }
   try {
-    await program.parseAsync(normaliseArgv(argv), { from: 'user' });
+    await program.parseAsync(normalised, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) process.exit(0);
-      fail(err.message.replace(/^error: /, ''));
+      fail(commanderMessage(err.message, argv, normalised));
     }
     if (err instanceof ConfigError || err instanceof UsageError || err instanceof ConvertError) fail(err.message);
     throw err;

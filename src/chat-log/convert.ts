@@ -45,7 +45,8 @@ const errCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ??
 export async function logFiles(logPath: string): Promise<{ files: string[]; total: number }> {
   let active = resolve(logPath);
   const info = await stat(active).catch(() => undefined);
-  if (info?.isDirectory()) active = join(active, ACTIVE_LOG_NAME);
+  const directory = info?.isDirectory() === true;
+  if (directory) active = join(active, ACTIVE_LOG_NAME);
   const rotated = await listRotated(active).catch((err: unknown) => {
     throw new ConvertError(`cannot read the directory of ${logPath} (${errCode(err)})`);
   });
@@ -58,7 +59,9 @@ export async function logFiles(logPath: string): Promise<{ files: string[]; tota
     files.push(file);
     total += fileInfo.size;
   }
-  if (files.length === 0) throw new ConvertError(`chat log not found: ${logPath}`);
+  if (files.length === 0) {
+    throw new ConvertError(directory ? `chat log not found: the directory ${logPath} holds no ${ACTIVE_LOG_NAME} and no rotated sibling of it` : `chat log not found: ${logPath}`);
+  }
   return { files, total };
 }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { maskSecret, shownName } from '../core/mask.js';
+import { maskSecret, maskUrlCredentials, shownName } from '../core/mask.js';
 import { SETTINGS, type Config, type SettingKey, type SettingSpec } from './schema.js';
 
 const require = createRequire(import.meta.url);
@@ -124,7 +124,10 @@ function fromEnv(key: SettingKey, env: Record<string, string | undefined>, suffi
 function shown(key: SettingKey, value: unknown): string {
   const s = typeof value === 'string' ? value : JSON.stringify(value);
   if (SECRET_KEYS.has(key)) return maskSecret(s ?? '');
-  return s === undefined ? 'undefined' : s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  if (s === undefined) return 'undefined';
+  // A URL's password is a secret too (the base URL refuses one, and says so).
+  const masked = maskUrlCredentials(s);
+  return masked.length > 80 ? `${masked.slice(0, 80)}…` : masked;
 }
 
 /** Loads and validates the configuration; throws {@link ConfigError} with a one-line message. */

@@ -8,7 +8,7 @@
  * (values.ts) already carry all the checks and messages. The table is the single source of truth.
  */
 import { forwardKeys } from './forward-keys.js';
-import { bool, byteSize, corsOrigins, httpUrl, integer, list, optionalText, secondsAsMs, text, type Parser } from './values.js';
+import { bool, byteSize, corsOrigins, httpUrl, integer, ipList, list, optionalText, routePrefix, secondsAsMs, text, type Parser } from './values.js';
 
 export interface SettingSpec {
   /** Flag without dashes (`base-url`); the seed's underscore spelling (`base_url`) is accepted too. */
@@ -28,14 +28,14 @@ export const SETTINGS = {
   base_url: { flag: 'base-url', env: ['OPENAI_BASE_URL'], arg: 'url', default: 'https://api.openai.com', parse: httpUrl, description: 'upstream base URL (may carry a path)' },
   api_key: { flag: 'api-key', env: ['OPENAI_API_KEY'], arg: 'keys', parse: list, description: 'upstream key pool, used round-robin' },
   forward_key: { flag: 'forward-key', env: ['FORWARD_KEY'], arg: 'keys', parse: forwardKeys, description: 'keys clients may present instead of a real key; in a config file each may carry a policy (models, routes, rpm, expires)' },
-  route_prefix: { flag: 'route-prefix', env: ['ROUTE_PREFIX'], arg: 'path', parse: optionalText, description: 'path prefix the gateway serves under' },
+  route_prefix: { flag: 'route-prefix', env: ['ROUTE_PREFIX'], arg: 'path', parse: routePrefix, description: 'path prefix the gateway serves under' },
   log_chat: { flag: 'log-chat', env: ['LOG_CHAT'], default: 'false', parse: bool, description: 'record conversations in the chat log' },
   log_dir: { flag: 'log-dir', env: ['LOG_DIR'], arg: 'dir', default: './Log', parse: text, description: 'directory of the chat log (chat.log)' },
   log_rotate_size: { flag: 'log-rotate-size', env: ['LOG_ROTATE_SIZE'], arg: 'size', default: '20mb', parse: byteSize, description: 'rotate the chat log at this size' },
-  ip_whitelist: { flag: 'ip-whitelist', env: ['IP_WHITELIST'], arg: 'ips', parse: list, description: 'client IPs/CIDRs allowed (v4 and v6)' },
-  ip_blacklist: { flag: 'ip-blacklist', env: ['IP_BLACKLIST'], arg: 'ips', parse: list, description: 'client IPs/CIDRs denied (v4 and v6)' },
+  ip_whitelist: { flag: 'ip-whitelist', env: ['IP_WHITELIST'], arg: 'ips', parse: ipList, description: 'client IPs/CIDRs allowed (v4 and v6)' },
+  ip_blacklist: { flag: 'ip-blacklist', env: ['IP_BLACKLIST'], arg: 'ips', parse: ipList, description: 'client IPs/CIDRs denied (v4 and v6)' },
   cors_origins: { flag: 'cors-origins', env: ['CORS_ORIGINS'], arg: 'origins', default: '*', parse: corsOrigins, description: 'browser origins allowed to call the gateway (CORS): * = any, or a list; off = leave CORS to the upstream' },
-  trusted_proxies: { flag: 'trusted-proxies', env: ['TRUSTED_PROXIES'], arg: 'ips', parse: list, description: 'peers whose X-Forwarded-For is believed' },
+  trusted_proxies: { flag: 'trusted-proxies', env: ['TRUSTED_PROXIES'], arg: 'ips', parse: ipList, description: 'peers whose X-Forwarded-For is believed' },
   port: { flag: 'port', env: ['PORT'], arg: 'port', default: '8000', parse: integer(0, 65535), description: 'listen port' },
   host: { flag: 'host', env: ['HOST'], arg: 'host', default: '0.0.0.0', parse: text, description: 'listen address' },
   workers: { flag: 'workers', env: ['WORKERS'], arg: 'n', default: '1', parse: integer(1, 256), description: 'worker processes sharing the port' },

@@ -4,6 +4,8 @@
  * and throws a message saying what was expected.
  */
 import { corsOriginProblem } from '../core/cors.js';
+import { parseIpRange } from '../core/ip.js';
+import { normalisePrefix } from '../core/route.js';
 
 /** Raw value in, typed value out; throws an Error whose message says what was expected. */
 export type Parser<T> = (value: unknown) => T;
@@ -18,6 +20,32 @@ export const list: Parser<string[]> = (value) => {
     for (const part of String(item).split(/[\s,]+/)) if (part !== '') out.push(part);
   }
   return out;
+};
+
+/** IP addresses and CIDR ranges, v4 and v6 (`ip_whitelist`, `ip_blacklist`, `trusted_proxies`). */
+export const ipList: Parser<string[]> = (value) => {
+  const entries = list(value);
+  for (const entry of entries) {
+    if (parseIpRange(entry) === undefined) throw new Error(`"${entry}" is not an IP address or CIDR range such as 10.0.0.0/8 or ::1`);
+  }
+  return entries;
+};
+
+/** One segment of a prefix: RFC 3986's path characters, `%` only as an escape. */
+const PREFIX = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+)+$/;
+
+/**
+ * `route_prefix`, normalised to `/x` (core/route.ts: leading slash, no trailing one); undefined for
+ * none. A prefix that no request target could start with — a space, `?`, `#`, an empty or a dot
+ * segment — would leave the gateway answering 404 to everything, so it fails at start-up.
+ */
+export const routePrefix: Parser<string | undefined> = (value) => {
+  const given = optionalText(value);
+  const prefix = normalisePrefix(given);
+  if (prefix === '') return undefined;
+  if (!PREFIX.test(prefix)) throw new Error('expected a path such as /openai: no spaces, "?", "#" or empty segments, "%" only before two hex digits');
+  if (prefix.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) throw new Error('a prefix cannot hold "." or ".." segments');
+  return prefix;
 };
 
 /**

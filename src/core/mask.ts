@@ -11,6 +11,14 @@ export function shownName(name: string): string {
   return /^[a-z_]{1,32}$/i.test(name) ? name : maskSecret(name);
 }
 
+/**
+ * `text` with the credentials of any URL in it masked (`https://user:pass@host` →
+ * `https://****@host`): a proxy or base URL in a message must not show its password.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi, '$1****@');
+}
+
 export function maskSecret(secret: string): string {
   if (secret.length <= 8) return '*'.repeat(Math.max(secret.length, 3));
   // Real keys are 40+ characters: nine of them name the key and reveal nothing usable. A short

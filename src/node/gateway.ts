@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { Authenticator } from '../core/auth.js';
@@ -113,7 +114,16 @@ function readTls(config: Config): { key: Buffer; cert: Buffer } | undefined {
       throw new ConfigError(`cannot read ${name} ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
   };
-  return { key: read(keyFile, 'ssl_keyfile'), cert: read(certFile, 'ssl_certfile') };
+  const files = { key: read(keyFile, 'ssl_keyfile'), cert: read(certFile, 'ssl_certfile') };
+  // What the TLS server will do with them, now: a file that is not PEM, the two swapped or a key
+  // that does not match the certificate fails here, in one line, not in the server's constructor.
+  try {
+    createSecureContext(files);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new ConfigError(`cannot serve HTTPS with ssl_keyfile ${keyFile} and ssl_certfile ${certFile} (${reason}): expected a PEM private key and the PEM certificate chain it belongs to`);
+  }
+  return files;
 }
 
 export interface Gateway extends GatewayParts {

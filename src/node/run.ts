@@ -72,7 +72,7 @@ function printBanner(config: Config, { port, tls, proxy, chatLogPath, metrics }:
     {
       config,
       version: VERSION,
-      prefix: config.route_prefix === undefined ? '' : config.route_prefix,
+      prefix: config.route_prefix ?? '',
       authMode: authModeOf(config),
       listenUrl: listenUrl(tls, config.host, port),
       proxy,
@@ -84,9 +84,15 @@ function printBanner(config: Config, { port, tls, proxy, chatLogPath, metrics }:
   opts.stdout.write(banner);
 }
 
-function listenFailure(err: unknown, host: string, port: number, what = ''): ConfigError {
+/** Why `listen` failed, in one line (`aifwd run` and `aifwd mock`). */
+export function listenFailure(err: unknown, host: string, port: number, what = ''): ConfigError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code ?? String(err);
+  const why =
+    code === 'EADDRINUSE' ? 'address already in use'
+    : code === 'EACCES' ? 'permission denied'
+    : code === 'EADDRNOTAVAIL' ? 'no such address on this machine'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'no such host'
+    : (code ?? String(err));
   return new ConfigError(`cannot listen on ${host}:${port}${what}: ${why}`);
 }
 

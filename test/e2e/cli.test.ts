@@ -24,7 +24,15 @@ describe('bad input exits 2 with one line', () => {
     [['run', '--port', 'eighty'], '--port "eighty": expected an integer from 0 to 65535'],
     [['run', '--frobnicate'], "unknown option '--frobnicate'"],
     [['run', '--base-url', 'not a url'], '--base-url "not a url": expected an http(s) URL'],
-    [['run', '--ip-whitelist', '10.0.0.0/99'], 'IP_WHITELIST: "10.0.0.0/99" is not an IP address or CIDR range'],
+    // Named as given: the flag, not the variable of the same meaning.
+    [['run', '--ip-whitelist', '10.0.0.0/99'], '--ip-whitelist "10.0.0.0/99": "10.0.0.0/99" is not an IP address or CIDR range'],
+    [['run', '--trusted_proxies=bad'], '--trusted-proxies "bad": "bad" is not an IP address or CIDR range'],
+    [['run', '--route-prefix', '/a?b'], '--route-prefix "/a?b": expected a path such as /openai'],
+    [['run', '--route-prefix', 'v1/../x'], '--route-prefix "v1/../x": a prefix cannot hold "." or ".." segments'],
+    [['run', '--config', ''], '--config "": expected the path of a YAML or JSON config file'],
+    // Commander's suggestion on the same line, the flag as it was typed.
+    [['run', '--base_ur', 'http://x'], "unknown option '--base_ur' (did you mean --base-url?)"],
+    [['help', 'bogus'], "unknown command 'bogus' (commands: run, health, mock, convert, help)"],
     [['run', '--config', 'nope.yaml'], 'cannot read config file'],
     [['run', '--ssl-keyfile', 'k.pem', '--ssl-certfile', 'c.pem'], 'cannot read ssl_keyfile'],
     [['run', '--log-chat', 'perhaps'], '--log-chat "perhaps": expected true or false'],
@@ -43,6 +51,47 @@ describe('bad input exits 2 with one line', () => {
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain('OPENAI_BASE_URL "gopher://x"');
   });
+
+  it('never shows the password of a URL it refuses', async () => {
+    const run = runCli(['run', '--base-url', 'https://someone:sk-fake-url-password-1@x.example/v1']);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr().trim()).toBe('aifwd: --base-url "https://****@x.example/v1": put credentials in OPENAI_API_KEY, not in the URL');
+  });
+
+  it('TLS files that are not a PEM key and its certificate: one line, also as the primary of --workers', async () => {
+    const fixtures = join(ROOT, 'test/fixtures');
+    const dir = tmp({ 'junk.pem': 'junk\n' });
+    const cases: [string[], string][] = [
+      [['--ssl-keyfile', join(dir, 'junk.pem'), '--ssl-certfile', join(fixtures, 'localhost-cert.pem')], 'DECODER routines::unsupported'],
+      // The two swapped.
+      [['--ssl-keyfile', join(fixtures, 'localhost-cert.pem'), '--ssl-certfile', join(fixtures, 'localhost-key.pem'), '--workers', '2'], 'PEM routines::no start line'],
+    ];
+    for (const [args, reason] of cases) {
+      const run = runCli(['run', '--port', '0', ...args]);
+      expect(await run.exited).toBe(2);
+      const lines = run.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^aifwd: cannot serve HTTPS with ssl_keyfile \S+ and ssl_certfile \S+ \(.*\): expected a PEM private key and the PEM certificate chain it belongs to$/);
+      expect(lines[0]).toContain(reason);
+    }
+  });
+
+  it('aifwd mock on a port in use or a host that does not exist: one line', async () => {
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await new Promise((resolve) => busy.once('listening', resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const taken = runCli(['mock', '--port', String(port)]);
+      expect(await taken.exited).toBe(2);
+      expect(taken.stderr().trim()).toBe(`aifwd: cannot listen on 127.0.0.1:${port}: address already in use`);
+    } finally {
+      busy.close();
+    }
+    const nowhere = runCli(['mock', '--port', '0', '--host', 'no-such-host.invalid']);
+    expect(await nowhere.exited).toBe(2);
+    expect(nowhere.stderr().trim()).toBe('aifwd: cannot listen on no-such-host.invalid:0: no such host');
+  });
 });
 
 describe('configuration sources', () => {
@@ -54,6 +103,13 @@ describe('configuration sources', () => {
     expect(res.status).toBe(200);
     expect(up.requests[0].headers.authorization).toBe('Bearer sk-fake-dotenv');
     expect(gw.stdout()).toContain('/fromenv');
+  });
+
+  it('the banner shows the prefix as it is served: normalised', async () => {
+    const up = await upstream();
+    const gw = await startGateway(['--base-url', up.url, '--route_prefix', 'pfx/']);
+    expect(gw.stdout()).toMatch(/route prefix\s+\/pfx\n/);
+    expect((await fetch(`${gw.url}/pfx/v1/models`)).status).toBe(200);
   });
 
   it('reads a YAML config file; the environment wins over it', async () => {

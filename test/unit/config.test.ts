@@ -113,3 +113,45 @@ describe('normaliseArgv', () => {
     ]);
   });
 });
+
+describe('route_prefix, IP lists and URLs in messages', () => {
+  const load = (flags: Record<string, string>) => loadConfig({ flags, env: {}, cwd: dir() });
+  const problem = (flags: Record<string, string>): string => {
+    try {
+      load(flags);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('no error');
+  };
+
+  it('normalises the prefix as the router does, so the banner shows what is served', () => {
+    expect(load({ route_prefix: 'openai/' }).route_prefix).toBe('/openai');
+    expect(load({ route_prefix: ' /a/b/ ' }).route_prefix).toBe('/a/b');
+    expect(load({ route_prefix: '/x%2Fy:z@v1' }).route_prefix).toBe('/x%2Fy:z@v1');
+    expect(load({ route_prefix: '/' }).route_prefix).toBeUndefined();
+  });
+
+  it.each(['/a b', '/a?b', '/a#b', '//openai', '/a//b', '/a%zz', '/a/./b', '/a/%2E%2e/b'])('refuses the prefix %j, which no request could start with', (prefix) => {
+    expect(problem({ route_prefix: prefix })).toMatch(/^--route-prefix ".*": (expected a path such as \/openai|a prefix cannot hold "\." or "\.\." segments)/);
+  });
+
+  it('checks each IP list entry where the list is read, naming its source', () => {
+    expect(load({ ip_whitelist: '10.0.0.0/8, ::1 192.168.1.7' }).ip_whitelist).toEqual(['10.0.0.0/8', '::1', '192.168.1.7']);
+    expect(problem({ ip_blacklist: '10.0.0.1 10.0.0.0/33' })).toBe('--ip-blacklist "10.0.0.1 10.0.0.0/33": "10.0.0.0/33" is not an IP address or CIDR range such as 10.0.0.0/8 or ::1');
+    const fromEnv = (() => {
+      try {
+        loadConfig({ flags: {}, env: { TRUSTED_PROXIES: 'proxy.local' }, cwd: dir() });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(fromEnv).toBe('TRUSTED_PROXIES "proxy.local": "proxy.local" is not an IP address or CIDR range such as 10.0.0.0/8 or ::1');
+  });
+
+  it('masks the credentials of a URL it quotes', () => {
+    expect(problem({ base_url: 'http://u:sk-fake-pw-0123456789@127.0.0.1:1' })).toBe('--base-url "http://****@127.0.0.1:1": put credentials in OPENAI_API_KEY, not in the URL');
+  });
+});
