@@ -47,7 +47,7 @@ export function requestLine(length: i32, uidLow: i32, millis: i32, lineAt: i32):
     const keyAt = load<i32>(m) + 1;
     const keyLength = load<i32>(m, 4) - 1 - keyAt;
     if (keyLength > 0 && isDigit(at(keyAt))) return DECLINE;
-    // "__proto__" (JavaScript would set the record's prototype)
+    // "__proto__": left to the general path, which defines it as a member (chat-record.ts)
     if (keyLength == 9 && load<u64>(keyAt) == 0x5f6f746f72705f5f && at(keyAt + 8) == 0x5f) return DECLINE;
     for (let j = 0; j < k; j++) {
       const o = MEMBERS_AT + (j << 4);

@@ -49,10 +49,12 @@ export interface ChatLogOptions {
   endOfTurn?: (task: () => void) => void;
   /** The clock of the records' times (chat-log/tap.ts; default `Date.now`). */
   now?: () => number;
+  /** The pool's keys and the forward keys: masked where an error reply quotes one (chat-log/tap.ts). */
+  secrets?: readonly string[];
 }
 
 /** Creates the chat log of this process. Throws if `worker` mode has no IPC channel. */
-export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send, onUsage, endOfTurn, now }: ChatLogOptions): ChatLog {
+export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, send, onUsage, endOfTurn, now, secrets }: ChatLogOptions): ChatLog {
   const path = resolve(dir, ACTIVE_LOG_NAME);
   let sink: LineSink;
   if (mode === 'file') {
@@ -62,7 +64,7 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     if (channel === undefined) throw new Error('chat log: worker mode needs an IPC channel (run as a cluster worker)');
     sink = new WorkerSink({ send: channel, stderr });
   }
-  const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage, endOfTurn, now });
+  const hook = createChatLogHook({ append: (line) => sink.append(line), appendLines: (lines, count) => sink.appendLines(lines, count), onUsage, endOfTurn, now, secrets });
   if (!hook.builtInWasm) {
     // Every record is still written, at about 2.5 times the log's CPU per exchange (chat-log/tap.ts).
     stderr.write(`aifwd: chat log: ${fileURLToPath(CHAT_LINES_WASM)} could not be loaded (build it with \`npm run build\`); the log's lines are built in JavaScript instead, at about 2.5 times the CPU\n`);

@@ -28,6 +28,7 @@ import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-
 import type { ExchangeEnd, ExchangeHook, ExchangeInfo, ExchangeTap } from '../core/exchange.js';
 import type { JsonObject } from '../core/chat-reply.js';
 import type { UpstreamResponseHead } from '../core/headers.js';
+import { maskSecretsIn } from '../core/mask.js';
 import { PendingWork } from './pending-work.js';
 import { type ReadResult, ResponseReader } from './response-reader.js';
 import { UidCounter, uidText } from './uid.js';
@@ -63,6 +64,11 @@ export interface ChatLogHookOptions {
    * exchange ended in. Should it throw, {@link ChatLogHook.failures} counts it. Must not throw.
    */
   onUsage?: (model: string | null, usage: JsonObject, keyName: string | null) => void;
+  /**
+   * Keys that must never reach the log: the pool's and the forward keys. An error reply's body may
+   * quote one (`Incorrect API key provided: sk-…`); its record has them masked (core/mask.ts).
+   */
+  secrets?: readonly string[];
 }
 
 export interface ChatLogHook extends ExchangeHook {
@@ -91,6 +97,7 @@ class HookState {
   readonly uids: UidCounter | (() => string);
   readonly maxBodyBytes: number;
   readonly onUsage: ChatLogHookOptions['onUsage'];
+  readonly secrets: readonly string[];
   /** The WebAssembly line builder, which hands its lines to `appendLines`; `null` without that or the module. */
   readonly builder: ChatLineBuilder | null;
   /** Drains to come (deferred request records, the common replies' response records), hand-offs and decoders still finishing: what {@link settled} waits for. */
@@ -107,6 +114,7 @@ class HookState {
   #draining = false;
 
   constructor(options: Required<Omit<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>> & Pick<ChatLogHookOptions, 'onUsage' | 'appendLines' | 'newUid'>) {
+    this.secrets = options.secrets;
     this.append = options.append;
     this.now = options.now;
     this.endOfTurn = options.endOfTurn;
@@ -297,7 +305,9 @@ class ChatLogTap implements ExchangeTap {
     try {
       const endedAt = state.now();
       const reader = this.#reader;
-      if (reader !== null && outcome.kind === 'complete' && state.builder !== null && !reader.decoding && reader.plainBody() !== null) {
+      // An error reply takes the path below, which masks the keys its body may quote.
+      const error = this.#status !== null && this.#status >= 400;
+      if (reader !== null && outcome.kind === 'complete' && !error && state.builder !== null && !reader.decoding && reader.plainBody() !== null) {
         // The common reply: its line is built in the drain, with the other lines of this turn, one
         // after the other while the module's code and tables are in the caches (a response line
         // built alone, between the forwarding of other requests, cost it twice as long).
@@ -405,7 +415,10 @@ class ChatLogTap implements ExchangeTap {
       unparsed: result.unparsed,
       truncated: result.truncated,
     };
-    state.appendLine(json === undefined ? responseRecordLine(input) : responseRecordLine(input, json));
+    const line = json === undefined ? responseRecordLine(input) : responseRecordLine(input, json);
+    // An upstream's error may quote the key it was sent (or a forward key): never into the log.
+    const status = input.status;
+    state.appendLine(status !== null && status >= 400 && state.secrets.length > 0 ? maskSecretsIn(line, state.secrets) : line);
     // After the record: counting tokens for the metrics must not be able to cost it.
     const onUsage = state.onUsage;
     if (onUsage === undefined) return;
@@ -416,8 +429,8 @@ class ChatLogTap implements ExchangeTap {
 }
 
 /** The chat log's {@link ExchangeHook}. */
-export function createChatLogHook({ append, appendLines, now = Date.now, endOfTurn = setImmediate, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage }: ChatLogHookOptions): ChatLogHook {
-  const state = new HookState({ append, appendLines, now, endOfTurn, newUid, maxBodyBytes, onUsage });
+export function createChatLogHook({ append, appendLines, now = Date.now, endOfTurn = setImmediate, newUid, maxBodyBytes = 8 * 1024 * 1024, onUsage, secrets = [] }: ChatLogHookOptions): ChatLogHook {
+  const state = new HookState({ append, appendLines, now, endOfTurn, newUid, maxBodyBytes, onUsage, secrets });
   return {
     open(info) {
       const api = chatApiOf(info.method, info.route);

@@ -22,8 +22,9 @@
  * reads — in WebAssembly instead (chat-lines-wasm.ts): the same bytes, which the tests check; it
  * also copies pretty-printed bodies, which take the general path here, without their whitespace.
  */
+import { isUtf8 } from 'node:buffer';
 import { objectMembers } from './chat-json-members.js';
-import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput } from './chat-record.js';
+import { isOtherField, type RequestRecordInput, requestRecordOf, type ResponseRecordInput, statusError } from './chat-record.js';
 import type { ReplyJson } from './chat-raw-reply.js';
 import { type AssembledReply, isObject, parseJson } from './chat-reply.js';
 import { isoTime } from './chat-time.js';
@@ -81,6 +82,9 @@ export function requestRecordLine(input: RequestRecordInput): string {
     const fields = members === undefined ? undefined : copiedFields(text, members);
     if (fields !== undefined) return withEnvelope(input, fields);
   }
+  // JSON text is UTF-8 (RFC 8259): a body that is not is recorded as unparsed, not decoded with
+  // U+FFFD in place of its bytes (the scan above declined it for that too).
+  if (!isUtf8(body)) return JSON.stringify(requestRecordOf(input, undefined));
   const text = body.toString('utf8');
   const parsed = parseJson(text);
   // Line breaks can only be whitespace in valid JSON; a line of JSON Lines may hold none.
@@ -189,6 +193,10 @@ export function responseRecordLine(input: ResponseRecordInput, json: ReplyJson =
   if (json.choices !== '') line += `,"choices":${json.choices}`;
   if (outcome.kind === 'error') line += `,"error":${JSON.stringify({ message: outcome.message, code: outcome.code })}`;
   else if (json.error !== '') line += `,"error":${json.error}`;
+  else {
+    const error = statusError(input, json !== NO_REPLY);
+    if (error !== null) line += `,"error":${JSON.stringify(error)}`;
+  }
   if (outcome.kind === 'aborted') line += ',"aborted":true';
   const { unparsed } = input;
   if (unparsed !== undefined) line += `,"unparsed":true,"reason":${jsonString(unparsed.reason)},"raw":${jsonString(unparsed.raw)}`;

@@ -9,6 +9,7 @@
  * - The response record always carries every contract field (`null` when absent), plus `choices`
  *   (`n > 1`), `error`, `aborted`, `unparsed` / `raw` / `reason` and `truncated` when they apply.
  */
+import { isUtf8 } from 'node:buffer';
 import type { ExchangeEnd } from './exchange.js';
 import { type AssembledReply, isObject, type JsonObject, parseJson } from './chat-reply.js';
 import { isoTime } from './chat-time.js';
@@ -72,7 +73,8 @@ export interface RequestRecordInput {
 /** The `request` record: envelope, `model`, `stream`, conversation, then the remaining body fields. */
 export function buildRequestRecord(input: RequestRecordInput): JsonObject {
   const { body } = input;
-  return requestRecordOf(input, body === undefined || body.length === 0 ? undefined : parseJson(body.toString('utf8')));
+  // JSON text is UTF-8 (RFC 8259): a body that is not is unparsed, not text with U+FFFD in it.
+  return requestRecordOf(input, body === undefined || body.length === 0 || !isUtf8(body) ? undefined : parseJson(body.toString('utf8')));
 }
 
 /** {@link buildRequestRecord} for a body already parsed (`parsed`: what `JSON.parse` made of it). */
@@ -88,7 +90,13 @@ export function requestRecordOf({ uid, startedAt, ip, route, body }: RequestReco
   record.model = typeof parsed.model === 'string' ? parsed.model : null;
   record.stream = parsed.stream === true;
   for (const field of CONVERSATION_FIELDS) if (parsed[field] !== undefined) record[field] = parsed[field];
-  for (const name of Object.keys(parsed)) if (isOtherField(name)) record[name] = parsed[name];
+  for (const name of Object.keys(parsed)) {
+    if (!isOtherField(name)) continue;
+    // A body's own `__proto__` member (JSON.parse makes it one) stays a member: assigned, it would
+    // set the record's prototype and vanish from the line.
+    if (name === '__proto__') Object.defineProperty(record, name, { value: parsed[name], enumerable: true, writable: true, configurable: true });
+    else record[name] = parsed[name];
+  }
   return record;
 }
 
@@ -112,6 +120,18 @@ export interface ResponseRecordInput {
   truncated?: boolean;
 }
 
+/**
+ * The `error` of an exchange that completed with an error status and a body that said nothing —
+ * not JSON (an HTML 502 page) or none at all — so that every failed exchange's record has one;
+ * `null` otherwise. `read`: a reply was read from the body (its `error`, if any, is copied) —
+ * unless it is `unparsed`.
+ */
+export function statusError({ status, outcome, unparsed }: ResponseRecordInput, read: boolean): { message: string; code: string } | null {
+  if ((read && unparsed === undefined) || outcome.kind !== 'complete' || status === null || status < 400) return null;
+  const body = unparsed === undefined ? 'no error object' : 'a body that is not a JSON error object (see raw)';
+  return { message: `the upstream answered ${status} with ${body}`, code: 'upstream_error_status' };
+}
+
 /** The `response` record. */
 export function buildResponseRecord(input: ResponseRecordInput): JsonObject {
   const { reply, outcome } = input;
@@ -131,6 +151,10 @@ export function buildResponseRecord(input: ResponseRecordInput): JsonObject {
   if (reply?.choices) record.choices = reply.choices;
   if (outcome.kind === 'error') record.error = { message: outcome.message, code: outcome.code };
   else if (reply !== null && reply.error !== null && reply.error !== undefined) record.error = reply.error;
+  else {
+    const error = statusError(input, reply !== null);
+    if (error !== null) record.error = error;
+  }
   if (outcome.kind === 'aborted') record.aborted = true;
   if (input.unparsed !== undefined) {
     record.unparsed = true;

@@ -19,6 +19,21 @@ export function maskUrlCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi, '$1****@');
 }
 
+/** Secrets shorter than this are not looked for in text: masking every "abc" would garble it. */
+const SHORTEST_SOUGHT = 8;
+
+/**
+ * `text` with every occurrence of each of `secrets` masked: for text from outside that may quote a
+ * key, such as an upstream's error (`Incorrect API key provided: …`).
+ */
+export function maskSecretsIn(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= SHORTEST_SOUGHT && out.includes(secret)) out = out.replaceAll(secret, maskSecret(secret));
+  }
+  return out;
+}
+
 export function maskSecret(secret: string): string {
   if (secret.length <= 8) return '*'.repeat(Math.max(secret.length, 3));
   // Real keys are 40+ characters: nine of them name the key and reveal nothing usable. A short

@@ -296,7 +296,13 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     }
 
     // 6. body size
-    if (maxBodySize > 0 && head.contentLength > maxBodySize) return sendError(res, bodyTooLarge(maxBodySize), true, corsHeaders);
+    if (maxBodySize > 0 && head.contentLength > maxBodySize) {
+      const tooLarge = bodyTooLarge(maxBodySize);
+      sendError(res, tooLarge, true, corsHeaders);
+      // Recorded as when a chunked body passes the limit as it is read (send): unread, and the 413.
+      hook?.open({ method, route: routed.route, ip, startedAt, keyName: policy === null ? null : policy.name })?.end(unread(tooLarge));
+      return;
+    }
 
     if (req.upgrade) {
       // The pool key went into Authorization: a key the client offered as a subprotocol stays here.

@@ -157,6 +157,7 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         // The log's work of a turn waits until the turn's answers went out.
         endOfTurn: (task) => turnWrites.afterWrites(task),
         now: clock.now,
+        secrets: [...config.api_key, ...config.forward_key.map((spec) => spec.key)],
       })
     : undefined;
   // Under --workers, the primary counts forward keys' requests per minute for all workers.

@@ -96,7 +96,7 @@ describe('request line: bodies that take the general path are byte-identical to 
     ['a JSON array', '[1,2]'],
     ['a JSON string', '"hello"'],
     ['truncated JSON', '{"model":"m","messages":[{"role"'],
-    ['invalid UTF-8 becomes U+FFFD', '{"model":"m","x":"\xff"}'],
+    ['invalid UTF-8 is not JSON: unparsed', '{"model":"m","x":"\xff"}'],
   ];
   it.each(texts)('%s', (_name, text) => {
     const bytes = Buffer.from(text, text.includes('\xff') ? 'latin1' : 'utf8');

@@ -21,7 +21,7 @@ function textLines(block: Uint8Array): string[] {
  * A hook whose lines are collected as text. `bytes`: it is also given `appendLines`, so request
  * lines are built in WebAssembly where they can be; `viaBytes` counts the lines that came so.
  */
-function setup(options: { maxBodyBytes?: number; bytes?: boolean } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[]; viaBytes: () => number } {
+function setup(options: { maxBodyBytes?: number; bytes?: boolean; secrets?: readonly string[] } = {}): { hook: ChatLogHook; lines: string[]; records: () => Json[]; viaBytes: () => number } {
   const lines: string[] = [];
   let clock = 1_000;
   let n = 0;
@@ -152,6 +152,58 @@ describe.each([['strings', false], ['bytes', true]])('chat log hook: records (%s
     const [request, response] = records();
     expect(request).toMatchObject({ unparsed: true, raw: 'not json', model: null });
     expect(response).toMatchObject({ status: 400, error: { message: 'We could not parse the JSON body' } });
+  });
+
+  it('a body member named __proto__ stays a member of the record', async () => {
+    const { hook, lines } = setup({ bytes });
+    await exchange(hook, { body: Buffer.from('{"model":"m","__proto__":{"polluted":1},"messages":[{"role":"user","content":"x"}],"n":1}'), response: Buffer.from('{}') });
+    expect(lines[0]).toContain(',"__proto__":{"polluted":1},"n":1}');
+    const request = JSON.parse(lines[0]) as Json;
+    expect(Object.getOwnPropertyNames(request)).toContain('__proto__');
+    expect(Object.getPrototypeOf(request)).toBe(Object.prototype);
+  });
+
+  it('a body that is not UTF-8 is not JSON: unparsed, whether or not its bytes above 0x7f are in a string', async () => {
+    const { hook, records } = setup({ bytes });
+    const broken = Buffer.concat([Buffer.from('{"model":"m","messages":[{"role":"user","content":"bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' byte"}]}')]);
+    await exchange(hook, { body: broken, response: Buffer.from('{}') });
+    await exchange(hook, { body: Buffer.concat([Buffer.from('{"model":"m"}'), Buffer.from([0xc3])]), response: Buffer.from('{}') });
+    const [first, , second] = records();
+    expect(first).toMatchObject({ type: 'request', model: null, stream: null, unparsed: true });
+    expect(second).toMatchObject({ type: 'request', model: null, unparsed: true });
+    // A well-formed non-ASCII body is still parsed.
+    await exchange(hook, { body: { model: 'm', messages: [{ role: 'user', content: 'héllo 你好' }] }, response: Buffer.from('{}') });
+    expect(records()[4]).toMatchObject({ model: 'm', messages: [{ role: 'user', content: 'héllo 你好' }] });
+  });
+
+  it('an error reply that quotes a pool or forward key: masked in the record, JSON or not', async () => {
+    const pool = 'sk-fake-pool-key-0123456789abcdef';
+    const forward = 'fk-fake-forward-0123';
+    const { hook, lines, records } = setup({ bytes, secrets: [pool, forward, 'short'] });
+    const quoted = JSON.stringify({ error: { message: `Incorrect API key provided: ${pool} (sent for ${forward}); short`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 401, response: Buffer.from(quoted) });
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 502, response: Buffer.from(`<html>bad key ${pool}</html>`) });
+    for (const line of lines) {
+      expect(line).not.toContain(pool);
+      expect(line).not.toContain(forward);
+    }
+    const [, first, , second] = records();
+    expect(first).toMatchObject({ status: 401, error: { message: 'Incorrect API key provided: sk-fa…cdef (sent for fk…23); short', code: 'invalid_api_key' } });
+    expect(second).toMatchObject({ status: 502, unparsed: true, raw: '<html>bad key sk-fa…cdef</html>' });
+  });
+
+  it('an error status whose body says nothing (not JSON, or empty) still gets an error', async () => {
+    const { hook, records } = setup({ bytes });
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 502, response: Buffer.from('<html>Bad Gateway</html>') });
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 500, response: Buffer.alloc(0) });
+    // A JSON error object is copied as it is; a 200 gets none.
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 429, response: Buffer.from('{"error":{"message":"Slow down","code":"rate_limit_exceeded"}}') });
+    await exchange(hook, { body: { model: 'm', messages: [] }, status: 200, response: Buffer.from('<html>ok</html>') });
+    const responses = records().filter((r) => r.type === 'response');
+    expect(responses[0]).toMatchObject({ status: 502, unparsed: true, error: { message: 'the upstream answered 502 with a body that is not a JSON error object (see raw)', code: 'upstream_error_status' } });
+    expect(responses[1]).toMatchObject({ status: 500, error: { message: 'the upstream answered 500 with no error object', code: 'upstream_error_status' } });
+    expect(responses[2].error).toEqual({ message: 'Slow down', code: 'rate_limit_exceeded' });
+    expect(responses[3]).not.toHaveProperty('error');
   });
 
   it('non-JSON response body: unparsed with an excerpt', async () => {

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockServer } from '../../src/mock/server.js';
 import { runCli, startGateway, stopAll, type RunningGateway } from '../helpers/gateway.js';
-import { sleep } from '../helpers/upstream.js';
+import { sleep, startUpstream } from '../helpers/upstream.js';
 
 const POOL = 'sk-fake-chatlog-pool-0123456789';
 const FORWARD = 'fk-fake-chatlog-forward-987654';
@@ -87,6 +87,49 @@ describe('chat log', () => {
     expect(second.request).toMatchObject({ stream: true, messages: [{ role: 'user', content: 'stream please' }] });
     expect(second.response).toMatchObject({ status: 200, assistant: streamed, finish_reason: 'stop' });
     expect(second.response.usage).toMatchObject({ total_tokens: expect.any(Number) });
+  });
+
+  it('an upstream 401 that quotes the pool key it got: the client gets it unchanged, the log never has the key', async () => {
+    const quoting = await startUpstream((req, res) => {
+      const key = (req.headers.authorization ?? '').replace('Bearer ', '');
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${key}.`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } }));
+    });
+    try {
+      const dir = logDir();
+      const gw = await startGateway(['--base-url', quoting.url, '--api-key', POOL, '--forward-key', FORWARD, '--log-chat', '--log-dir', dir]);
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }), headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json' } });
+      expect(res.status).toBe(401);
+      // Upstream errors pass through unchanged (DESIGN §5).
+      expect(await res.text()).toContain(POOL);
+      const all = await records(dir, 2);
+      expect(pair(all, all[0].uid).response).toMatchObject({ status: 401, error: { code: 'invalid_api_key', message: expect.stringMatching(/^Incorrect API key provided: sk-fa…6789\.$/) } });
+      for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file), 'utf8')).not.toContain(POOL);
+    } finally {
+      await quoting.close();
+    }
+  });
+
+  it('a body over --max-body-size is recorded the same way whether its length was declared or it came chunked', async () => {
+    const dir = logDir();
+    const { gw } = await gatewayWithLog(dir, ['--max-body-size', '100']);
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(200) }] });
+    const headers = { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json' };
+    const declared = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body, headers });
+    const chunked = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: new ReadableStream({ start: (c) => { c.enqueue(new TextEncoder().encode(body)); c.close(); } }),
+      duplex: 'half',
+    } as RequestInit);
+    expect([declared.status, chunked.status]).toEqual([413, 413]);
+    const all = await records(dir, 4);
+    expect(all).toHaveLength(4);
+    for (const request of all.filter((r) => r.type === 'request')) {
+      const { response } = pair(all, request.uid);
+      expect(request).toMatchObject({ route: '/v1/chat/completions', unparsed: true, raw: '' });
+      expect(response).toMatchObject({ status: 413, error: { code: 'body_too_large' } });
+    }
   });
 
   it('stamps arrival, first byte and end as they happened, in different event-loop turns (one clock read per turn)', async () => {
