@@ -71,7 +71,8 @@ export function readClientHeaders(raw: readonly string[]): ClientRequestHead {
       origin = value;
     } else if (NOT_UPSTREAM.has(name) || name.startsWith('x-forwarded-')) {
       if (name === 'transfer-encoding') chunked = true;
-      else if (name === 'connection') connection = value;
+      // Several Connection fields are one list (RFC 9110 §5.3): each names hop-by-hop headers.
+      else if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       else if (name === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
     }
@@ -128,7 +129,7 @@ export function readUpstreamHeaders(raw: readonly (Buffer | string)[]): Upstream
     const name = typeof rawName === 'string' ? rawName : rawName.toString('latin1').toLowerCase();
     const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1');
     if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection') connection = value;
+      if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       else if (name === 'transfer-encoding') transferEncoding = true;
       continue;
     }

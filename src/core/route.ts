@@ -57,6 +57,8 @@ export function createRouter({ prefix, basePath }: { prefix: string; basePath: s
       }
       const q = target.indexOf('?');
       const path = q === -1 ? target : target.slice(0, q);
+      // Origin-form has no fragment (RFC 9112 §3.2.1): a client never sends one.
+      if (target.indexOf('#') !== -1) return badTarget(target, 'a fragment ("#...") is not part of a request target');
       if (path.indexOf('\\') !== -1) return badTarget(target, 'backslashes are not accepted in paths');
       if ((path.indexOf('/.') !== -1 || path.indexOf('%') !== -1) && DOT_SEGMENT.test(path)) {
         return badTarget(target, 'dot segments ("." / "..") are not accepted');
@@ -70,6 +72,8 @@ export function createRouter({ prefix, basePath }: { prefix: string; basePath: s
         // After the prefix: end of target, "/" or "?".
         if (!(Number.isNaN(next) || next === 47 || next === 63)) return notFound;
         rest = target.slice(prefix.length);
+        // What is left is the upstream path: as above, "//" would name another host.
+        if (rest.charCodeAt(1) === 47 && rest.charCodeAt(0) === 47) return badTarget(target, 'a path starting with "//" after the route prefix is not accepted');
       }
       if (rest === '' || rest.charCodeAt(0) === 63 /* ? */) rest = `/${rest}`;
       const routeEnd = rest.indexOf('?');

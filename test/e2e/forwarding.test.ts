@@ -326,13 +326,28 @@ describe('request targets', () => {
     });
   }
 
-  it('answers an upgrade to anything but WebSocket with a clear 501 instead of a reset', async () => {
+  /** The same without half-closing (a half-close would read as the client leaving): for a request sent with `Connection: close`. */
+  function rawWhole(port: number, request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(request));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+  }
+
+  it('ignores an upgrade to anything but WebSocket (curl --http2 offers h2c): answered in HTTP/1.1, forwarded without it', async () => {
     const up = await upstream();
     const gw = await startGateway(['--base-url', up.url]);
-    const text = await raw(gw.port, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    expect(text).toMatch(/^HTTP\/1\.1 501 /);
-    expect(text).toContain('"code":"upgrade_not_supported"');
-    expect(up.requests).toHaveLength(0);
+    const text = await rawWhole(gw.port, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(up.requests).toHaveLength(1);
+    expect(up.requests[0].headers).not.toHaveProperty('upgrade');
+    expect(up.requests[0].headers).not.toHaveProperty('http2-settings');
+    const tls = await rawWhole(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: TLS/1.2\r\nContent-Length: 2\r\n\r\n{}');
+    expect(tls).toMatch(/^HTTP\/1\.1 200 /);
+    expect(up.requests).toHaveLength(2);
   });
 
   it.each([

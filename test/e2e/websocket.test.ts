@@ -343,10 +343,11 @@ describe('WebSocket pass-through', () => {
     expect(unreachable.text()).toContain('"code":"upstream_unreachable"');
 
     const gw = await gatewayFor(up.url);
-    const h2c = client(gw.port, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
-    await h2c.ended;
-    expect(h2c.text()).toMatch(/^HTTP\/1\.1 501 /);
-    expect(h2c.text()).toContain('"code":"upgrade_not_supported"');
+    // WebSocket offered with POST: refused, no switch.
+    const posted = client(gw.port, upgradeRequest().replace('GET ', 'POST '));
+    await posted.ended;
+    expect(posted.text()).toMatch(/^HTTP\/1\.1 501 /);
+    expect(posted.text()).toContain('"code":"upgrade_not_supported"');
 
     const proxied = await startGateway(['--base-url', up.url], { env: { HTTP_PROXY: 'socks5://127.0.0.1:1' } });
     const viaSocks = client(proxied.port, upgradeRequest());

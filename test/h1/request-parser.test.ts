@@ -288,6 +288,16 @@ const valid: Case[] = [
     expect: { head: { upgrade: true } },
   },
   {
+    name: 'no upgrade for another protocol (h2c, as curl --http2 offers it): an ordinary request',
+    input: b(`GET /x HTTP/1.1\r\n${HOST}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`),
+    expect: { head: { upgrade: false, keepAlive: true } },
+  },
+  {
+    name: 'upgrade: websocket among the protocols offered',
+    input: b(`GET /v1/realtime HTTP/1.1\r\n${HOST}Connection: Upgrade\r\nUpgrade: h2c, WebSocket\r\n\r\n`),
+    expect: { head: { upgrade: true } },
+  },
+  {
     name: 'no upgrade with the Upgrade header alone',
     input: b(`GET /x HTTP/1.1\r\n${HOST}Upgrade: websocket\r\n\r\n`),
     expect: { head: { upgrade: false, keepAlive: true } },
@@ -380,6 +390,10 @@ const errors: Case[] = [
   bad('obs-fold line (HTAB)', `GET /x HTTP/1.1\r\n${HOST}X-Folded: a\r\n\tb\r\n\r\n`, /Malformed header line/),
   bad('obs-fold as the first header line', `GET /x HTTP/1.1\r\n ${HOST}\r\n`, /Malformed header line/),
   bad('header line without a colon', `GET /x HTTP/1.1\r\n${HOST}no colon here\r\n\r\n`, /Malformed header line/),
+  // Named by what would be its name, never by the rest: it may be a credential.
+  bad('Authorization without a colon', `GET /x HTTP/1.1\r\n${HOST}Authorization Bearer sk-fake-in-bad-line\r\n\r\n`, /: Malformed header line starting "Authorization": expected "Name: value", with no space before the colon$/),
+  bad('Authorization with a space before the colon', `GET /x HTTP/1.1\r\n${HOST}Authorization : Bearer sk-fake-in-bad-line\r\n\r\n`, /: Malformed header line starting "Authorization": expected/),
+  bad('obs-fold of a credential', `GET /x HTTP/1.1\r\n${HOST}Authorization:\r\n Bearer sk-fake-in-bad-line\r\n\r\n`, /: Malformed header line: a line starting with a space \(obsolete line folding\) is not accepted$/),
   bad('header line with an empty name', `GET /x HTTP/1.1\r\n${HOST}: value\r\n\r\n`, /Malformed header line/),
   bad('header name with a non-token character', `GET /x HTTP/1.1\r\n${HOST}X(a): b\r\n\r\n`, /Malformed header line/),
   bad('header name with a latin1 byte', `GET /x HTTP/1.1\r\n${HOST}X-\u00e9: b\r\n\r\n`, /Malformed header line/),

@@ -34,6 +34,11 @@ describe('readClientHeaders', () => {
     expect(head.contentLength).toBe(-1);
   });
 
+  it('several Connection fields are one list: a name in any of them is dropped', () => {
+    const head = readClientHeaders(['connection', 'X-Custom', 'connection', 'keep-alive', 'x-custom', 'secret', 'x-kept', '1']);
+    expect(head.headers).toEqual(['x-kept', '1']);
+  });
+
   it('reads content-length and keeps it', () => {
     const head = readClientHeaders(['content-length', '0']);
     expect(head.hasBody).toBe(false);
@@ -60,6 +65,11 @@ describe('readUpstreamHeaders', () => {
     ]);
     expect(head.eventStream).toBe(true);
     expect(head.contentEncoding).toBe('gzip');
+  });
+
+  it('several Connection fields are one list here too', () => {
+    const head = readUpstreamHeaders(b(['connection', 'x-drop', 'connection', 'keep-alive', 'x-drop', '1', 'x-kept', '2']));
+    expect(head.headers).toEqual(['x-kept', '2']);
   });
 
   it('leaves JSON alone', () => {

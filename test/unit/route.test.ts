@@ -46,6 +46,18 @@ describe('router', () => {
     }
   });
 
+  it.each([
+    // With a prefix and no base path, what follows the prefix is the upstream path: "//" would name a host.
+    [createRouter({ prefix: '/pfx', basePath: '' }), '/pfx//evil.example/x'],
+    [createRouter({ prefix: '/pfx', basePath: '' }), '/pfx///evil.example'],
+    [createRouter({ prefix: '/pfx', basePath: '/v1' }), '/pfx//evil.example'],
+    [plain, '/v1/models#frag'],
+    [prefixed, '/openai/v1/models?a=1#frag'],
+  ])('refuses %# with 400: another host after the prefix, a fragment', (router, target) => {
+    const result = router.route('GET', target);
+    expect(result).toMatchObject({ kind: 'error', error: { status: 400, code: 'bad_request_target' } });
+  });
+
   it('keeps dots that are not segments', () => {
     expect(plain.route('GET', '/v1/files/file-a.b..c')).toMatchObject({ kind: 'forward' });
     expect(plain.route('GET', '/v1/x?q=../..')).toMatchObject({ kind: 'forward' });

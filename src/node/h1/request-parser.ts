@@ -27,7 +27,7 @@ export interface RequestHead {
   chunked: boolean;
   /** `Expect: 100-continue`. */
   expectContinue: boolean;
-  /** A protocol upgrade was asked for (`Connection: upgrade` with `Upgrade`, e.g. WebSocket). */
+  /** A WebSocket upgrade was asked for (`Connection: upgrade` with `Upgrade: websocket`); other protocols offered are ignored. */
   upgrade: boolean;
 }
 
@@ -66,6 +66,19 @@ function malformed(message: string): RequestParseError {
 /** A short, printable excerpt of client input for an error message. */
 function excerpt(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+/**
+ * The message for a header line without a `name:` start. It names the line by what would be its
+ * name, never by the rest: that may be a credential (`Authorization Bearer sk-…`).
+ */
+function malformedHeaderLine(line: string): string {
+  const first = line.charCodeAt(0);
+  if (first === 0x20 || first === 0x09) return 'Malformed header line: a line starting with a space (obsolete line folding) is not accepted';
+  const nameEnd = line.search(/[\s:]/);
+  const name = nameEnd === -1 ? line : line.slice(0, nameEnd);
+  const shown = name.length > 0 && name.length <= 40 && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) ? ` starting ${JSON.stringify(name)}` : '';
+  return `Malformed header line${shown}: expected "Name: value", with no space before the colon`;
 }
 
 export class RequestParser extends MessageParser {
@@ -126,7 +139,7 @@ export class RequestParser extends MessageParser {
       const colon = text.indexOf(':', at);
       if (colon === -1 || colon > eol || !isToken(text, at, colon)) {
         // Also catches obsolete line folding (a line starting with a space) and a space before the colon.
-        throw malformed(`Malformed header line ${excerpt(text.slice(at, eol))}`);
+        throw malformed(malformedHeaderLine(text.slice(at, eol)));
       }
       const name = text.slice(at, colon).toLowerCase();
       const value = fieldValue(text, colon + 1, eol);
@@ -152,7 +165,10 @@ export class RequestParser extends MessageParser {
           if (value.toLowerCase() === '100-continue') expectContinue = true;
           break;
         case 'upgrade':
-          upgradeHeader = true;
+          // Only WebSocket is switched to (server/connection.ts): any other protocol offered —
+          // `h2c` from `curl --http2`, `TLS/1.2` — is ignored, as a server may (RFC 9110 §7.8), and
+          // the request is answered in HTTP/1.1 (the Upgrade header is hop-by-hop: not forwarded).
+          if (/(?:^|,)\s*websocket\s*(?:,|$)/i.test(value)) upgradeHeader = true;
           break;
       }
     }
