@@ -21,7 +21,7 @@ import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
 import type { GatewayCounters } from '../core/counters.js';
 import { GatewayError } from '../core/errors.js';
-import type { ExchangeEnd, ExchangeHook } from '../core/exchange.js';
+import type { ExchangeEnd, ExchangeHook, ExchangeTap } from '../core/exchange.js';
 import { headerValue, readClientHeaders } from '../core/headers.js';
 import type { IpFilter } from '../core/ip-filter.js';
 import { accessRefusal, type KeyPolicy, modelRefusal, rateRefusal, type RequestModels } from '../core/key-policy.js';
@@ -32,7 +32,7 @@ import { type ForwardContext, type ForwardExchange, ForwardHandler } from './for
 import { MAX_RETRIES } from './key-failover.js';
 import type { UpstreamRequest } from './h1/types.js';
 import { sendError, sendHealth, sendPreflight, upgradeRefusal } from './respond.js';
-import { bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
+import { type BodyCopy, bodyTooLarge, type IncomingRequest } from './server/incoming-request.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 import type { RequestHandler } from './server/server.js';
 import type { RateGate } from './rate-gate.js';
@@ -79,6 +79,28 @@ interface UpgradeRequest {
 function protocolCredential(headers: readonly string[]): string | undefined {
   const key = protocolKey(headers);
   return key === undefined ? undefined : `Bearer ${key}`;
+}
+
+/** A streamed body's copy for the chat log (stage 7): handed over whole once it has ended. */
+class TapCopy implements BodyCopy {
+  readonly #tap: ExchangeTap;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(tap: ExchangeTap) {
+    this.#tap = tap;
+  }
+
+  add(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  end(): void {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#tap.requestBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.#size));
+  }
 }
 
 /** Bodies up to this size with a declared length are read whole before forwarding (see stage 7). */
@@ -191,10 +213,17 @@ export function createPipeline(options: PipelineOptions): RequestHandler {
     exchange.tap = tap;
     if (!req.hasBody) return forward(res, exchange);
 
-    // 7. body: a body a tap watches, or a small one of known length, is read whole and goes out in
-    //    one write with the request head (a chat request is a few KB that arrive with the headers);
-    //    anything else streams through with backpressure.
-    if (tap !== undefined || (contentLength > 0 && contentLength <= WHOLE_BODY_LIMIT)) {
+    // 7. body: a small one of known length is read whole and goes out in one write with the request
+    //    head (a chat request is a few KB that arrive with the headers), and so does any body a tap
+    //    watches that is all here already; anything else streams through with backpressure — a
+    //    tap's copy taken on the way (a chat request with images, an upload still coming).
+    const small = contentLength > 0 && contentLength <= WHOLE_BODY_LIMIT;
+    if (tap !== undefined && !small && !req.complete) {
+      opts.body = req.stream(maxBodySize, new TapCopy(tap));
+      forward(res, exchange);
+      return;
+    }
+    if (tap !== undefined || small) {
       req.readAll(maxBodySize, (err, body) => {
         if (err !== null) {
           if (err instanceof GatewayError) sendError(res, err, true, corsHeaders);

@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,50 @@ describe('chat log', () => {
       for (const file of readdirSync(dir)) expect(readFileSync(join(dir, file), 'utf8')).not.toContain(POOL);
     } finally {
       await quoting.close();
+    }
+  });
+
+  it('a chat body still coming when the request arrives streams to the upstream; the log gets its copy whole', async () => {
+    let headAt = 0;
+    let received = '';
+    const up = await startUpstream(
+      (req, res) => {
+        headAt = Date.now();
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => (received += c));
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'seen' }, finish_reason: 'stop' }] }));
+        });
+      },
+      { bufferBody: false },
+    );
+    try {
+      const dir = logDir();
+      const gw = await startGateway(['--base-url', up.url, '--api-key', POOL, '--forward-key', FORWARD, '--log-chat', '--log-dir', dir]);
+      const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'a picture: ' + 'x'.repeat(100_000) }] });
+      const socket = connect(gw.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const chunk = (s: string): string => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${FORWARD}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk(body.slice(0, 1000))}`);
+      await sleep(400);
+      const restAt = Date.now();
+      socket.write(`${chunk(body.slice(1000))}0\r\n\r\n`);
+      await closed;
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      // The upstream had the request before the rest of the body was sent, and then all of it.
+      expect(headAt).toBeGreaterThan(0);
+      expect(headAt).toBeLessThan(restAt);
+      expect(received).toBe(body);
+      const all = await records(dir, 2);
+      const { request, response } = pair(all, all[0].uid);
+      expect(request).toMatchObject({ model: 'm', messages: [{ role: 'user', content: JSON.parse(body).messages[0].content }] });
+      expect(response).toMatchObject({ status: 200, assistant: 'seen' });
+    } finally {
+      await up.close();
     }
   });
 

@@ -44,6 +44,12 @@ export class ClientGoneError extends Error {
 
 export type BodyCallback = (err: Error | null, body: Buffer) => void;
 
+/** Sees a streamed body's chunks as they go to the stream, and its end (not a failed body's). */
+export interface BodyCopy {
+  add(chunk: Buffer): void;
+  end(): void;
+}
+
 const EMPTY = Buffer.alloc(0);
 
 export class IncomingRequest {
@@ -68,6 +74,7 @@ export class IncomingRequest {
   #limit = 0;
   #reader: BodyCallback | null = null;
   #stream: Readable | null = null;
+  #copy: BodyCopy | undefined;
   /** Why the body failed (too large, client gone, broken framing); further bytes are dropped. */
   #failure: Error | null = null;
 
@@ -114,9 +121,13 @@ export class IncomingRequest {
     this.#reader = done;
   }
 
-  /** The body as a stream with backpressure; it errors with a 413 once it passes `limit` (0 = none). */
-  stream(limit: number): Readable {
+  /**
+   * The body as a stream with backpressure; it errors with a 413 once it passes `limit` (0 = none).
+   * `copy` sees every chunk as it goes to the stream, and the end.
+   */
+  stream(limit: number, copy?: BodyCopy): Readable {
     this.#limit = limit;
+    this.#copy = copy;
     const stream = new Readable({ read: () => this.#source.resumeBody() });
     // Its consumer listens for errors; without one, an abort must not become an uncaught 'error'.
     stream.on('error', noop);
@@ -128,7 +139,7 @@ export class IncomingRequest {
     }
     for (const chunk of this.#chunks) this.#pushToStream(chunk);
     this.#chunks = [];
-    if (this.complete) stream.push(null);
+    if (this.complete) this.#endStream(stream);
     return stream;
   }
 
@@ -160,7 +171,7 @@ export class IncomingRequest {
     this.complete = true;
     if (this.#failure !== null) return;
     if (this.#stream !== null) {
-      this.#stream.push(null);
+      this.#endStream(this.#stream);
     } else if (this.#reader !== null) {
       const reader = this.#reader;
       this.#reader = null;
@@ -175,7 +186,13 @@ export class IncomingRequest {
   }
 
   #pushToStream(chunk: Buffer): void {
+    this.#copy?.add(chunk);
     if (!this.#stream!.push(chunk)) this.#source.pauseBody();
+  }
+
+  #endStream(stream: Readable): void {
+    this.#copy?.end();
+    stream.push(null);
   }
 
   /** Fails the body: a waiting reader or the stream hears of it now, a later one at once. */
