@@ -116,6 +116,13 @@ describe('convertChatLog', () => {
     await expect(convertChatLog({ logPath: join(dir, 'chat.log'), targetPath: join(dir, 'o.jsonl'), format: 'openai' })).rejects.toThrow(/chat log not found/);
   });
 
+  it('a directory without a log says so, not only "not found"', async () => {
+    const dir = tempDir();
+    await expect(convertChatLog({ logPath: dir, targetPath: join(dir, 'o.jsonl'), format: 'openai' })).rejects.toThrow(
+      `chat log not found: the directory ${dir} holds no chat.log and no rotated sibling of it`,
+    );
+  });
+
   it('refuses to overwrite its own input', async () => {
     const dir = tempDir();
     const logPath = writeLog(dir);
