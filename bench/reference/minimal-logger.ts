@@ -4,7 +4,7 @@
  * is to measure 1: not a product, a floor. Per exchange it keeps the request body and the response
  * chunks (references, as the real tap does), checks both bodies are JSON with a strict scan of
  * their bytes (a log must know whether a body parsed), and appends two lines — a short envelope
- * (uid, time, status) around the raw bodies — to one buffer that goes to the file every 20 ms with
+ * (uid, time, status) around the raw bodies — to one buffer that goes to the file every 100 ms with
  * one write. It does not read a single field out of either body: no model, messages, assistant
  * text or usage, none of the contract's record (DESIGN §6). So the distance from its throughput to
  * the gateway's without a log is what logging costs at the least on this core, and the distance
@@ -160,7 +160,7 @@ class MinimalTap implements ExchangeTap {
     end += response.length;
     buffer[end++] = 0x7d;
     buffer[end++] = 0x0a;
-    timer ??= setTimeout(flush, 20);
+    timer ??= setTimeout(flush, 100);
   }
 }
 

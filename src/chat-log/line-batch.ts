@@ -3,7 +3,7 @@
  * file and for a cluster worker's messages to the primary alike.
  *
  * Lines are encoded the moment they are appended, into 1 MiB chunks that are written (or sent) as
- * they are. Keeping the strings until the batch is written (up to 20 ms, thousands of
+ * they are. Keeping the strings until the batch is written (up to 100 ms, thousands of
  * records under load) kept them alive across young-generation collections, which copied and then
  * promoted them, and encoding a record built by concatenation flattened it first; a string that is
  * encoded at once dies young and is never copied. Chunks are filled to the end: a batch taken from
@@ -35,8 +35,12 @@ export interface ByteBatch {
 const NEWLINE = 0x0a;
 /** Default chunk size; a line that may need more goes alone, in a buffer of its own size. */
 export const CHUNK_BYTES = 1024 * 1024;
-/** Written chunks kept for reuse. */
-const SPARE_CHUNKS = 2;
+/**
+ * Written chunks kept for reuse: as many as a batch fills when it is written at its eager size
+ * (sink.ts, 4 MiB, so it may span 5 chunks) and one more, so a busy log allocates none — a fresh
+ * chunk is external memory V8 counts towards its next full collection. At most 7 MiB stay.
+ */
+const SPARE_CHUNKS = 6;
 
 /** The file's container: lines encoded as UTF-8 into chunks (see the file comment). */
 export class LineBytes implements LineBatch<ByteBatch> {

@@ -27,6 +27,14 @@ export interface ChatLogWriterOptions {
 
 const NEWLINE = 0x0a;
 
+/** What is left of `buffers` after their first `written` bytes. */
+function unwritten(buffers: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  let i = 0;
+  while (skip >= buffers[i].length) skip -= buffers[i++].length;
+  return [buffers[i].subarray(skip), ...buffers.slice(i + 1)];
+}
+
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
 export class ChatLogWriter extends BatchedSink {
   readonly path: string;
@@ -49,6 +57,20 @@ export class ChatLogWriter extends BatchedSink {
     let index = 0;
     let offset = 0;
     try {
+      // A batch spans a few chunks (line-batch.ts): when it all fits before rotation, one `writev`
+      // writes it — one thread-pool round trip, which costs the core that forwards far more than
+      // the bytes (sink.ts). With 100 ms batches, one write per batch instead of one per 1 MiB
+      // chunk saved ~0.3 µs of CPU per request (by hand on 2026-11-28: 4 MiB chunks against 1 MiB,
+      // two gateways loaded at once, 6 pairs).
+      if (buffers.length > 1) {
+        const handle = await this.#open();
+        let total = 0;
+        for (const buffer of buffers) total += buffer.length;
+        if (total <= Math.min(this.#rotateSize - (this.#size - this.#base), this.#maxWriteBytes)) {
+          await this.#appendAll(handle, buffers, total);
+          index = buffers.length;
+        }
+      }
       for (; index < buffers.length; index++, offset = 0) {
         const buffer = buffers[index];
         while (offset < buffer.length) {
@@ -100,6 +122,24 @@ export class ChatLogWriter extends BatchedSink {
       this.#size += data.length;
     } catch (err) {
       // Never leave a torn line for the next one to continue.
+      await handle.truncate(start).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** #append for several buffers whose bytes total `total`, in one `writev` (more if it writes part). */
+  async #appendAll(handle: FileHandle, buffers: Buffer[], total: number): Promise<void> {
+    const start = this.#size;
+    try {
+      let rest = buffers;
+      let written = 0;
+      while (written < total) {
+        const { bytesWritten } = await handle.writev(rest);
+        written += bytesWritten;
+        if (written < total) rest = unwritten(buffers, written);
+      }
+      this.#size += total;
+    } catch (err) {
       await handle.truncate(start).catch(() => {});
       throw err;
     }

@@ -530,6 +530,111 @@ describe('ChatLogWriter', () => {
     }
   });
 
+  /** FileHandle's prototype, whose `writev` (and `write`) a test may replace for a while. */
+  async function fileHandleProto(dir: string): Promise<{ writev: (...args: unknown[]) => Promise<{ bytesWritten: number }>; write: (...args: unknown[]) => Promise<unknown> }> {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<{ bytesWritten: number }>; write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    return proto;
+  }
+
+  /** `count` lines of ~1 KB: more than one 1 MiB chunk of the writer's buffer when count > 1100. */
+  const kilo = (i: number): string => JSON.stringify({ uid: `k${i}`, text: 'x'.repeat(1000) });
+
+  it('a batch that spans several chunks goes in one writev when it fits before rotation', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    const proto = await fileHandleProto(dir);
+    const { writev, write } = proto;
+    let writevs = 0;
+    let writes = 0;
+    proto.writev = function (this: unknown, ...args: unknown[]) {
+      writevs++;
+      return writev.apply(this, args);
+    };
+    proto.write = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return write.apply(this, args);
+    };
+    try {
+      const writer = new ChatLogWriter({ path, rotateSize: 20_000_000, stderr: capture().stream });
+      const expected = Array.from({ length: 2500 }, (_, i) => kilo(i));
+      for (const text of expected) writer.append(text);
+      await writer.close();
+      // ~2.5 MB: three chunks, one call.
+      expect(writevs).toBe(1);
+      expect(writes).toBe(0);
+      expect(readFileSync(path, 'utf8')).toBe(`${expected.join('\n')}\n`);
+      expect(writer.written).toBe(2500);
+    } finally {
+      proto.writev = writev;
+      proto.write = write;
+    }
+  });
+
+  it('a writev that writes part goes on from where it stopped, inside a chunk or at its edge', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    const proto = await fileHandleProto(dir);
+    const { writev } = proto;
+    const short = [1_048_576, 5];
+    const calls: number[] = [];
+    // The first call writes only its first buffer (a chunk's edge), the second 5 bytes of what is left.
+    proto.writev = async function (this: { write: (b: Buffer) => Promise<{ bytesWritten: number }> }, ...args: unknown[]) {
+      const buffers = args[0] as Buffer[];
+      calls.push(buffers.length);
+      const limit = short.shift();
+      if (limit === undefined) return writev.apply(this, args);
+      const joined = Buffer.concat(buffers);
+      return this.write(joined.subarray(0, Math.min(limit, buffers[0].length, joined.length)));
+    };
+    try {
+      const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+      const expected = Array.from({ length: 2500 }, (_, i) => kilo(i));
+      for (const text of expected) writer.append(text);
+      await writer.close();
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      expect(readFileSync(path, 'utf8')).toBe(`${expected.join('\n')}\n`);
+      expect(writer.written).toBe(2500);
+      expect(writer.dropped).toBe(0);
+    } finally {
+      proto.writev = writev;
+    }
+  });
+
+  it('a writev that fails after writing part is truncated back: its batch is dropped and counted, the next one written', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    const proto = await fileHandleProto(dir);
+    const { writev } = proto;
+    let calls = 0;
+    // The first call writes half of its first buffer, the second fails (a disk that fills up).
+    proto.writev = async function (this: { write: (b: Buffer) => Promise<{ bytesWritten: number }> }, ...args: unknown[]) {
+      calls++;
+      const buffers = args[0] as Buffer[];
+      if (calls === 1) return this.write(buffers[0].subarray(0, Math.floor(buffers[0].length / 2)));
+      if (calls === 2) throw Object.assign(new Error('no space left (fake)'), { code: 'ENOSPC' });
+      return writev.apply(this, args);
+    };
+    const stderr = capture();
+    try {
+      const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: stderr.stream });
+      writeFileSync(path, '{"before":1}\n');
+      for (let i = 0; i < 2500; i++) writer.append(kilo(i));
+      await writer.flush();
+      expect(readFileSync(path, 'utf8')).toBe('{"before":1}\n');
+      expect(writer.dropped).toBe(2500);
+      expect(stderr.text()).toContain('ENOSPC');
+      const later = Array.from({ length: 2500 }, (_, i) => kilo(i + 5000));
+      for (const text of later) writer.append(text);
+      await writer.close();
+      expect(readFileSync(path, 'utf8')).toBe(`{"before":1}\n${later.join('\n')}\n`);
+      expect(writer.written).toBe(2500);
+    } finally {
+      proto.writev = writev;
+    }
+  });
+
   it('close flushes; lines after close are dropped and counted', async () => {
     const path = join(tempDir(), 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
