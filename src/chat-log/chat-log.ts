@@ -29,6 +29,13 @@ export interface ChatLog {
   readonly stats: ChatLogStats;
   /** Resolves once every ended exchange's records are written (or handed to the primary). */
   flush(): Promise<void>;
+  /**
+   * Writes now, synchronously, what the log holds: the records waiting for the end of the turn and
+   * for their batch (up to ~100 ms of them). For a process that exits without a shutdown — an
+   * uncaught exception — from its `exit` event. In worker mode the lines cannot reach the primary
+   * synchronously: they are lost (counted).
+   */
+  flushSync(): void;
   /** Flushes and releases the file or channel. Call after the server stopped serving. */
   close(): Promise<void>;
 }
@@ -87,6 +94,10 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
     async flush() {
       await hook.settled();
       await sink.flush();
+    },
+    flushSync() {
+      hook.drainNow();
+      sink.writeWaitingSync();
     },
     close() {
       closing ??= (async () => {

@@ -31,6 +31,8 @@ export interface ChatLogPrimary {
   readonly stats: SinkStats;
   /** Resolves once everything received so far is written. */
   flush(): Promise<void>;
+  /** Writes what waits for its batch now, synchronously (ChatLog.flushSync: an exiting primary). */
+  flushSync(): void;
   /**
    * Stops listening and writes everything received. Call it after every worker has disconnected
    * (cluster `disconnect`): a worker's messages are all delivered before its channel closes.
@@ -60,6 +62,7 @@ export function attachChatLogPrimary({ dir, rotateSize, stderr = process.stderr,
     path: writer.path,
     stats: writer,
     flush: () => writer.flush(),
+    flushSync: () => writer.writeWaitingSync(),
     close() {
       closing ??= (async () => {
         source.off('message', onMessage);

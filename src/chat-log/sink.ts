@@ -23,6 +23,12 @@ export interface LineSink extends SinkStats {
   appendLines(lines: Uint8Array, count: number): void;
   /** Resolves once every line accepted so far is written (or counted as dropped). */
   flush(): Promise<void>;
+  /**
+   * Writes the lines waiting for their batch now, synchronously: for a process that is exiting
+   * without a shutdown (an uncaught exception), whose event loop runs no timer again. A write
+   * already under way is not waited for. A sink that cannot write synchronously counts them dropped.
+   */
+  writeWaitingSync(): void;
   /** Flushes, then releases the file or channel; later lines are dropped. */
   close(): Promise<void>;
 }
@@ -169,6 +175,18 @@ export class BatchQueue<B> {
     return done;
   }
 
+  /** Takes what waits, for a write that cannot wait for the timer (the process is exiting). */
+  takeWaiting(): { batch: B; lines: number } | null {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    const lines = this.#batch.lines;
+    if (lines === 0) return null;
+    this.#handled += lines;
+    return { batch: this.#batch.take(), lines };
+  }
+
   /** Writes everything waiting now (when nothing is being written). */
   readonly #start = (): void => {
     if (this.#timer !== null) {
@@ -260,6 +278,11 @@ export abstract class BatchedSink implements LineSink {
     return this.#queue.flush();
   }
 
+  writeWaitingSync(): void {
+    const taken = this.#queue.takeWaiting();
+    if (taken !== null) this.writeBatchSync(taken.batch);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await this.#queue.flush();
@@ -268,6 +291,11 @@ export abstract class BatchedSink implements LineSink {
 
   /** Writes one batch in order; never rejects (counts and reports its own failures). */
   protected abstract writeBatch(batch: ByteBatch): Promise<void>;
+
+  /** The same, synchronously, for {@link writeWaitingSync}; by default the lines are lost (counted). */
+  protected writeBatchSync(batch: ByteBatch): void {
+    this.droppedLines += batch.lines;
+  }
 
   /** Releases the file or channel after the last batch. */
   protected async release(): Promise<void> {}

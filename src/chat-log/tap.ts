@@ -81,6 +81,12 @@ export interface ChatLogHook extends ExchangeHook {
   readonly builtInWasm: boolean;
   /** Resolves once every exchange ended so far has handed its records to `append`. */
   settled(): Promise<void>;
+  /**
+   * Hands over now, synchronously, the records waiting for the end of this event-loop turn: for a
+   * process that is exiting, whose turn will not end. (A compressed reply still being decoded is
+   * not waited for.)
+   */
+  drainNow(): void;
 }
 
 /** The result of an exchange that had no response body to read. */
@@ -179,6 +185,12 @@ class HookState {
     } catch {
       this.failures++;
     }
+  }
+
+  /** Runs the drain and the hand-off that wait for the end of the turn, now (ChatLogHook.drainNow). */
+  drainNow(): void {
+    if (this.#drainId !== 0) this.#drain();
+    if (this.#handOffId !== 0) this.#handOffLater();
   }
 
   /** Has `tap` write its request record in the next drain (one end-of-turn task for all taps). */
@@ -447,5 +459,6 @@ export function createChatLogHook({ append, appendLines, now = Date.now, endOfTu
     },
     builtInWasm: state.builder !== null,
     settled: () => state.pending.settled(),
+    drainNow: () => state.drainNow(),
   };
 }

@@ -9,6 +9,7 @@
  * counted as dropped, and the next batch tries again (reopening the file and directory); a write
  * that failed half-way is truncated back, so a later line never continues a torn one.
  */
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ByteBatch, countLines } from './line-batch.js';
@@ -182,6 +183,39 @@ export class ChatLogWriter extends BatchedSink {
       await this.#open();
       this.#base = this.#size;
     }
+  }
+
+  /**
+   * The exiting process's last batch (sink.ts, writeWaitingSync): appended synchronously to the
+   * active file as it is, even past the rotation size (the next start rotates it), on the file's
+   * descriptor — or on one of its own, ending a torn last line first as #open does, and left for
+   * the exit to close.
+   */
+  protected override writeBatchSync({ buffers, lines }: ByteBatch): void {
+    try {
+      const fd = this.#handle?.fd ?? this.#openSync();
+      for (const buffer of buffers) {
+        for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset);
+      }
+      this.writtenLines += lines;
+    } catch (err) {
+      this.droppedLines += lines;
+      this.reporter.fail(`cannot write ${this.path}`, err);
+    }
+  }
+
+  #openSync(): number {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const fd = openSync(this.path, 'a+');
+    try {
+      const { size } = fstatSync(fd);
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== NEWLINE) writeSync(fd, '\n');
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
   }
 
   protected override async release(): Promise<void> {

@@ -160,6 +160,9 @@ async function serve(config: Config, opts: RunOptions, announce: boolean): Promi
         secrets: [...config.api_key, ...config.forward_key.map((spec) => spec.key)],
       })
     : undefined;
+  // A process that dies of an uncaught exception still writes the records it holds (batches wait
+  // up to 100 ms); after a shutdown there are none left.
+  if (chatLog !== undefined && !AIFWD_WORKER) process.once('exit', () => chatLog.flushSync());
   // Under --workers, the primary counts forward keys' requests per minute for all workers.
   const rateGate = AIFWD_WORKER && hasRpm(config) ? primaryRateGate(process) : undefined;
   const gateway = createGateway(config, { env: opts.env, hook: chatLog?.hook, memoryRelief: true, counters, rateGate, now: clock.now });
@@ -198,6 +201,8 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
   const chatLog = config.log_chat
     ? attachChatLogPrimary({ dir: config.log_dir, rotateSize: config.log_rotate_size, stderr: opts.stderr })
     : undefined;
+  // As in serve(): the workers' records this process holds survive its crash.
+  if (chatLog !== undefined) process.once('exit', () => chatLog.flushSync());
   const exit = (): void => {
     void (chatLog?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   };

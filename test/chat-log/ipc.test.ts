@@ -178,6 +178,26 @@ describe('worker → primary', () => {
     expect(stderr.text().trim().split('\n')).toEqual([`aifwd: chat log: a worker's records arrived malformed and were dropped (the cluster's IPC serialization must be 'advanced')`]);
   });
 
+  it('flushSync: the primary writes what its workers sent at once, synchronously (a crashing primary)', async () => {
+    const dir = tempDir();
+    const cluster = fakeCluster();
+    const primary = attachChatLogPrimary({ dir, rotateSize: 0, stderr: stderrCapture().stream, source: cluster.source });
+    cluster.source.emit('message', {}, { type: 'aifwd:chat-log', bytes: Buffer.from('{"w":1}\n{"w":2}\n'), lines: 2 });
+    primary.flushSync();
+    expect(readFileSync(join(dir, 'chat.log'), 'utf8')).toBe('{"w":1}\n{"w":2}\n');
+    expect(primary.stats.written).toBe(2);
+    await primary.close();
+  });
+
+  it('flushSync in a worker: its lines cannot reach the primary synchronously, so they are counted as dropped', () => {
+    const cluster = fakeCluster();
+    const log = createChatLog({ dir: tempDir(), rotateSize: 0, mode: 'worker', send: cluster.sendFrom('w1'), stderr: stderrCapture().stream });
+    log.hook.open({ method: 'POST', route: '/v1/chat/completions', ip: '127.0.0.1', startedAt: 1_000, keyName: null })?.requestBody(Buffer.from('{"model":"m","messages":[]}'));
+    log.flushSync();
+    expect(cluster.sent).toHaveLength(0);
+    expect(log.stats.dropped).toBe(1);
+  });
+
   it('worker mode without an IPC channel fails at creation', () => {
     // The test runner may itself be an IPC child: hide its channel for this synchronous check.
     const original = process.send;

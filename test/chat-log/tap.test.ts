@@ -479,6 +479,28 @@ describe('chat log hook: the WebAssembly builder', () => {
     expect(records().map((r) => r.type)).toEqual(['request', 'request', 'request']);
   });
 
+  it('drainNow hands over at once what waits for the end of the turn: request records, common replies\' records, the outbox', () => {
+    const ends: (() => void)[] = [];
+    const { hook, records } = builderHook((task) => ends.push(task));
+    const waiting = hook.open(info())!;
+    waiting.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    const answered = hook.open(info())!;
+    answered.requestBody(Buffer.from(JSON.stringify({ ...CHAT_BODY, stream: false })));
+    answered.responseStart(200, head(false));
+    answered.responseData(REPLY);
+    answered.end({ kind: 'complete' });
+    expect(records()).toEqual([]);
+    // The process is exiting: the end of the turn will not come.
+    hook.drainNow();
+    // The response that started wrote its request record first, into the outbox the drain adds to.
+    expect(records().map((r) => `${r.type} ${r.uid}`)).toEqual(['request uid-2', 'request uid-1', 'response uid-2']);
+    // The tasks that were scheduled find nothing left to do.
+    for (const end of ends) end();
+    expect(records()).toHaveLength(3);
+    hook.drainNow();
+    expect(records()).toHaveLength(3);
+  });
+
   it('by default the drain is one setImmediate per turn', async () => {
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     try {

@@ -635,6 +635,45 @@ describe('ChatLogWriter', () => {
     }
   });
 
+  it('writeWaitingSync writes what waits for its batch at once, synchronously, ending a torn last line first', async () => {
+    const path = join(tempDir(), 'chat.log');
+    writeFileSync(path, '{"ok":1}\n{"torn":');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });
+    writer.append('{"a":1}');
+    writer.appendLines(Buffer.from('{"b":2}\n{"c":3}\n'), 2);
+    // No await: a process exiting runs no timer and no callback again.
+    writer.writeWaitingSync();
+    expect(readFileSync(path, 'utf8')).toBe('{"ok":1}\n{"torn":\n{"a":1}\n{"b":2}\n{"c":3}\n');
+    expect(writer.written).toBe(3);
+    writer.writeWaitingSync();
+    writer.append('{"d":4}');
+    await writer.close();
+    expect(readFileSync(path, 'utf8')).toBe('{"ok":1}\n{"torn":\n{"a":1}\n{"b":2}\n{"c":3}\n{"d":4}\n');
+    expect(writer.written).toBe(4);
+  });
+
+  it('writeWaitingSync after a write: on the open file, after what was written; a failure is counted and reported', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'chat.log');
+    const stderr = capture();
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: stderr.stream });
+    writer.append('{"first":1}');
+    await writer.flush();
+    writer.append('{"second":2}');
+    writer.writeWaitingSync();
+    expect(readFileSync(path, 'utf8')).toBe('{"first":1}\n{"second":2}\n');
+    await writer.close();
+
+    const blocked = join(dir, 'Log');
+    writeFileSync(blocked, 'a file where the directory should be');
+    const failing = new ChatLogWriter({ path: join(blocked, 'chat.log'), rotateSize: 0, stderr: stderr.stream });
+    failing.append('{"lost":1}');
+    failing.writeWaitingSync();
+    expect(failing.dropped).toBe(1);
+    expect(failing.written).toBe(0);
+    expect(stderr.text()).toMatch(/cannot write .*chat\.log \((ENOTDIR|EEXIST)\)/);
+  });
+
   it('close flushes; lines after close are dropped and counted', async () => {
     const path = join(tempDir(), 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: capture().stream });

@@ -6,10 +6,11 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockServer } from '../../src/mock/server.js';
-import { runCli, startGateway, stopAll, type RunningGateway } from '../helpers/gateway.js';
+import { ROOT, runCli, startGateway, stopAll, type RunningGateway } from '../helpers/gateway.js';
 import { sleep, startUpstream } from '../helpers/upstream.js';
 
 const POOL = 'sk-fake-chatlog-pool-0123456789';
@@ -88,6 +89,23 @@ describe('chat log', () => {
     expect(second.request).toMatchObject({ stream: true, messages: [{ role: 'user', content: 'stream please' }] });
     expect(second.response).toMatchObject({ status: 200, assistant: streamed, finish_reason: 'stop' });
     expect(second.response.usage).toMatchObject({ total_tokens: expect.any(Number) });
+  });
+
+  it('a crash (an uncaught exception) still writes the records of the exchanges answered before it', async () => {
+    const dir = logDir();
+    const crash = pathToFileURL(join(ROOT, 'test/fixtures/crash-on-sigusr2.mjs')).href;
+    const gw = await startGateway(['--base-url', mock.url, '--api-key', POOL, '--forward-key', FORWARD, '--log-chat', '--log-dir', dir], { env: { NODE_OPTIONS: `--import=${crash}` } });
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: FORWARD, maxRetries: 0 });
+    const replies = [];
+    for (let i = 0; i < 3; i++) replies.push(await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `crash ${i}` }] }));
+    // At once: the records still wait for their batch (up to 100 ms) when the process dies.
+    gw.proc.kill('SIGUSR2');
+    expect(await gw.exited).toBe(1);
+    expect(gw.stderr()).toContain('crash on SIGUSR2');
+    const all = readLog(dir);
+    const requests = all.filter((r) => r.type === 'request');
+    expect(requests.map((r) => (r.messages as { content: string }[])[0].content)).toEqual(['crash 0', 'crash 1', 'crash 2']);
+    for (const [i, request] of requests.entries()) expect(pair(all, request.uid).response).toMatchObject({ status: 200, assistant: replies[i].choices[0].message.content });
   });
 
   it('an upstream 401 that quotes the pool key it got: the client gets it unchanged, the log never has the key', async () => {
