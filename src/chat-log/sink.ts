@@ -89,10 +89,10 @@ export interface BatchQueueOptions<B> {
  * IPC message) however small it is, and on the core that forwards it costs far more than its
  * bytes. Writing what gathered during a write as soon as it ended made the batches small under
  * load — ~16 exchanges, 1,600 writes a second at 26k requests a second — and log on ÷ off read
- * 0.65–0.69x; one batch per 20 ms brought it to ~0.86x, and one per 100 ms (~2.6 MB at that rate)
- * saved another ~0.5–1 µs of CPU per request (by hand on 2026-11-28, two gateways with the log on
- * loaded at once, one batch per 100 ms and one `writev` each against one per 20 ms: 0.99–1.05x
- * the requests, median ~1.02x, in 12 pairs; 250 ms gained no more). So
+ * 0.65–0.69x; one batch per 20 ms brought it to ~0.86x, and one per 100 ms (~2 MB at that rate)
+ * saved another ~0.8 µs of CPU per request, median (by hand on 2026-11-28, two gateways with the
+ * log on loaded at once, one batch per 100 ms and one `writev` each against one per 20 ms:
+ * 0.99–1.05x the requests, median ~1.02x, in 12 pairs; 250 ms gained no more). So
  * the next batch waits out its own delay too, and records reach the file up to ~100 ms after their
  * exchange — on SIGTERM/SIGINT `flush()` writes at once, so nothing answered is lost and shutdown
  * does not wait.
