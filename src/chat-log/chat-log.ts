@@ -96,6 +96,9 @@ export function createChatLog({ dir, rotateSize, mode, stderr = process.stderr, 
       await sink.flush();
     },
     flushSync() {
+      // The waiting batch first, which also stops the sink from starting a write the exit would
+      // cut short; then what the turn's drain adds (a batch it fills would start one).
+      sink.writeWaitingSync();
       hook.drainNow();
       sink.writeWaitingSync();
     },

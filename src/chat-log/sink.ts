@@ -106,6 +106,8 @@ export class BatchQueue<B> {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
   #writing = false;
+  /** Set by {@link takeWaiting}: the process is exiting, lines wait for the next one, no write starts. */
+  #exiting = false;
   /** When the oldest waiting line arrived. */
   #firstAt = 0;
   /** Lines accepted / lines through `write`, ever: a flush waits for its snapshot of the first. */
@@ -159,7 +161,7 @@ export class BatchQueue<B> {
 
   #added(lines: number): void {
     this.#accepted += lines;
-    if (this.#writing) return;
+    if (this.#writing || this.#exiting) return;
     if (this.#batch.size >= this.#eagerSize) this.#start();
     else this.#timer ??= setTimeout(this.#start, this.#delayMs);
   }
@@ -175,8 +177,13 @@ export class BatchQueue<B> {
     return done;
   }
 
-  /** Takes what waits, for a write that cannot wait for the timer (the process is exiting). */
+  /**
+   * Takes what waits, for a write that cannot wait for the timer: the process is exiting. From
+   * then on lines only wait (no write of the queue's starts, which the exit would cut short), for
+   * the next call to take.
+   */
   takeWaiting(): { batch: B; lines: number } | null {
+    this.#exiting = true;
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;

@@ -147,6 +147,19 @@ describe('BatchQueue', () => {
     expect(written).toEqual(['a', 'b']);
   });
 
+  it('takeWaiting: what waits, and from then on lines only wait for the next take — no write starts, not even at eagerSize', async () => {
+    const writes: string[][] = [];
+    const queue = new BatchQueue({ batch: new StringLines(), write: async (lines) => void writes.push(lines), delayMs: 5, eagerSize: 10 });
+    expect(queue.takeWaiting()).toBeNull();
+    queue.append('first');
+    expect(queue.takeWaiting()).toEqual({ batch: ['first'], lines: 1 });
+    queue.append('a line well past the eager size');
+    queue.append('and one more');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(writes).toEqual([]);
+    expect(queue.takeWaiting()).toEqual({ batch: ['a line well past the eager size', 'and one more'], lines: 2 });
+  });
+
   it('refuses lines beyond maxQueued', () => {
     const queue = new BatchQueue({ batch: new StringLines(), write: async () => {}, maxQueued: 10 });
     expect(queue.append('12345')).toBe(true);
