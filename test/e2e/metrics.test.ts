@@ -127,7 +127,7 @@ describe('metrics', () => {
       expect(res.status).toBe(200);
       await res.text();
     }
-    // Workers report once a second; the chat log batches for 20 ms.
+    // Workers report once a second; the chat log batches for 100 ms.
     let text = '';
     for (let tries = 0; tries < 30; tries++) {
       await sleep(200);
