@@ -551,7 +551,7 @@ describe('ChatLogWriter', () => {
     return proto;
   }
 
-  /** `count` lines of ~1 KB: more than one 1 MiB chunk of the writer's buffer when count > 1100. */
+  /** A line of ~1 KB: 1,100 of them fill more than one of the writer's 1 MiB chunks. */
   const kilo = (i: number): string => JSON.stringify({ uid: `k${i}`, text: 'x'.repeat(1000) });
 
   it('a batch that spans several chunks goes in one writev when it fits before rotation', async () => {
