@@ -38,7 +38,7 @@
  * it is well-formed UTF-8 (node:buffer isUtf8) before it uses the line.
  */
 import { COUNTS_AT, ENV_AT, IN_AT, IN_END, IN_MAX, LINE_MARGIN, NOTED_AT, OUT_AT, OUT_END, PLACE_AT, PLACE_MAX, SECOND_AT, SLOT_COUNT, TABLES_AT, TABLES_END, UID_AT, UID_MAX, UNKNOWN_AT } from './layout';
-import { highByte } from './json';
+import { highBits } from './json';
 
 export { learnKey } from './field-memo';
 export { requestLine, unknownKeyCount } from './request-line';
@@ -64,7 +64,7 @@ export function tablesEnd(): i32 { return TABLES_END; }
 /** Just past the memory this module uses: the memory must be at least this large. */
 export function layoutEnd(): i32 { return IN_END; }
 /** After a line: whether the body has a byte above 0x7f (JavaScript then checks its UTF-8). */
-export function sawHighByte(): bool { return highByte; }
+export function sawHighByte(): bool { return highBits != 0; }
 /** Where the last UNKNOWN_KEY answer listed its keys: (offset, length) pairs of i32. */
 export function unknownKeysAt(): i32 { return UNKNOWN_AT; }
 /** Where the response walk noted its values (JavaScript reads the usage's, for the metrics). */

@@ -2,9 +2,10 @@
  * The chat-lines module's JSON scanner (wasm/chat-lines.ts): the grammar of src/core/json-scan.ts —
  * strict numbers, literals and escapes, no control characters in strings, nesting up to MAX_DEPTH —
  * over the body at IN_AT, which a 0 byte follows (no rule accepts it, so the scan needs no bounds
- * checks). Line breaks are whitespace here; `multiline` tells the writers a body had one. What an
- * object's scan notes depends on its level: nothing, the request's members, or the values the
- * response walk looks for (response-line.ts).
+ * checks). Line breaks are whitespace here: `multiline` tells the writers a body had one, and
+ * `highBits` whether it had a byte above 0x7f, both noted on the way. What an object's scan notes
+ * depends on its level: nothing, the request's members, or the values the response walk looks for
+ * (response-line.ts).
  */
 import { IN_AT, MAX_DEPTH, MEMBERS_AT, MEMBERS_MAX } from './layout';
 import { walkedValue } from './response-line';
@@ -32,15 +33,28 @@ const MAX_MAGNITUDE: i32 = 308;
 const EXPONENT_CAP: i32 = 1_000_000;
 /** Members the request's scan recorded at MEMBERS_AT. */
 export let members: i32 = 0;
-/** Whether the body has a byte above 0x7f, and a line break (see noteBody). */
-export let highByte: bool = false;
+/**
+ * Whether the body has a line break: set by spaceFrom, which every run of whitespace the scan
+ * passes goes through (a line break anywhere else is inside a string, which the scan refuses).
+ */
 export let multiline: bool = false;
+/**
+ * The sign bits of the 16-byte blocks the string scans loaded: for a body the scan accepts, not 0
+ * exactly when it has a byte above 0x7f. Such a byte is valid only inside a string, and every byte
+ * of a string is in a block a scan loads. A block may reach past its string: into bytes of the
+ * body the scan reads later (a byte above 0x7f there is in a string, or the scan refuses it) or
+ * past the body, into the zeros beginScan writes. (This replaced a pass over the whole body.)
+ */
+export let highBits: i32 = 0;
 
 /** Starts the scan of a body of `length` bytes at IN_AT: its sentinel, and the scan's notes cleared. */
 export function beginScan(length: i32): void {
-  store<u8>(IN_AT + length, 0);
+  // The sentinel, and 15 more zeros: no block a string scan loads reaches an earlier body's bytes.
+  v128.store(IN_AT + length, i8x16.splat(0));
   members = 0;
   hugeNumber = false;
+  multiline = false;
+  highBits = 0;
 }
 
 @inline export function at(i: i32): i32 { return <i32>load<u8>(i); }
@@ -57,21 +71,31 @@ export function beginScan(length: i32): void {
 
 /**
  * space() past the bytes that are whitespace, from a byte at or below 0x20: 16 at a time, as a
- * pretty-printed body (OpenAI's replies) indents its lines.
+ * pretty-printed body (OpenAI's replies) indents its lines. Sets `multiline` when the run has a
+ * line break.
  */
 export function spaceFrom(i: i32): i32 {
   while (true) {
     const v = v128.load(i);
-    const blank = v128.or(
-      v128.or(i8x16.eq(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x0a))),
-      v128.or(i8x16.eq(v, i8x16.splat(0x09)), i8x16.eq(v, i8x16.splat(0x0d))),
-    );
+    const lineBreak = v128.or(i8x16.eq(v, i8x16.splat(0x0a)), i8x16.eq(v, i8x16.splat(0x0d)));
+    const blank = v128.or(lineBreak, v128.or(i8x16.eq(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x09))));
     // The first byte that is not whitespace (the body's 0 sentinel is one).
     const other = ~i8x16.bitmask(blank) & 0xffff;
+    // The run's line breaks: those before that byte.
+    const run = other == 0 ? 0xffff : (other & -other) - 1;
+    if ((i8x16.bitmask(lineBreak) & run) != 0) multiline = true;
     if (other != 0) return i + ctz(other);
     i += 16;
   }
   return i;
+}
+
+/**
+ * The bytes of `v` below 0x20, as a lane mask: `min_u(v, 0x1f) == v`, two instructions on x64
+ * where V8 makes `i8x16.lt_u` four.
+ */
+@inline function controlBytes(v: v128): v128 {
+  return i8x16.eq(i8x16.min_u(v, i8x16.splat(0x1f)), v);
 }
 
 /**
@@ -80,7 +104,8 @@ export function spaceFrom(i: i32): i32 {
  */
 @inline export function shortStringEnd(i: i32): i32 {
   const v = v128.load(i + 1);
-  const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, i8x16.splat(<i8>QUOTE)), i8x16.eq(v, i8x16.splat(<i8>BACKSLASH))), i8x16.lt_u(v, i8x16.splat(0x20))));
+  highBits |= i8x16.bitmask(v);
+  const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, i8x16.splat(<i8>QUOTE)), i8x16.eq(v, i8x16.splat(<i8>BACKSLASH))), controlBytes(v)));
   if (mask != 0) {
     const end = i + 1 + ctz(mask);
     if (at(end) == QUOTE) return end + 1;
@@ -93,13 +118,13 @@ export function stringEnd(i: i32): i32 {
   i++;
   const quote = i8x16.splat(<i8>QUOTE);
   const backslash = i8x16.splat(<i8>BACKSLASH);
-  const control = i8x16.splat(0x20);
   while (true) {
     // 16 bytes at a time up to the first quote, backslash or control byte (the sentinel is one).
     let mask = 0;
     while (true) {
       const v = v128.load(i);
-      mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, control)));
+      highBits |= i8x16.bitmask(v);
+      mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), controlBytes(v)));
       if (mask != 0) break;
       i += 16;
     }
@@ -230,52 +255,32 @@ export function arrayEnd(open: i32, depth: i32): i32 {
 }
 
 /**
- * Whether the body has a byte above 0x7f (then JavaScript checks its UTF-8) and whether it has a
- * line break — in valid JSON only whitespace between tokens, which a line may not hold: then the
- * values that can span lines are copied without their whitespace (putValue).
+ * True when bytes [a, a+n) equal [b, b+n). Up to 8 bytes — most keys — inline, in one comparison
+ * of the words there (every region has 8 bytes after it to read); longer runs call sameBytesFrom.
  */
-/** Sets highByte and multiline for the bytes [a, a+n) (the value; only whitespace follows it), 16 at a time. */
-export function noteBody(a: i32, n: i32): void {
-  const end = a + n;
-  let seen = i8x16.splat(0);
-  let breaks = i8x16.splat(0);
-  const lineFeed = i8x16.splat(0x0a);
-  const carriageReturn = i8x16.splat(0x0d);
-  while (a + 16 <= end) {
-    const v = v128.load(a);
-    seen = v128.or(seen, v);
-    breaks = v128.or(breaks, v128.or(i8x16.eq(v, lineFeed), i8x16.eq(v, carriageReturn)));
-    a += 16;
+@inline export function sameBytes(a: i32, b: i32, n: i32): bool {
+  if (n <= 8) return n <= 0 || ((load<u64>(a) ^ load<u64>(b)) << <u64>(64 - (n << 3))) == 0;
+  return sameBytesFrom(a, b, n);
+}
+
+/** sameBytes for more than 8 bytes: 8 at a time, the last 8 overlapping. */
+function sameBytesFrom(a: i32, b: i32, n: i32): bool {
+  const last = n - 8;
+  for (let k = 0; k < last; k += 8) {
+    if (load<u64>(a + k) != load<u64>(b + k)) return false;
   }
-  highByte = i8x16.bitmask(seen) != 0;
-  multiline = i8x16.bitmask(breaks) != 0;
-  for (; a < end; a++) {
-    const c = at(a);
-    if (c >= 0x80) highByte = true;
-    else if (c == 0x0a || c == 0x0d) multiline = true;
-  }
+  return load<u64>(a + last) == load<u64>(b + last);
 }
 
 /**
- * True when bytes [a, a+n) equal [b, b+n). Up to 8 bytes — most keys — in one comparison of the
- * words there (every region has 8 bytes after it to read).
+ * A hash of the key bytes [a, a+n), from the words at its two ends (the first and last 8 bytes,
+ * fewer for a short key) and its length: two multiplications, not one per byte as FNV-1a took.
+ * Keys of a field memo differ in those far more often than not; equal hashes are compared whole.
  */
-export function sameBytes(a: i32, b: i32, n: i32): bool {
-  if (n <= 8) return n <= 0 || ((load<u64>(a) ^ load<u64>(b)) << <u64>(64 - (n << 3))) == 0;
-  while (n >= 8) {
-    if (load<u64>(a) != load<u64>(b)) return false;
-    a += 8; b += 8; n -= 8;
-  }
-  while (n > 0) {
-    if (load<u8>(a) != load<u8>(b)) return false;
-    a++; b++; n--;
-  }
-  return true;
-}
-
-/** FNV-1a of bytes [a, a+n). */
 export function hashBytes(a: i32, n: i32): u32 {
-  let h: u32 = 0x811c9dc5;
-  for (let k = 0; k < n; k++) h = (h ^ load<u8>(a + k)) * 0x01000193;
-  return h;
+  const head = n >= 8 ? load<u64>(a) : n <= 0 ? <u64>0 : load<u64>(a) << <u64>(64 - (n << 3));
+  const tail = n > 8 ? load<u64>(a + n - 8) : <u64>0;
+  let h = (head ^ <u64>n) * 0x9e3779b97f4a7c15;
+  h = (h ^ (h >>> 29) ^ tail) * 0xbf58476d1ce4e5b9;
+  return <u32>(h >>> 32);
 }

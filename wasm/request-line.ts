@@ -4,7 +4,7 @@
  * fields in body order, each member copied as written (a pretty-printed body's without whitespace).
  */
 import { DECLINE, IN_AT, IN_MAX, KEYS_MAX, LINE_MARGIN, MEMBERS_AT, OUT_AT, OUT_END, RUNS_AT, UNKNOWN_AT, UNKNOWN_KEY } from './layout';
-import { at, beginScan, CLOSE_BRACE, COLON, COMMA, NEWLINE, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, noteBody, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
+import { at, beginScan, CLOSE_BRACE, COLON, COMMA, NEWLINE, hugeNumber, isDigit, LEVEL_REQUEST, members, multiline, objectEnd, OPEN_BRACE, QUOTE, sameBytes, space } from './json';
 import { CLASS_INPUT, CLASS_MESSAGES, CLASS_MODEL, CLASS_OTHER, CLASS_PROMPT, CLASS_STREAM, classOf, forgetKeys, keysKnown } from './field-memo';
 import { constant, put, putByte, putConstant, putPlace, putUidAndTime, putValue } from './write';
 
@@ -102,7 +102,6 @@ export function requestLine(length: i32, uidLow: i32, millis: i32, lineAt: i32):
     store<i32>(RUNS_AT + (runs << 3), runEnd, 4);
     runs++;
   }
-  noteBody(IN_AT, close - IN_AT);
   // A pretty-printed body is written anew by JavaScript, `null` for such a number: decline it.
   if (multiline && hugeNumber) return DECLINE;
 

@@ -54,10 +54,24 @@ export function putMinified(out: i32, a: i32, b: i32): i32 {
     v128.store(out, v128.load(a));
     v128.store(out, v128.load(a, 16), 16);
   } else {
-    memory.copy(out, a, n);
+    putLong(out, a, n);
   }
   return out + n;
 }
+
+/**
+ * put() for more than 32 bytes: up to COPY_LOOP_MAX in 16-byte steps (the messages of a chat
+ * request, a reply's content), longer ones with `memory.copy`, whose call into C costs more than
+ * a loop over a few hundred bytes. Like put(), it may write up to 15 bytes past the end.
+ */
+function putLong(out: i32, a: i32, n: i32): void {
+  if (n > COPY_LOOP_MAX) {
+    memory.copy(out, a, n);
+    return;
+  }
+  for (let k = 0; k < n; k += 16) v128.store(out + k, v128.load(a + k));
+}
+const COPY_LOOP_MAX: i32 = 1024;
 
 @inline export function putByte(out: i32, c: i32): i32 {
   store<u8>(out, c);
