@@ -133,6 +133,8 @@ export class ChatLineBuilder {
   #modelKey = -1;
   /** The texts at secondAt (the time up to the second) and at placeAt (`,"ip":…,"route":…`). */
   #second = '';
+  /** The first millisecond of the second written at secondAt (-Infinity: none yet). */
+  #secondFrom = Number.NEGATIVE_INFINITY;
   #place = '';
   /** The uid (or its start) written at uidAt, and whether whole (see {@link LineUid}); `null`: none yet. */
   #uid = '';
@@ -249,11 +251,15 @@ export class ChatLineBuilder {
       this.#uid = uid;
       this.#uidWhole = whole;
     }
-    // `2025-01-31T12:00:00.` (isoTime's, cached per second): the module appends the milliseconds and the Z.
-    const second = isoSecond(ms);
-    if (second !== this.#second) {
-      this.#memory.write(second, this.#secondAt, 'latin1');
-      this.#second = second;
+    // `2025-01-31T12:00:00.` (isoTime's, cached per second): the module appends the milliseconds
+    // and the Z. Within the second last written, nothing to do: one comparison, no division.
+    if (ms - this.#secondFrom >= 1000 || ms < this.#secondFrom) {
+      const second = isoSecond(ms);
+      if (second !== this.#second) {
+        this.#memory.write(second, this.#secondAt, 'latin1');
+        this.#second = second;
+      }
+      this.#secondFrom = ms - (ms % 1000);
     }
     return true;
   }
