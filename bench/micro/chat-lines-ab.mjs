@@ -12,10 +12,11 @@
  *           bench/nginx.ts's reply);
  * - req:    its request line alone;
  * - resp:   its response line alone;
- * - respoa: the response line of a reply as OpenAI writes it (pretty-printed, usage details).
+ * - respoa: the response line of a reply as OpenAI writes it (bodies.mjs: pretty-printed, usage details).
  */
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openaiReply } from './bodies.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -42,35 +43,6 @@ const request = Buffer.from(
 const reply = Buffer.from(
   '{"id":"chatcmpl-bench000000000000000000000001","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Paris is the capital of France, and the Seine runs"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":38,"completion_tokens":9,"total_tokens":47}}',
 );
-const replyOpenai = Buffer.from(
-  JSON.stringify(
-    {
-      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
-      object: 'chat.completion',
-      created: 1741569952,
-      model: 'gpt-4.1-2025-04-14',
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: 'Paris is the capital of France, and the Seine runs through it.', refusal: null, annotations: [] },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage: {
-        prompt_tokens: 19,
-        completion_tokens: 10,
-        total_tokens: 29,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-      },
-      service_tier: 'default',
-    },
-    null,
-    2,
-  ),
-);
-
 const startedAt = Date.now();
 const uid = 'abcdef01-2345-6789-abcd-';
 /** One round of `scenario` on `builder`: CPU ns per exchange. */
@@ -82,7 +54,7 @@ function round(builder, scenario) {
       if (!builder.requestLine({ uid, uidLow, startedAt, ip: '127.0.0.1', route: '/v1/chat/completions' }, request)) throw new Error('request line declined');
     }
     if (scenario !== 'req') {
-      const body = scenario === 'respoa' ? replyOpenai : reply;
+      const body = scenario === 'respoa' ? openaiReply : reply;
       if (!builder.responseLine({ uid, uidLow, endedAt: startedAt + 1, status: 200, ttftMs: 1, durationMs: 1 }, 'chat', body)) throw new Error('response line declined');
     }
     // As the log hands the outbox over once per event-loop turn (~20 exchanges under load).

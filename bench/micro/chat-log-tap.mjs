@@ -23,6 +23,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openaiReply as replyOpenai } from './bodies.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -110,29 +111,6 @@ const requestBodyZh = Buffer.from(
 );
 const replyZh = Buffer.from(
   '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"qwen-plus","choices":[{"index":0,"message":{"role":"assistant","content":"你好！今天我能帮你做些什么？"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}',
-);
-// The json scenario's reply as OpenAI writes one: pretty-printed, with the fields it adds.
-const replyOpenai = Buffer.from(
-  `${JSON.stringify(
-    {
-      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
-      object: 'chat.completion',
-      created: 1741569952,
-      model: 'gpt-4o-mini-2024-07-18',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
-      usage: {
-        prompt_tokens: 9,
-        completion_tokens: 9,
-        total_tokens: 18,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-      },
-      service_tier: 'default',
-      system_fingerprint: 'fp_06737a9306',
-    },
-    null,
-    2,
-  )}\n`,
 );
 const jsonHead = readUpstreamHeaders(['content-type', 'application/json', 'content-length', String(reply.length)]);
 const sseHead = readUpstreamHeaders(['content-type', 'text/event-stream; charset=utf-8']);
