@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readClientHeaders, readUpstreamHeaders } from '../../src/core/headers.js';
+import { decimalLength, nameSet, readClientHeaders, readUpstreamHeaders } from '../../src/core/headers.js';
 
 const b = (list: string[]): Buffer[] => list.map((s) => Buffer.from(s, 'latin1'));
 
@@ -76,5 +76,50 @@ describe('readUpstreamHeaders', () => {
     const head = readUpstreamHeaders(b(['content-type', 'application/json', 'content-length', '2']));
     expect(head.eventStream).toBe(false);
     expect(head.headers).toEqual(['content-type', 'application/json', 'content-length', '2']);
+  });
+});
+
+describe('nameSet', () => {
+  const names = ['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization'];
+  const has = nameSet(names);
+
+  it('knows each of its names, also a fresh or sliced copy of one', () => {
+    for (const name of names) {
+      expect(has(name), name).toBe(true);
+      expect(has(`x${name}`.slice(1)), name).toBe(true);
+      expect(has(`X-${name.toUpperCase()}: v`.slice(2, 2 + name.length).toLowerCase()), name).toBe(true);
+    }
+  });
+
+  it('refuses any other name: same length, same length and first letter, longer, shorter, empty', () => {
+    for (const name of ['connectioN', 'connectiox', 'kept-alive', 'tx', 'ta', 'trailers', 'upgradex', 'proxy-authorizatiox', 'proxy-authorization-x', 'c', '', 'content-type', 'content-length']) {
+      expect(has(name), name).toBe(false);
+    }
+  });
+
+  it('is the same test as a Set of the names, over many names', () => {
+    const set = new Set(names);
+    for (const name of [...names, 'host', 'cookie', 'expect', 'authorization', 'x-forwarded-for', 'a'.repeat(40)]) expect(has(name), name).toBe(set.has(name));
+  });
+
+  it('an empty list knows no name', () => {
+    expect(nameSet([])('te')).toBe(false);
+    expect(nameSet([])('')).toBe(false);
+  });
+});
+
+describe('decimalLength', () => {
+  it('reads 1 to 15 ASCII digits as the number they write', () => {
+    for (const [text, n] of [['0', 0], ['7', 7], ['0042', 42], ['123456789', 123456789], ['999999999999999', 999999999999999]] as const) {
+      expect(decimalLength(text), text).toBe(n);
+      expect(decimalLength(`Content-Length: ${text}\r\n`.slice(16, 16 + text.length)), text).toBe(n);
+    }
+  });
+
+  it('answers -1 for anything else, as the parsers refused with /^\\d{1,15}$/', () => {
+    for (const text of ['', ' 1', '1 ', '+1', '-1', '1.0', '1e3', '0x10', '1_000', '١٢', '１２', '1000000000000000', 'abc', '12a']) {
+      expect(decimalLength(text), text).toBe(-1);
+      expect(/^\d{1,15}$/.test(text), text).toBe(false);
+    }
   });
 });

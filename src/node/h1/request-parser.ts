@@ -9,6 +9,7 @@
  * names are tokens with the colon right after them; obsolete line folding and control characters
  * are refused. Up to 16 KB of head (Node's own limit), else 431.
  */
+import { decimalLength } from '../../core/headers.js';
 import type { BodySink } from './body-framing.js';
 import { MessageParser } from './message-parser.js';
 import { fieldValue, hasControlChar, isToken, isValidTarget, trimOws } from './syntax.js';
@@ -152,8 +153,8 @@ export class RequestParser extends MessageParser {
           break;
         case 'content-length':
           if (contentLength !== -1) throw malformed('More than one Content-Length header; send exactly one');
-          if (!/^\d{1,15}$/.test(value)) throw malformed(`Invalid Content-Length ${excerpt(value)}; expected a number of bytes`);
-          contentLength = Number(value);
+          contentLength = decimalLength(value);
+          if (contentLength === -1) throw malformed(`Invalid Content-Length ${excerpt(value)}; expected a number of bytes`);
           break;
         case 'transfer-encoding':
           transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;

@@ -8,6 +8,7 @@
  * client), bounded head size.
  */
 
+import { decimalLength } from '../../core/headers.js';
 import { MessageParser } from './message-parser.js';
 import { fieldValue, isToken } from './syntax.js';
 
@@ -113,8 +114,8 @@ export class ResponseParser extends MessageParser {
       headers.push(name, value);
       switch (name) {
         case 'content-length': {
-          if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError(`invalid content-length "${value.slice(0, 20)}"`);
-          const n = Number(value);
+          const n = decimalLength(value);
+          if (n === -1) throw new ResponseParseError(`invalid content-length "${value.slice(0, 20)}"`);
           if (contentLength !== -1 && contentLength !== n) throw new ResponseParseError('conflicting content-length headers');
           contentLength = n;
           break;
