@@ -110,7 +110,7 @@ async function onOff(
  * `runs` rounds after a short warm-up; the wrk that starts first alternates, as a start of a few
  * milliseconds ahead is worth about a percent.
  */
-async function pairedRatios(ctx: Context, a: RunningGateway, b: RunningGateway, label: string): Promise<number[]> {
+export async function pairedRatios(ctx: Context, a: RunningGateway, b: RunningGateway, label: string): Promise<number[]> {
   const url = (g: RunningGateway): string => `http://127.0.0.1:${g.port}/v1/chat/completions`;
   const both = (seconds: number, bFirst: boolean): Promise<[WrkResult, WrkResult]> => {
     const run = (g: RunningGateway): Promise<WrkResult> => runWrk({ url: url(g), script: ctx.scripts.json, connections: 50, seconds });
