@@ -10,10 +10,10 @@
  * chat log on for one gateway or both, each in a directory of its own. Needs what `npm run bench`
  * needs; builds nothing.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { arg, numArg } from './child.js';
 import type { Context } from './context.js';
 import { startGateway } from './gateway.js';
