@@ -2,6 +2,7 @@
  * The command line: turns argv into options and calls the command. Nothing else lives here.
  * Every failure of the user's input is one line on stderr and exit code 2.
  */
+import process from 'node:process';
 import { Command, CommanderError, Option } from 'commander';
 import { ConvertError } from './chat-log/convert-error.js';
 import { normaliseArgv } from './config/argv.js';

@@ -3,6 +3,7 @@
  * (`mode: 'file'`, a single process) or the cluster primary (`mode: 'worker'`).
  */
 import { resolve } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { CHAT_LINES_WASM } from '../core/chat-lines-wasm.js';
 import type { JsonObject } from '../core/chat-reply.js';

@@ -4,6 +4,7 @@
  * one summary line on stderr. Failures the user must fix are {@link ConvertError}s (the CLI prints
  * `aifwd: <message>` and exits 2).
  */
+import process from 'node:process';
 import { CONVERT_FORMATS, type ConvertFormat } from './convert-format.js';
 import { convertChatLog, type ConvertReport } from './convert.js';
 import { ConvertError } from './convert-error.js';

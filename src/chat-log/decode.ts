@@ -5,6 +5,7 @@
  * says when all of it has. Truncated input (a stream cut off) yields what was decodable, not an
  * error (`finishFlush`, per the Node zlib docs on decompressing truncated input).
  */
+import { Buffer } from 'node:buffer';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 

@@ -9,6 +9,8 @@
  * Lines from one worker keep their order, so a request record always precedes its response record;
  * a message holds whole lines only, so processes can never interleave inside one.
  */
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import { type ByteBatch, linesPerBuffer } from './line-batch.js';
 import { BatchedSink } from './sink.js';
 

@@ -9,6 +9,7 @@
  * encoded at once dies young and is never copied. Chunks are filled to the end: a batch taken from
  * the middle of one is a view, and later lines go on after it.
  */
+import { Buffer } from 'node:buffer';
 
 /** Lines waiting for the next write; `B` is what a write gets. */
 export interface LineBatch<B> {

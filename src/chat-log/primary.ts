@@ -2,8 +2,10 @@
  * The cluster primary's side of the chat log: it owns the file and its rotation, and appends the
  * encoded line batches its workers send (ipc.ts) as they are, in the order they arrive.
  */
+import { Buffer } from 'node:buffer';
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
+import process from 'node:process';
 import { CHAT_LOG_MESSAGE_TYPE, isChatLogMessage } from './ipc.js';
 import { ACTIVE_LOG_NAME } from './log-files.js';
 import type { SinkStats } from './sink.js';

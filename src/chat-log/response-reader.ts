@@ -9,6 +9,7 @@
  * which takes its fields as the JSON text they are); other JSON bodies one `JSON.parse`, and
  * quickReply() reads the simple ones without an assembler.
  */
+import { Buffer } from 'node:buffer';
 import type { ChatApi } from '../core/chat-api.js';
 import { createAssembler } from '../core/chat-api.js';
 import { quickReply } from '../core/chat-quick-reply.js';

@@ -3,6 +3,8 @@
  * sender (cluster worker). Both batch through {@link BatchQueue} and report failures through
  * {@link FailureReporter}, so neither ever throws at the tap or blocks a request.
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { type ByteBatch, type LineBatch, LineBytes } from './line-batch.js';
 
 /** Counters every sink keeps, in lines. */

@@ -22,6 +22,7 @@
  * built in JavaScript), against the gateway's own ~21–27 µs per request; BENCHMARKS.md (measure
  * 4) says where the log's cost goes.
  */
+import { Buffer } from 'node:buffer';
 import { CHAT_ROUTES, type ChatApi, chatApiOf } from '../core/chat-api.js';
 import { type ChatLineBuilder, createChatLineBuilder, type RequestEnvelope, type ResponseEnvelope } from '../core/chat-lines-wasm.js';
 import { jsonString, requestRecordLine, responseRecordLine } from '../core/chat-record-line.js';

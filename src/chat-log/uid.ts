@@ -10,6 +10,7 @@
  * from the CSPRNG, and two of P processes share one with probability about P² / 2^75 — below
  * 10^-10 even for a million process starts.
  */
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 
 /** `'00'` … `'ff'`. */

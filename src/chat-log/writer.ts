@@ -9,6 +9,7 @@
  * counted as dropped, and the next batch tries again (reopening the file and directory); a write
  * that failed half-way is truncated back, so a later line never continues a torn one.
  */
+import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -7,6 +7,7 @@
  *    passes through unchanged;
  * 3. no pool: passthrough.
  */
+import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import { KeyPool } from './key-pool.js';
 

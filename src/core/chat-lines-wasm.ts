@@ -19,7 +19,7 @@
  * pretty-printed bodies). The field memo of isOtherField is mirrored in the module: a key it does
  * not know is classified here once and remembered there.
  */
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { ChatApi } from './chat-api.js';
 import { COMPLETION_SLOT, INPUT_SLOT, MODEL_SLOT, OUTPUT_SLOT, PROMPT_SLOT, SLOT_COUNT, stringOf, TOKEN_SLOTS, USAGE_SLOT, valueOf } from './chat-raw-reply.js';

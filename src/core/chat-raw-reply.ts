@@ -24,6 +24,7 @@
  * ones too) and writes their response line itself; this reader serves what it declines, and
  * callers without it.
  */
+import { Buffer } from 'node:buffer';
 import type { ChatApi } from './chat-api.js';
 import type { JsonObject } from './chat-reply.js';
 import {

@@ -9,7 +9,7 @@
  * - The response record always carries every contract field (`null` when absent), plus `choices`
  *   (`n > 1`), `error`, `aborted`, `unparsed` / `raw` / `reason` and `truncated` when they apply.
  */
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import type { ExchangeEnd } from './exchange.js';
 import { type AssembledReply, isObject, type JsonObject, parseJson } from './chat-reply.js';
 import { isoTime } from './chat-time.js';

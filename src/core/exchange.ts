@@ -4,6 +4,7 @@
  * tap then sees the request body and every response byte, in order, without being able to change,
  * delay or fail them: the proxy calls it synchronously and ignores what it does.
  */
+import { Buffer } from 'node:buffer';
 import type { UpstreamResponseHead } from './headers.js';
 
 export interface ExchangeInfo {

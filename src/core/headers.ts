@@ -5,6 +5,7 @@
  * `host`, `cookie`, `forwarded`, `x-real-ip` and `x-forwarded-*`, and `expect` (Node answers
  * `100-continue` itself; undici refuses the header).
  */
+import { Buffer } from 'node:buffer';
 
 /**
  * The number a Content-Length of 1 to 15 ASCII digits says (exact as a double), or -1 for any

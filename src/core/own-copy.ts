@@ -4,6 +4,7 @@
  * a head awaiting its end, a partial SSE line, a stream's first bytes — would pin the whole block,
  * and with it every other slice in it.
  */
+import { Buffer } from 'node:buffer';
 export function ownCopy(bytes: Uint8Array): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   copy.set(bytes);

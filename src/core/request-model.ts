@@ -14,6 +14,7 @@
  * its JSON could name different models), and a multipart body with a preamble (which a JSON
  * parser could read as the body).
  */
+import { Buffer } from 'node:buffer';
 import { objectMembers } from './chat-json-members.js';
 import { hasExtendedForm, headerParams } from './header-params.js';
 import { asciiObjectMembers } from './json-scan.js';

@@ -16,6 +16,7 @@
  *   it; a log wants the last delta of a stream whose upstream was cut off);
  * - a line longer than `maxLineBytes` is dropped, so a mislabelled binary body cannot eat memory.
  */
+import { Buffer } from 'node:buffer';
 import { ownCopy } from './own-copy.js';
 
 const LF = 0x0a;

@@ -2,6 +2,7 @@
  * Request bodies: buffered for the JSON and upload endpoints (small, and it is a mock), or only
  * counted and hashed for `/mock/echo` so large transfers never sit in memory.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 

@@ -3,6 +3,7 @@
  * request asks for `dimensions`), derived from the input text alone. Honours
  * `encoding_format: "base64"` (little-endian float32), which the official SDKs request by default.
  */
+import { Buffer } from 'node:buffer';
 import type { JsonObject } from './body.js';
 import { invalidParamError } from './errors.js';
 import { sendError, sendJson, type MockExchange } from './reply.js';

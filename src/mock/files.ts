@@ -4,6 +4,7 @@
  * tests can check that a gateway relayed the upload intact. Parsing buffers the whole body (it is a
  * mock, uploads are not its hot path) and uses the platform's multipart parser.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { invalidParamError } from './errors.js';
 import { mockId, unixSeconds } from './ids.js';

@@ -3,6 +3,7 @@
  * first-byte delay, or a cut connection for `x-mock-reset-after`. Also defines the per-request
  * {@link MockExchange} every endpoint handler receives.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from 'node:zlib';
 import type { MockError } from './errors.js';

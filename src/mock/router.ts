@@ -3,6 +3,7 @@
  * buffered otherwise), apply `x-mock-status`, then dispatch on method and path. Everything it does
  * not serve is a 404 in OpenAI's error shape.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { digestBody, parseJsonObject, readBody, type JsonObject } from './body.js';
 import { handleChat } from './chat.js';

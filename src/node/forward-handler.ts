@@ -17,6 +17,7 @@
  * - upstream fails after it started → the client connection is destroyed (never a clean end);
  * - the client goes away → the upstream request is aborted at once.
  */
+import { Buffer } from 'node:buffer';
 import { withCorsHeaders } from '../core/cors.js';
 import { GatewayError } from '../core/errors.js';
 import type { ExchangeEnd, ExchangeTap } from '../core/exchange.js';

@@ -3,8 +3,10 @@
  * pool, the pipeline and the HTTP(S) server, plus a graceful `close`. Also the programmatic API
  * (`import { startGateway } from 'aifwd'`).
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import process from 'node:process';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';

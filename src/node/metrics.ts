@@ -7,8 +7,11 @@
  * Under `--workers N` the primary serves them, the sum of what its workers send it
  * (metrics-sharing.ts).
  */
+import { Buffer } from 'node:buffer';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import type { GatewayCounters } from '../core/counters.js';
 import type { KeyPool } from '../core/key-pool.js';
 import { labelValue, type MetricsSnapshot, renderMetrics, type Sample } from '../core/metrics-text.js';

@@ -17,6 +17,7 @@
  *   8. forward    upstream dispatch, response streamed back with backpressure     (forward-handler)
  *                 or, for a WebSocket upgrade, a tunnel of its own                (upgrade-tunnel)
  */
+import { Buffer } from 'node:buffer';
 import type { Authenticator } from '../core/auth.js';
 import type { CorsPolicy } from '../core/cors.js';
 import type { GatewayCounters } from '../core/counters.js';

@@ -8,6 +8,7 @@
  * Should the primary not answer within {@link ANSWER_TIMEOUT_MS} (it is going away), the request is
  * admitted: a limit briefly unenforced costs less than refusing every request of a team.
  */
+import { performance } from 'node:perf_hooks';
 import { RequestWindows } from '../core/request-window.js';
 
 export const RATE_MESSAGE_TYPE = 'aifwd:rate';

@@ -1,4 +1,5 @@
 /** Writing the gateway's own answers (errors, health). */
+import { Buffer } from 'node:buffer';
 import { GatewayError, toOpenAIErrorBody } from '../core/errors.js';
 import type { OutgoingResponse } from './server/outgoing-response.js';
 

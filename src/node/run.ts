@@ -5,6 +5,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import process from 'node:process';
 import { attachChatLogPrimary, type ChatLog, createChatLog } from '../chat-log/index.js';
 import { type ConfigSources, ConfigError } from '../config/load.js';
 import { answerConfigSources } from './config-sharing.js';

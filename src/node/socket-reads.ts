@@ -26,6 +26,7 @@
  * each of those exists as expected first, and answers false without touching the socket when one
  * does not: the caller then reads 'data' events, as before.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 
 /** The buffer every socket of the process reads into. */

@@ -13,6 +13,7 @@
  * the switch, a failure on either side closes both: WebSocket has its own close handshake, and a
  * cut TCP connection is what a client sees when a session dies.
  */
+import { Buffer } from 'node:buffer';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { withCorsHeaders } from '../core/cors.js';

@@ -5,6 +5,7 @@
  * Pure: Buffers in, zero-copy slices out. Strict where a proxy must be: hex chunk sizes within
  * 2^52, CRLF after every chunk, bounded trailers.
  */
+import { Buffer } from 'node:buffer';
 
 export interface BodySink {
   onBody(chunk: Buffer): void;

@@ -5,6 +5,7 @@
  * to the exchange's handler, and goes back to its pool when the response is complete and the
  * connection can be trusted with another request.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { copyRead } from '../socket-reads.js';

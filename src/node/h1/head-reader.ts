@@ -4,6 +4,7 @@
  * first bytes are decoded once (latin1) and searched as a string, which costs half of a Buffer
  * search followed by a decode. A head split across reads is gathered in a pending buffer.
  */
+import { Buffer } from 'node:buffer';
 import { ownCopy } from '../../core/own-copy.js';
 
 /** Bytes decoded at once on the fast path; longer heads take the Buffer path. */

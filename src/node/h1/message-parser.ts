@@ -3,6 +3,7 @@
  * through the shared framing (body-framing.ts). A subclass parses the head text and starts the
  * framing; `execute` feeds bytes to whichever part is current and stops at the message's end.
  */
+import { Buffer } from 'node:buffer';
 import { BodyFraming, type BodySink } from './body-framing.js';
 import { HeadReader } from './head-reader.js';
 

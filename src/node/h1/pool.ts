@@ -12,6 +12,7 @@
  *   (250 ms), not a timer per request or chunk.
  * - TLS sessions are resumed across connections.
  */
+import { Buffer } from 'node:buffer';
 import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { SlotSet } from '../../core/slot-set.js';

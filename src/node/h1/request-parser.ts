@@ -9,6 +9,7 @@
  * names are tokens with the colon right after them; obsolete line folding and control characters
  * are refused. Up to 16 KB of head (Node's own limit), else 431.
  */
+import { Buffer } from 'node:buffer';
 import { decimalLength } from '../../core/headers.js';
 import type { BodySink } from './body-framing.js';
 import { MessageParser } from './message-parser.js';

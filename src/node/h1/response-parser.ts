@@ -8,6 +8,7 @@
  * client), bounded head size.
  */
 
+import { Buffer } from 'node:buffer';
 import { decimalLength } from '../../core/headers.js';
 import { MessageParser } from './message-parser.js';
 import { fieldValue, isToken } from './syntax.js';

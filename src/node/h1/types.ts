@@ -3,6 +3,7 @@
  * undici's own client implements. Both the hand-written HTTP/1.1 pool (h1/pool.ts) and undici's
  * proxy agent satisfy it, so the forwarding code does not care which one carries a request.
  */
+import { Buffer } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 export interface UpstreamRequest {

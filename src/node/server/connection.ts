@@ -9,6 +9,7 @@
  * while the gateway is reading it (else 408); an idle keep-alive connection is closed after
  * `keepAliveTimeoutMs`. Once the request is read, the upstream's timeouts bound the exchange.
  */
+import { Buffer } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayCounters } from '../../core/counters.js';

@@ -5,6 +5,7 @@
  * backpressure on the client's socket (uploads). Either way an optional
  * size limit turns an oversized body into the 413 {@link bodyTooLarge}.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { GatewayError } from '../../core/errors.js';

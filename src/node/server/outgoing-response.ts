@@ -7,6 +7,8 @@
  * Content-Length from the headers is kept; otherwise chunked for HTTP/1.1 clients and
  * close-delimited for HTTP/1.0.
  */
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import type { GatewayCounters } from '../../core/counters.js';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';

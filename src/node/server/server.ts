@@ -10,6 +10,7 @@
  * One coarse timer (1 s) keeps the clock, the cached `Date` header and every connection's
  * deadline; there is no timer per request or socket.
  */
+import { Buffer } from 'node:buffer';
 import { GatewayCounters } from '../../core/counters.js';
 import { SlotSet } from '../../core/slot-set.js';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
