@@ -5,6 +5,7 @@
  * and with it every other slice in it.
  */
 import { Buffer } from 'node:buffer';
+
 export function ownCopy(bytes: Uint8Array): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   copy.set(bytes);
