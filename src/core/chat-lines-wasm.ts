@@ -131,10 +131,9 @@ export class ChatLineBuilder {
   /** The last model decoded, and the module's key for its text (-1: none). */
   #lastModel: string | null = null;
   #modelKey = -1;
-  /** The texts at secondAt (the time up to the second) and at placeAt (`,"ip":…,"route":…`). */
-  #second = '';
-  /** The first millisecond of the second written at secondAt (-Infinity: none yet). */
+  /** The first millisecond of the second whose text is at secondAt (-Infinity: none yet). */
   #secondFrom = Number.NEGATIVE_INFINITY;
+  /** The text at placeAt (`,"ip":…,"route":…`). */
   #place = '';
   /** The uid (or its start) written at uidAt, and whether whole (see {@link LineUid}); `null`: none yet. */
   #uid = '';
@@ -252,13 +251,10 @@ export class ChatLineBuilder {
       this.#uidWhole = whole;
     }
     // `2025-01-31T12:00:00.` (isoTime's, cached per second): the module appends the milliseconds
-    // and the Z. Within the second last written, nothing to do: one comparison, no division.
+    // and the Z. Within the second last written, nothing to do: one comparison, no division; any
+    // other second has other text.
     if (ms - this.#secondFrom >= 1000 || ms < this.#secondFrom) {
-      const second = isoSecond(ms);
-      if (second !== this.#second) {
-        this.#memory.write(second, this.#secondAt, 'latin1');
-        this.#second = second;
-      }
+      this.#memory.write(isoSecond(ms), this.#secondAt, 'latin1');
       this.#secondFrom = ms - (ms % 1000);
     }
     return true;
