@@ -10,23 +10,17 @@
  * chat log on for one gateway or both, each in a directory of its own. Needs what `npm run bench`
  * needs; builds nothing.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { arg, numArg } from './child.js';
-import type { Context } from './context.js';
 import { startGateway } from './gateway.js';
-import { startInfra } from './infra.js';
 import { INSTALL_LINE, missingTools } from './machine.js';
-import { chatRequestBody } from './payloads.js';
 import { freePort } from './ports.js';
-import { hardFileLimit } from './proc-stats.js';
-import { installCleanup, registerTempDir, stopAll } from './procs.js';
+import { stopAll } from './procs.js';
 import { pairedRatios } from './scenarios/chat-log.js';
-import { loadSettings } from './settings.js';
+import { loadSettings, type Settings } from './settings.js';
+import { standaloneContext } from './standalone.js';
 import { summarise } from './stats.js';
-import { writeWrkScript } from './wrk.js';
 
 function built(root: string): string {
   const dir = resolve(root);
@@ -44,40 +38,27 @@ async function main(): Promise<void> {
   }
   let a: string;
   let b: string;
+  let settings: Settings;
   const log = arg('log', 'none');
   try {
     a = built(arg('a', '.'));
     b = built(arg('b', '.'));
     if (!['none', 'a', 'b', 'both'].includes(log)) throw new Error(`--log: expected a, b or both, not "${log}"`);
+    settings = { ...loadSettings(process.env), runs: numArg('pairs', 8), seconds: numArg('seconds', 7) };
   } catch (err) {
     process.stderr.write(`ab: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  installCleanup();
-  spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-  const dir = mkdtempSync(join(tmpdir(), 'aifwd-ab-'));
-  registerTempDir(dir);
-  const nofile = Math.min(hardFileLimit(), 65_536);
-  const settings = { ...loadSettings(process.env), runs: numArg('pairs', 8), seconds: numArg('seconds', 7) };
-  const ctx: Context = {
-    root: a,
-    dir,
-    settings,
-    infra: await startInfra(dir, nofile),
-    scripts: { json: writeWrkScript(dir, 'chat', chatRequestBody(false)), sse: writeWrkScript(dir, 'chat-stream', chatRequestBody(true)) },
-    nofile,
-    log: (m) => process.stderr.write(`${m}\n`),
-    command: () => undefined,
-  };
+  const ctx = await standaloneContext('ab', a, settings);
   const logDir = (name: string): string | undefined => {
     if (log !== 'both' && log !== name) return undefined;
-    const path = join(dir, `log-${name}`);
+    const path = join(ctx.dir, `log-${name}`);
     mkdirSync(path, { recursive: true });
     return path;
   };
   const upstreamPort = ctx.infra.jsonPort;
-  const ga = await startGateway({ root: a, port: await freePort(), upstreamPort, logDir: logDir('a'), nofile });
-  const gb = await startGateway({ root: b, port: await freePort(), upstreamPort, logDir: logDir('b'), nofile });
+  const ga = await startGateway({ root: a, port: await freePort(), upstreamPort, logDir: logDir('a'), nofile: ctx.nofile });
+  const gb = await startGateway({ root: b, port: await freePort(), upstreamPort, logDir: logDir('b'), nofile: ctx.nofile });
   ctx.log(`A ${a}${log === 'a' || log === 'both' ? ' (chat log on)' : ''}\nB ${b}${log === 'b' || log === 'both' ? ' (chat log on)' : ''}`);
   const ratios = await pairedRatios(ctx, ga, gb, 'B ÷ A');
   await stopAll();

@@ -6,23 +6,17 @@
  * mapped to src/*.ts, and self time by area), and prints the latter. `--log-chat` turns the chat log
  * on (measure 4's setting).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numArg } from './child.js';
-import type { Context } from './context.js';
 import { renderSummary } from './cpuprofile-summary.js';
 import { buildGateway } from './gateway.js';
-import { startInfra } from './infra.js';
 import { INSTALL_LINE, missingTools } from './machine.js';
-import { chatRequestBody } from './payloads.js';
-import { hardFileLimit } from './proc-stats.js';
-import { installCleanup, registerTempDir, stopAll } from './procs.js';
+import { stopAll } from './procs.js';
 import { runProfile } from './scenarios/profile.js';
 import { loadSettings } from './settings.js';
-import { writeWrkScript } from './wrk.js';
+import { standaloneContext } from './standalone.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -33,22 +27,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const kind = process.argv[2] === 'sse' ? 'sse' : 'json';
-  installCleanup();
-  spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   buildGateway(ROOT);
-  const dir = mkdtempSync(join(tmpdir(), 'aifwd-profile-'));
-  registerTempDir(dir);
-  const nofile = Math.min(hardFileLimit(), 65_536);
-  const ctx: Context = {
-    root: ROOT,
-    dir,
-    settings: loadSettings(process.env),
-    infra: await startInfra(dir, nofile),
-    scripts: { json: writeWrkScript(dir, 'chat', chatRequestBody(false)), sse: writeWrkScript(dir, 'chat-stream', chatRequestBody(true)) },
-    nofile,
-    log: (m) => process.stderr.write(`${m}\n`),
-    command: () => undefined,
-  };
+  const ctx = await standaloneContext('profile', ROOT, loadSettings(process.env));
   const seconds = numArg('seconds', 10);
   ctx.log(`profiling aifwd (${kind} load): warm-up ${ctx.settings.warmupSeconds} s, then ${seconds} s of wrk -c50…`);
   const logChat = process.argv.includes('--log-chat');
