@@ -7,14 +7,18 @@
  * current file, and rotation happens only between runs. A line larger than the limit goes whole
  * into a fresh file. A failed write is reported once per failure streak on stderr, its lines are
  * counted as dropped, and the next batch tries again (reopening the file and directory); a write
- * that failed half-way is truncated back, so a later line never continues a torn one.
+ * that failed half-way is truncated back, so a later line never continues a torn one. What is
+ * written goes back to the kernel as the file grows: synced and dropped from the page cache every
+ * 4 MiB, and whole once the writer is done with the file (page-release.ts).
  */
 import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ByteBatch, countLines } from './line-batch.js';
+import { pageDropper } from './file-advice.js';
 import { nextRotationIndex, rotatedPath } from './log-files.js';
+import { PageRelease } from './page-release.js';
 import { BatchedSink } from './sink.js';
 
 export interface ChatLogWriterOptions {
@@ -37,12 +41,20 @@ function unwritten(buffers: Buffer[], written: number): Buffer[] {
   return [buffers[i].subarray(skip), ...buffers.slice(i + 1)];
 }
 
+/** The release of `handle`'s pages, or null where the kernel cannot be advised (file-advice.ts). */
+function pageReleaseOf(handle: FileHandle): PageRelease | null {
+  const drop = pageDropper(handle.fd);
+  return drop === null ? null : new PageRelease({ sync: () => handle.datasync(), drop });
+}
+
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
 export class ChatLogWriter extends BatchedSink {
   readonly path: string;
   readonly #rotateSize: number;
   readonly #maxWriteBytes: number;
   #handle: FileHandle | null = null;
+  /** Hands the open file's written pages back to the kernel (page-release.ts); null where it cannot. */
+  #pages: PageRelease | null = null;
   /** Bytes in the open file. */
   #size = 0;
   /** Where the current rotation period began (0, or the size at a failed rotation). */
@@ -88,6 +100,7 @@ export class ChatLogWriter extends BatchedSink {
         }
       }
       this.writtenLines += lines;
+      this.#pages?.appended(this.#size);
       this.reporter.ok();
     } catch (err) {
       let lost = 0;
@@ -170,6 +183,7 @@ export class ChatLogWriter extends BatchedSink {
       throw err;
     }
     this.#handle = handle;
+    this.#pages = pageReleaseOf(handle);
     return handle;
   }
 
@@ -221,7 +235,12 @@ export class ChatLogWriter extends BatchedSink {
 
   protected override async release(): Promise<void> {
     const handle = this.#handle;
+    const pages = this.#pages;
     this.#handle = null;
-    if (handle !== null) await handle.close().catch(() => {});
+    this.#pages = null;
+    if (handle === null) return;
+    // Before the descriptor closes: the release needs it.
+    await pages?.finish(this.#size);
+    await handle.close().catch(() => {});
   }
 }

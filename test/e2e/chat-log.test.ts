@@ -2,7 +2,8 @@
  * The chat log end to end: the real CLI with --log-chat, the official openai SDK as the client and
  * `aifwd mock` (in process) as the upstream. Asserts the client's bytes and the records on disk.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -24,6 +25,13 @@ beforeAll(async () => {
 });
 afterAll(async () => mock.close());
 afterEach(stopAll);
+
+const hasFincore = spawnSync('fincore', ['--version']).status === 0;
+
+/** Pages of `path` in the page cache, by util-linux's fincore (see hasFincore). */
+function cachedPages(path: string): number {
+  return Number(execFileSync('fincore', ['--noheadings', '--raw', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
+}
 
 function logDir(): string {
   return mkdtempSync(join(tmpdir(), 'aifwd-chatlog-'));
@@ -365,6 +373,45 @@ describe('chat log', () => {
     const all = readLog(dir); // JSON.parse of every line: throws on a corrupt one
     expect(all.filter((r) => r.type === 'request')).toHaveLength(80);
     expect(all.filter((r) => r.type === 'response')).toHaveLength(80);
+  });
+
+  it('hands the log’s written pages back to the kernel as it grows and on SIGTERM, saying nothing about it', async () => {
+    const dir = logDir();
+    const { gw } = await gatewayWithLog(dir);
+    // 60 exchanges of ~100 KB requests: past RELEASE_BYTES (4 MiB) of log, so it is released while the gateway runs.
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          fetch(`${gw.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `p${round * 10 + i} ${'z'.repeat(100_000)}` }] }),
+          }).then((r) => r.text()),
+        ),
+      );
+    }
+    const path = join(dir, 'chat.log');
+    // Not read until the end: reading the file would bring its pages back into the cache.
+    const sizeNow = (): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    for (let i = 0; i < 100 && sizeNow() < 6_000_000; i++) await sleep(50);
+    const size = sizeNow();
+    expect(size).toBeGreaterThan(6_000_000);
+    if (hasFincore) {
+      let cached = cachedPages(path);
+      for (let i = 0; i < 40 && cached * 4096 > size - 4_000_000; i++) {
+        await sleep(50);
+        cached = cachedPages(path);
+      }
+      // At least the first 4 MiB were synced and dropped while the gateway served.
+      expect(cached * 4096).toBeLessThanOrEqual(size - 4_000_000);
+    }
+    expect(await gw.stop('SIGTERM')).toBe(0);
+    if (hasFincore) expect(cachedPages(path)).toBeLessThan(10);
+    const all = readLog(dir);
+    expect(all.filter((r) => r.type === 'request')).toHaveLength(60);
+    expect(all.filter((r) => r.type === 'response')).toHaveLength(60);
+    // node:wasi's experimental warning, which the release's first use would print, is kept off stderr.
+    expect(gw.stderr()).not.toMatch(/WASI|ExperimentalWarning/);
   });
 
   it('a full or unwritable log is reported once and the gateway keeps serving', async () => {

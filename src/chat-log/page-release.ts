@@ -1,0 +1,74 @@
+/**
+ * Lets the kernel have back the chat log's pages once they are on disk. The writer never reads
+ * what it wrote, yet every page of it would stay in the page cache until memory ran short: a busy
+ * log grows the cache by its whole rate (the bench's logs 17 MB a second), counted against a
+ * container's memory limit, and each new page is memory the kernel takes from its free lists — on
+ * a virtual machine whose balloon hands free memory back to the host, a fault on the host at the
+ * first write of every page (BENCHMARKS.md, measure 4).
+ *
+ * Every `threshold` bytes the writer appends, the file is synced (`fdatasync`, on libuv's thread
+ * pool: the writeback the kernel would do ~30 s later anyway) and the synced range dropped from the
+ * cache (file-advice.ts): its pages go back to the kernel's free lists, where the next appends find
+ * them. Clean pages only — advice never loses data — and at most one sync at a time; a file the
+ * writer is done with (rotated, closed) is synced and dropped whole. A sync that fails is not
+ * retried: the writer's own writes report the disk's errors.
+ */
+
+/** What the release does to its file. */
+export interface PageReleaseFile {
+  /** `fdatasync`. */
+  sync(): Promise<void>;
+  /** Drops the cached pages of `length` bytes from `offset`, which are clean. */
+  drop(offset: number, length: number): void;
+}
+
+/** Bytes appended between two releases: the most of the file left in the cache (8 MiB, 2 of them in one sync). */
+export const RELEASE_BYTES = 4 * 1024 * 1024;
+
+/** One open log file's release: told of every append, it syncs and drops as the file grows. */
+export class PageRelease {
+  readonly #file: PageReleaseFile;
+  readonly #threshold: number;
+  /** Bytes from the file's start that were synced and dropped. */
+  #released = 0;
+  /** The sync and drop under way, if any. */
+  #running: Promise<void> | null = null;
+
+  constructor(file: PageReleaseFile, threshold = RELEASE_BYTES) {
+    this.#file = file;
+    this.#threshold = threshold;
+  }
+
+  /** Bytes released so far (for tests). */
+  get released(): number {
+    return this.#released;
+  }
+
+  /** After an append: the file now holds `size` bytes. Starts a release once `threshold` bytes wait. */
+  appended(size: number): void {
+    if (this.#running === null && size - this.#released >= this.#threshold) this.#start(size);
+  }
+
+  /** Once the writer is done with the file, at `size` bytes: resolves when all of it is released. Never rejects. */
+  async finish(size: number): Promise<void> {
+    if (this.#running !== null) await this.#running;
+    if (size > this.#released) await this.#start(size);
+  }
+
+  #start(size: number): Promise<void> {
+    const run = this.#release(size);
+    this.#running = run;
+    return run;
+  }
+
+  async #release(size: number): Promise<void> {
+    try {
+      await this.#file.sync();
+      this.#file.drop(this.#released, size - this.#released);
+    } catch {
+      // The writer's own writes report a failing disk; these pages stay cached.
+    }
+    this.#released = size;
+    this.#running = null;
+  }
+}

@@ -1,0 +1,211 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pageDropper } from '../../src/chat-log/file-advice.js';
+import { PageRelease, type PageReleaseFile, RELEASE_BYTES } from '../../src/chat-log/page-release.js';
+import { ChatLogWriter } from '../../src/chat-log/writer.js';
+
+/** A file whose syncs wait for the test to settle them, recording what was dropped. */
+class FakeFile implements PageReleaseFile {
+  readonly drops: [number, number][] = [];
+  readonly syncs: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => this.syncs.push({ resolve, reject }));
+  }
+
+  drop(offset: number, length: number): void {
+    this.drops.push([offset, length]);
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('PageRelease', () => {
+  it('syncs and drops nothing until threshold bytes wait, then everything appended so far', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 100);
+    release.appended(60);
+    release.appended(99);
+    expect(file.syncs).toHaveLength(0);
+    release.appended(130);
+    expect(file.syncs).toHaveLength(1);
+    // Nothing is dropped before the sync is done: dirty pages are not the kernel's to take.
+    expect(file.drops).toEqual([]);
+    file.syncs[0].resolve();
+    await tick();
+    expect(file.drops).toEqual([[0, 130]]);
+    expect(release.released).toBe(130);
+  });
+
+  it('runs one release at a time; the next takes the range from where the last ended', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 100);
+    release.appended(100);
+    release.appended(250);
+    release.appended(400);
+    expect(file.syncs).toHaveLength(1);
+    file.syncs[0].resolve();
+    await tick();
+    expect(file.drops).toEqual([[0, 100]]);
+    release.appended(199);
+    expect(file.syncs).toHaveLength(1);
+    release.appended(420);
+    expect(file.syncs).toHaveLength(2);
+    file.syncs[1].resolve();
+    await tick();
+    expect(file.drops).toEqual([
+      [0, 100],
+      [100, 320],
+    ]);
+  });
+
+  it('finish waits for the release under way, then releases the rest of the file', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 100);
+    release.appended(150);
+    let finished = false;
+    const done = release.finish(180).then(() => {
+      finished = true;
+    });
+    await tick();
+    expect(file.syncs).toHaveLength(1);
+    file.syncs[0].resolve();
+    await tick();
+    expect(file.syncs).toHaveLength(2);
+    expect(finished).toBe(false);
+    file.syncs[1].resolve();
+    await done;
+    expect(file.drops).toEqual([
+      [0, 150],
+      [150, 30],
+    ]);
+  });
+
+  it('finish with nothing left to release syncs nothing', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 100);
+    await release.finish(0);
+    expect(file.syncs).toHaveLength(0);
+  });
+
+  it('drops nothing after a failed sync, never rejects, and moves on to later bytes', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 100);
+    release.appended(120);
+    file.syncs[0].reject(new Error('EIO'));
+    await tick();
+    expect(file.drops).toEqual([]);
+    expect(release.released).toBe(120);
+    const done = release.finish(150);
+    await tick();
+    file.syncs[1].resolve();
+    await expect(done).resolves.toBeUndefined();
+    expect(file.drops).toEqual([[120, 30]]);
+  });
+});
+
+/** Pages of `path` in the page cache, by util-linux's fincore; undefined where it is not installed. */
+function cachedPages(path: string): number | undefined {
+  try {
+    return Number(execFileSync('fincore', ['--noheadings', '--raw', '--bytes', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+}
+const hasFincore = spawnSync('fincore', ['--version']).status === 0;
+
+describe('pageDropper', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aifwd-advice-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(!hasFincore)('drops a synced file’s pages from the page cache and keeps its bytes', () => {
+    const path = join(dir, 'chat.log');
+    const fd = openSync(path, 'a+');
+    const bytes = Buffer.alloc(4 * 1024 * 1024, 'x');
+    writeSync(fd, bytes);
+    const drop = pageDropper(fd);
+    expect(drop).not.toBeNull();
+    // Dirty pages stay: only written-back pages can be dropped.
+    execFileSync('sync', [path]);
+    expect(cachedPages(path)).toBeGreaterThan(1000);
+    expect(drop?.(0, 0)).toBe(true);
+    expect(cachedPages(path)).toBeLessThan(10);
+    closeSync(fd);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it('gives no dropper for a descriptor that is not open', () => {
+    expect(pageDropper(1_000_000)).toBeNull();
+  });
+
+  it('keeps Node’s warning about WASI off stderr, and lets every other warning through', () => {
+    const module = new URL('../../dist/chat-log/file-advice.js', import.meta.url).href;
+    const script = `
+      import { openSync } from 'node:fs';
+      const { pageDropper } = await import(${JSON.stringify(module)});
+      const drop = pageDropper(openSync(${JSON.stringify(join(dir, 'x.log'))}, 'a+'));
+      console.log(typeof drop, drop(0, 0));
+      process.emitWarning('a warning of the test', 'TestWarning');
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stdout.trim()).toBe('function true');
+    expect(child.stderr).not.toMatch(/WASI|ExperimentalWarning/);
+    expect(child.stderr).toMatch(/TestWarning: a warning of the test/);
+  });
+});
+
+describe('ChatLogWriter and the page cache', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aifwd-release-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Appends `count` lines of about 1 KB, a batch every 1,000, and closes the writer. */
+  async function writeLines(writer: ChatLogWriter, count: number): Promise<string[]> {
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const line = JSON.stringify({ type: 'request', uid: `u-${i}`, messages: [{ role: 'user', content: 'x'.repeat(1000) }] });
+      lines.push(line);
+      writer.append(line);
+      if (i % 1000 === 999) await writer.flush();
+    }
+    await writer.close();
+    return lines;
+  }
+
+  it.skipIf(!hasFincore)('leaves none of a closed log’s pages cached, every line intact', async () => {
+    const path = join(dir, 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: new PassThrough() });
+    const lines = await writeLines(writer, 10_000);
+    expect(statSync(path).size).toBeGreaterThan(2 * RELEASE_BYTES);
+    expect(cachedPages(path)).toBeLessThan(10);
+    expect(readFileSync(path, 'utf8')).toBe(lines.map((line) => `${line}\n`).join(''));
+  });
+
+  it.skipIf(!hasFincore)('releases the open file as it grows, and each rotated file whole', async () => {
+    const path = join(dir, 'chat.log');
+    const writer = new ChatLogWriter({ path, rotateSize: 3 * 1024 * 1024, stderr: new PassThrough() });
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const line = JSON.stringify({ uid: `u-${i}`, content: 'y'.repeat(1000) });
+      lines.push(line);
+      writer.append(line);
+      if (i % 1000 === 999) await writer.flush();
+    }
+    // Rotated files are released as the writer moves on from them, before it closes.
+    const rotated = readdirSync(dir).filter((name) => name !== 'chat.log');
+    expect(rotated.length).toBeGreaterThanOrEqual(3);
+    for (const name of rotated) expect(cachedPages(join(dir, name))).toBeLessThan(10);
+    await writer.close();
+    const all = ['chat.log', ...rotated].map((name) => readFileSync(join(dir, name), 'utf8')).join('');
+    expect(all.split('\n').filter(Boolean).sort()).toEqual([...lines].sort());
+  });
+});
