@@ -55,6 +55,8 @@ export class ChatLogWriter extends BatchedSink {
   #handle: FileHandle | null = null;
   /** Hands the open file's written pages back to the kernel (page-release.ts); null where it cannot. */
   #pages: PageRelease | null = null;
+  /** Files left (rotated, or after a failure) whose release and close are under way. */
+  #retiring: Promise<void> = Promise.resolve();
   /** Bytes in the open file. */
   #size = 0;
   /** Where the current rotation period began (0, or the size at a failed rotation). */
@@ -233,14 +235,29 @@ export class ChatLogWriter extends BatchedSink {
     return fd;
   }
 
+  /**
+   * Closes the file. Its last pages are released first, in the background: a slow sync (a busy
+   * disk, a network filesystem) must not hold up the next file's writes while lines queue up.
+   */
   protected override async release(): Promise<void> {
     const handle = this.#handle;
     const pages = this.#pages;
     this.#handle = null;
     this.#pages = null;
     if (handle === null) return;
-    // Before the descriptor closes: the release needs it.
-    await pages?.finish(this.#size);
-    await handle.close().catch(() => {});
+    if (pages === null) {
+      await handle.close().catch(() => {});
+      return;
+    }
+    // The release needs the descriptor: it closes after.
+    const released = pages.finish(this.#size).then(() => handle.close().catch(() => {}));
+    const before = this.#retiring;
+    this.#retiring = Promise.all([before, released]).then(() => {});
+  }
+
+  /** Flushes and closes, once the files it wrote are released (see {@link release}). */
+  override async close(): Promise<void> {
+    await super.close();
+    await this.#retiring;
   }
 }
