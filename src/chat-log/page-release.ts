@@ -25,18 +25,23 @@ export interface PageReleaseFile {
 /** Bytes appended between two releases: the most of the file left in the cache (8 MiB, 2 of them in one sync). */
 export const RELEASE_BYTES = 4 * 1024 * 1024;
 
+/** The kernel's page: a release while the file grows stops at a multiple of it (see {@link PageRelease.appended}). */
+export const PAGE_BYTES = 4096;
+
 /** One open log file's release: told of every append, it syncs and drops as the file grows. */
 export class PageRelease {
   readonly #file: PageReleaseFile;
   readonly #threshold: number;
+  readonly #pageBytes: number;
   /** Bytes from the file's start that were synced and dropped. */
   #released = 0;
   /** The sync and drop under way, if any. */
   #running: Promise<void> | null = null;
 
-  constructor(file: PageReleaseFile, threshold = RELEASE_BYTES) {
+  constructor(file: PageReleaseFile, threshold = RELEASE_BYTES, pageBytes = PAGE_BYTES) {
     this.#file = file;
     this.#threshold = threshold;
+    this.#pageBytes = pageBytes;
   }
 
   /** Bytes released so far (for tests). */
@@ -44,9 +49,14 @@ export class PageRelease {
     return this.#released;
   }
 
-  /** After an append: the file now holds `size` bytes. Starts a release once `threshold` bytes wait. */
+  /**
+   * After an append: the file now holds `size` bytes. Starts a release once `threshold` bytes wait,
+   * up to the start of the last page: the next append writes into that page, which, dropped, the
+   * kernel would first read back from the disk.
+   */
   appended(size: number): void {
-    if (this.#running === null && size - this.#released >= this.#threshold) this.#start(size);
+    const end = size - (size % this.#pageBytes);
+    if (this.#running === null && end - this.#released >= this.#threshold) this.#start(end);
   }
 
   /** Once the writer is done with the file, at `size` bytes: resolves when all of it is released. Never rejects. */

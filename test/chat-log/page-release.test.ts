@@ -28,7 +28,7 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 describe('PageRelease', () => {
   it('syncs and drops nothing until threshold bytes wait, then everything appended so far', async () => {
     const file = new FakeFile();
-    const release = new PageRelease(file, 100);
+    const release = new PageRelease(file, 100, 1);
     release.appended(60);
     release.appended(99);
     expect(file.syncs).toHaveLength(0);
@@ -44,7 +44,7 @@ describe('PageRelease', () => {
 
   it('runs one release at a time; the next takes the range from where the last ended', async () => {
     const file = new FakeFile();
-    const release = new PageRelease(file, 100);
+    const release = new PageRelease(file, 100, 1);
     release.appended(100);
     release.appended(250);
     release.appended(400);
@@ -66,7 +66,7 @@ describe('PageRelease', () => {
 
   it('finish waits for the release under way, then releases the rest of the file', async () => {
     const file = new FakeFile();
-    const release = new PageRelease(file, 100);
+    const release = new PageRelease(file, 100, 1);
     release.appended(150);
     let finished = false;
     const done = release.finish(180).then(() => {
@@ -86,16 +86,33 @@ describe('PageRelease', () => {
     ]);
   });
 
+  it('stops short of the page the next append writes into; finish takes the file to its end', async () => {
+    const file = new FakeFile();
+    const release = new PageRelease(file, 8192, 4096);
+    release.appended(12_000);
+    file.syncs[0].resolve();
+    await tick();
+    expect(file.drops).toEqual([[0, 8192]]);
+    expect(release.released).toBe(8192);
+    const done = release.finish(12_000);
+    file.syncs[1].resolve();
+    await done;
+    expect(file.drops).toEqual([
+      [0, 8192],
+      [8192, 3808],
+    ]);
+  });
+
   it('finish with nothing left to release syncs nothing', async () => {
     const file = new FakeFile();
-    const release = new PageRelease(file, 100);
+    const release = new PageRelease(file, 100, 1);
     await release.finish(0);
     expect(file.syncs).toHaveLength(0);
   });
 
   it('drops nothing after a failed sync, never rejects, and moves on to later bytes', async () => {
     const file = new FakeFile();
-    const release = new PageRelease(file, 100);
+    const release = new PageRelease(file, 100, 1);
     release.appended(120);
     file.syncs[0].reject(new Error('EIO'));
     await tick();
