@@ -22,7 +22,10 @@ export interface PageReleaseFile {
   drop(offset: number, length: number): void;
 }
 
-/** Bytes appended between two releases: the most of the file left in the cache (8 MiB, 2 of them in one sync). */
+/**
+ * Bytes appended between two releases. Of the open file the cache so holds about twice this at
+ * most: what waits for the next release, and what is appended while one runs.
+ */
 export const RELEASE_BYTES = 4 * 1024 * 1024;
 
 /** The kernel's page: a release while the file grows stops at a multiple of it (see {@link PageRelease.appended}). */
