@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { open } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pageDropper } from '../../src/chat-log/file-advice.js';
 import { PageRelease, type PageReleaseFile, RELEASE_BYTES } from '../../src/chat-log/page-release.js';
 import { ChatLogWriter } from '../../src/chat-log/writer.js';
+import { cachedPages, hasFincore } from '../helpers/page-cache.js';
 
 /** A file whose syncs wait for the test to settle them, recording what was dropped. */
 class FakeFile implements PageReleaseFile {
@@ -126,15 +127,6 @@ describe('PageRelease', () => {
   });
 });
 
-/** Pages of `path` in the page cache, by util-linux's fincore; undefined where it is not installed. */
-function cachedPages(path: string): number | undefined {
-  try {
-    return Number(execFileSync('fincore', ['--noheadings', '--raw', '--bytes', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
-  } catch {
-    return undefined;
-  }
-}
-const hasFincore = spawnSync('fincore', ['--version']).status === 0;
 
 describe('pageDropper', () => {
   let dir: string;
@@ -254,7 +246,7 @@ describe('ChatLogWriter and the page cache', () => {
     // Rotated files are released as the writer moves on from them (in the background), before it closes.
     const rotated = readdirSync(dir).filter((name) => name !== 'chat.log');
     expect(rotated.length).toBeGreaterThanOrEqual(3);
-    const cachedRotated = (): number => Math.max(...rotated.map((name) => cachedPages(join(dir, name)) ?? 0));
+    const cachedRotated = (): number => Math.max(...rotated.map((name) => cachedPages(join(dir, name))));
     for (let i = 0; i < 100 && cachedRotated() >= 10; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cachedRotated()).toBeLessThan(10);
     await writer.close();

@@ -2,7 +2,6 @@
  * The chat log end to end: the real CLI with --log-chat, the official openai SDK as the client and
  * `aifwd mock` (in process) as the upstream. Asserts the client's bytes and the records on disk.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
@@ -12,6 +11,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockServer } from '../../src/mock/server.js';
 import { ROOT, runCli, startGateway, stopAll, type RunningGateway } from '../helpers/gateway.js';
+import { cachedPages, hasFincore } from '../helpers/page-cache.js';
 import { sleep, startUpstream } from '../helpers/upstream.js';
 
 const POOL = 'sk-fake-chatlog-pool-0123456789';
@@ -25,13 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => mock.close());
 afterEach(stopAll);
-
-const hasFincore = spawnSync('fincore', ['--version']).status === 0;
-
-/** Pages of `path` in the page cache, by util-linux's fincore (see hasFincore). */
-function cachedPages(path: string): number {
-  return Number(execFileSync('fincore', ['--noheadings', '--raw', '--output', 'PAGES', path], { encoding: 'utf8' }).trim());
-}
 
 function logDir(): string {
   return mkdtempSync(join(tmpdir(), 'aifwd-chatlog-'));
@@ -379,17 +372,20 @@ describe('chat log', () => {
     const dir = logDir();
     const { gw } = await gatewayWithLog(dir);
     // 60 exchanges of ~100 KB requests: past RELEASE_BYTES (4 MiB) of log, so it is released while the gateway runs.
+    const replies: { status: number; content: unknown }[] = [];
     for (let round = 0; round < 6; round++) {
-      await Promise.all(
+      const got = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           fetch(`${gw.url}/v1/chat/completions`, {
             method: 'POST',
             headers: { authorization: `Bearer ${FORWARD}`, 'content-type': 'application/json' },
             body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `p${round * 10 + i} ${'z'.repeat(100_000)}` }] }),
-          }).then((r) => r.text()),
+          }).then(async (r) => ({ status: r.status, content: ((await r.json()) as { choices: { message: { content: unknown } }[] }).choices[0].message.content })),
         ),
       );
+      replies.push(...got);
     }
+    expect(replies.every((r) => r.status === 200 && r.content === 'Hello from the aifwd mock upstream!')).toBe(true);
     const path = join(dir, 'chat.log');
     // Not read until the end: reading the file would bring its pages back into the cache.
     const sizeNow = (): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
