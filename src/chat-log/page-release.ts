@@ -11,7 +11,7 @@
  * cache (file-advice.ts): its pages go back to the kernel's free lists, where the next appends find
  * them. Clean pages only — advice never loses data — and at most one sync at a time; a file the
  * writer is done with (rotated, closed) is synced and dropped whole. A sync that fails is not
- * retried: the writer's own writes report the disk's errors.
+ * retried, and is reported: the writes of the bytes it refused had succeeded.
  */
 
 /** What the release does to its file. */
@@ -20,6 +20,11 @@ export interface PageReleaseFile {
   sync(): Promise<void>;
   /** Drops the cached pages of `length` bytes from `offset`, which are clean. */
   drop(offset: number, length: number): void;
+  /**
+   * Told when a sync fails: the disk refused bytes whose writes had succeeded — a full disk under
+   * delayed allocation, an I/O error — which without the sync no one would have heard of.
+   */
+  syncFailed(err: unknown): void;
 }
 
 /**
@@ -75,11 +80,14 @@ export class PageRelease {
   }
 
   async #release(size: number): Promise<void> {
+    let synced = false;
     try {
       await this.#file.sync();
+      synced = true;
       this.#file.drop(this.#released, size - this.#released);
-    } catch {
-      // The writer's own writes report a failing disk; these pages stay cached.
+    } catch (err) {
+      // These pages stay cached. Advice that fails changes nothing: only a failed sync is news.
+      if (!synced) this.#file.syncFailed(err);
     }
     this.#released = size;
     this.#running = null;

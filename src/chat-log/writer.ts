@@ -41,11 +41,6 @@ function unwritten(buffers: Buffer[], written: number): Buffer[] {
   return [buffers[i].subarray(skip), ...buffers.slice(i + 1)];
 }
 
-/** The release of `handle`'s pages, or null where the kernel cannot be advised (file-advice.ts). */
-function pageReleaseOf(handle: FileHandle): PageRelease | null {
-  const drop = pageDropper(handle.fd);
-  return drop === null ? null : new PageRelease({ sync: () => handle.datasync(), drop });
-}
 
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
 export class ChatLogWriter extends BatchedSink {
@@ -185,8 +180,19 @@ export class ChatLogWriter extends BatchedSink {
       throw err;
     }
     this.#handle = handle;
-    this.#pages = pageReleaseOf(handle);
+    this.#pages = this.#pageReleaseOf(handle);
     return handle;
+  }
+
+  /** The release of `handle`'s pages, or null where the kernel cannot be advised (file-advice.ts). */
+  #pageReleaseOf(handle: FileHandle): PageRelease | null {
+    const drop = pageDropper(handle.fd);
+    if (drop === null) return null;
+    return new PageRelease({
+      sync: () => handle.datasync(),
+      drop,
+      syncFailed: (err) => this.reporter.fail(`cannot write ${this.path}`, err, 'records written before may be lost (the disk refused them when they were synced)'),
+    });
   }
 
   async #rotate(): Promise<void> {

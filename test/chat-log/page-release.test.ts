@@ -14,6 +14,7 @@ import { cachedPages, hasFincore } from '../helpers/page-cache.js';
 class FakeFile implements PageReleaseFile {
   readonly drops: [number, number][] = [];
   readonly syncs: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  readonly failures: unknown[] = [];
 
   sync(): Promise<void> {
     return new Promise((resolve, reject) => this.syncs.push({ resolve, reject }));
@@ -21,6 +22,10 @@ class FakeFile implements PageReleaseFile {
 
   drop(offset: number, length: number): void {
     this.drops.push([offset, length]);
+  }
+
+  syncFailed(err: unknown): void {
+    this.failures.push(err);
   }
 }
 
@@ -111,13 +116,15 @@ describe('PageRelease', () => {
     expect(file.syncs).toHaveLength(0);
   });
 
-  it('drops nothing after a failed sync, never rejects, and moves on to later bytes', async () => {
+  it('drops nothing after a failed sync, tells of it, never rejects, and moves on to later bytes', async () => {
     const file = new FakeFile();
     const release = new PageRelease(file, 100, 1);
     release.appended(120);
-    file.syncs[0].reject(new Error('EIO'));
+    const eio = new Error('EIO');
+    file.syncs[0].reject(eio);
     await tick();
     expect(file.drops).toEqual([]);
+    expect(file.failures).toEqual([eio]);
     expect(release.released).toBe(120);
     const done = release.finish(150);
     await tick();
@@ -230,6 +237,34 @@ describe('ChatLogWriter and the page cache', () => {
       expect(readdirSync(dir).filter((name) => name.startsWith('chat')).length).toBeGreaterThanOrEqual(5);
     } finally {
       slow.mockRestore();
+    }
+  });
+
+  it('reports a sync the disk refused on stderr, a line per sync at most, and keeps writing', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    const full = vi.spyOn(proto, 'datasync').mockRejectedValue(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    try {
+      const stderr = new PassThrough();
+      let said = '';
+      stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      const path = join(dir, 'chat.log');
+      const writer = new ChatLogWriter({ path, rotateSize: 0, stderr });
+      for (let i = 0; i < 10_000; i++) {
+        writer.append(JSON.stringify({ uid: `u-${i}`, content: 'v'.repeat(1000) }));
+        if (i % 1000 === 999) await writer.flush();
+      }
+      await writer.close();
+      expect(full.mock.calls.length).toBeGreaterThanOrEqual(2);
+      const lines = said.trim().split('\n');
+      expect(lines[0]).toBe(`aifwd: chat log: cannot write ${path} (ENOSPC); records written before may be lost (the disk refused them when they were synced)`);
+      expect(lines.length).toBeLessThanOrEqual(full.mock.calls.length);
+      // The writes themselves went on: every line is in the file.
+      expect(writer.written).toBe(10_000);
+      expect(readFileSync(path, 'utf8').split('\n').filter(Boolean)).toHaveLength(10_000);
+    } finally {
+      full.mockRestore();
     }
   });
 
