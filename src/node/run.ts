@@ -235,6 +235,12 @@ async function supervise(config: Config, opts: RunOptions): Promise<void> {
       if (stopping) return;
       const worker = cluster.fork({ [WORKER_MARK]: '1' });
       startedAt.set(worker, Date.now());
+      // A worker re-emits its process's 'error' — a message to a worker whose channel just closed
+      // (node:cluster's own, as the worker dies mid-start), a signal that could not be sent — and an
+      // 'error' nobody listens to would end the primary, and every other worker with it.
+      worker.on('error', (err: Error) => {
+        if (!stopping) opts.stderr.write(`aifwd: worker ${worker.process.pid ?? '?'}: ${err.message}\n`);
+      });
     };
 
     cluster.on('listening', (_worker, address) => {

@@ -196,7 +196,8 @@ describe('process lifecycle', () => {
     expect(replaced).not.toContain(workers[0]);
     expect(gw.stderr()).toContain('starting a replacement');
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
-    expect(await gw.stop('SIGTERM')).toBe(0);
+    // What the primary said, should it exit otherwise (a rare failure of this test in a full run, exit 1, unexplained).
+    expect(await gw.stop('SIGTERM'), gw.stderr()).toBe(0);
   });
 
   it('--workers 2: when every worker dies at once the primary stays and replaces them; a SIGTERM while none runs exits 0', async () => {
