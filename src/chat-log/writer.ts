@@ -15,8 +15,8 @@ import { Buffer } from 'node:buffer';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ByteBatch, countLines } from './line-batch.js';
 import { pageDropper } from './file-advice.js';
+import { type ByteBatch, countLines } from './line-batch.js';
 import { nextRotationIndex, rotatedPath } from './log-files.js';
 import { PageRelease } from './page-release.js';
 import { BatchedSink } from './sink.js';
@@ -40,7 +40,6 @@ function unwritten(buffers: Buffer[], written: number): Buffer[] {
   while (skip >= buffers[i].length) skip -= buffers[i++].length;
   return [buffers[i].subarray(skip), ...buffers.slice(i + 1)];
 }
-
 
 /** The file sink: the only thing that writes `chat.log` (see the file comment). */
 export class ChatLogWriter extends BatchedSink {
