@@ -1,7 +1,7 @@
 /**
  * Lets the kernel have back the chat log's pages once they are on disk. The writer never reads
  * what it wrote, yet every page of it would stay in the page cache until memory ran short: a busy
- * log grows the cache by its whole rate (the bench's logs 17 MB a second), counted against a
+ * log grows the cache by its whole rate (~19 MB a second under the bench's load), counted against a
  * container's memory limit, and each new page is memory the kernel takes from its free lists — on
  * a virtual machine whose balloon hands free memory back to the host, a fault on the host at the
  * first write of every page (BENCHMARKS.md, measure 4).

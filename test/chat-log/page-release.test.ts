@@ -134,7 +134,6 @@ describe('PageRelease', () => {
   });
 });
 
-
 describe('pageDropper', () => {
   let dir: string;
   beforeEach(() => {
@@ -185,33 +184,38 @@ describe('ChatLogWriter and the page cache', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Appends `count` lines of about 1 KB, a batch every 1,000, and closes the writer. */
-  async function writeLines(writer: ChatLogWriter, count: number): Promise<string[]> {
+  /** Appends `count` lines of about 1 KB, flushing every `batch` of them (each flush a write); the lines. */
+  async function appendLines(writer: ChatLogWriter, count: number, batch = 1000): Promise<string[]> {
     const lines: string[] = [];
     for (let i = 0; i < count; i++) {
-      const line = JSON.stringify({ type: 'request', uid: `u-${i}`, messages: [{ role: 'user', content: 'x'.repeat(1000) }] });
+      const line = JSON.stringify({ uid: `u-${i}`, content: 'x'.repeat(1000) });
       lines.push(line);
       writer.append(line);
-      if (i % 1000 === 999) await writer.flush();
+      if (i % batch === batch - 1) await writer.flush();
     }
-    await writer.close();
     return lines;
+  }
+
+  /** FileHandle's `datasync`, which the writer's syncs call: FileHandle is not exported, so from a handle. */
+  async function fileHandlePrototype(): Promise<{ datasync(): Promise<void> }> {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    return proto;
   }
 
   it.skipIf(!hasFincore)('leaves none of a closed log’s pages cached, every line intact', async () => {
     const path = join(dir, 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 0, stderr: new PassThrough() });
-    const lines = await writeLines(writer, 10_000);
+    const lines = await appendLines(writer, 10_000);
+    await writer.close();
     expect(statSync(path).size).toBeGreaterThan(2 * RELEASE_BYTES);
     expect(cachedPages(path)).toBeLessThan(10);
     expect(readFileSync(path, 'utf8')).toBe(lines.map((line) => `${line}\n`).join(''));
   });
 
   it('a slow sync holds up neither the next file’s writes nor, until close, anything else', async () => {
-    // FileHandle is not exported: its prototype, from a handle.
-    const probe = await open(join(dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
-    await probe.close();
+    const proto = await fileHandlePrototype();
     let syncs = 0;
     let synced = 0;
     const slow = vi.spyOn(proto, 'datasync').mockImplementation(async () => {
@@ -223,10 +227,7 @@ describe('ChatLogWriter and the page cache', () => {
       const path = join(dir, 'chat.log');
       const writer = new ChatLogWriter({ path, rotateSize: 1024 * 1024, stderr: new PassThrough() });
       const started = Date.now();
-      for (let i = 0; i < 5_000; i++) {
-        writer.append(JSON.stringify({ uid: `u-${i}`, content: 'w'.repeat(1000) }));
-        if (i % 500 === 499) await writer.flush();
-      }
+      await appendLines(writer, 5_000, 500);
       // ~5 MB over 1 MiB files: four rotations, each with a sync of 400 ms, none waited for.
       expect(Date.now() - started).toBeLessThan(1_000);
       expect(writer.written).toBe(5_000);
@@ -241,20 +242,14 @@ describe('ChatLogWriter and the page cache', () => {
   });
 
   it('reports a sync the disk refused on stderr, a line per sync at most, and keeps writing', async () => {
-    const probe = await open(join(dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
-    await probe.close();
-    const full = vi.spyOn(proto, 'datasync').mockRejectedValue(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    const full = vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValue(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
     try {
       const stderr = new PassThrough();
       let said = '';
       stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
       const path = join(dir, 'chat.log');
       const writer = new ChatLogWriter({ path, rotateSize: 0, stderr });
-      for (let i = 0; i < 10_000; i++) {
-        writer.append(JSON.stringify({ uid: `u-${i}`, content: 'v'.repeat(1000) }));
-        if (i % 1000 === 999) await writer.flush();
-      }
+      await appendLines(writer, 10_000);
       await writer.close();
       expect(full.mock.calls.length).toBeGreaterThanOrEqual(2);
       const lines = said.trim().split('\n');
@@ -271,13 +266,7 @@ describe('ChatLogWriter and the page cache', () => {
   it.skipIf(!hasFincore)('releases the open file as it grows, and each rotated file whole', async () => {
     const path = join(dir, 'chat.log');
     const writer = new ChatLogWriter({ path, rotateSize: 3 * 1024 * 1024, stderr: new PassThrough() });
-    const lines: string[] = [];
-    for (let i = 0; i < 12_000; i++) {
-      const line = JSON.stringify({ uid: `u-${i}`, content: 'y'.repeat(1000) });
-      lines.push(line);
-      writer.append(line);
-      if (i % 1000 === 999) await writer.flush();
-    }
+    const lines = await appendLines(writer, 12_000);
     // Rotated files are released as the writer moves on from them (in the background), before it closes.
     const rotated = readdirSync(dir).filter((name) => name !== 'chat.log');
     expect(rotated.length).toBeGreaterThanOrEqual(3);
